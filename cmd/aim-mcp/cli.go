@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// env is what a command may touch of the outside world; tests swap it.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// cliError is an error for a person: what happened, and how to fix it.
+type cliError struct {
+	msg   string
+	hints []string
+	code  int // exit code; 1 when zero
+}
+
+func (e *cliError) Error() string { return e.msg }
+
+func errorf(format string, a ...any) *cliError { return &cliError{msg: fmt.Sprintf(format, a...)} }
+
+func (e *cliError) hint(format string, a ...any) *cliError {
+	e.hints = append(e.hints, fmt.Sprintf(format, a...))
+	return e
+}
+
+// errSilent ends a command with exit code 1 after it printed its own output.
+var errSilent = errors.New("")
+
+type command struct {
+	name  string
+	short string
+	run   func(ctx context.Context, e env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"install", "wrap the MCP servers of a client's config so they run through aim-mcp", runInstall},
+		{"uninstall", "give the client its config back", runUninstall},
+		{"list", "show each MCP server, its state, identity and trust", runList},
+		{"proxy", "run an MCP server behind aim-mcp (the command install writes)", runProxy},
+		{"logs", "show the audit trail", runLogs},
+		{"audit", "verify the audit trail (audit verify)", runAudit},
+		{"version", "print the version", runVersion},
+		{"help", "show this help", nil},
+	}
+}
+
+const usageHead = `aim-mcp gives every MCP server an identity, a policy check and a signed,
+tamper-evident record of every tool call.
+
+Usage: aim-mcp <command> [flags]
+
+Commands:
+`
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, usageHead)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.short)
+	}
+	fmt.Fprint(w, "\nRun \"aim-mcp <command> -h\" for a command's flags.\n")
+}
+
+// run dispatches a command and turns its error into the exit code.
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	if name == "help" || name == "-h" || name == "--help" {
+		if len(rest) > 0 {
+			return run(ctx, []string{rest[0], "-h"}, e)
+		}
+		usage(e.stdout)
+		return 0
+	}
+	if name == "--version" || name == "-version" {
+		name = "version"
+	}
+	for _, c := range commands() {
+		if c.name == name && c.run != nil {
+			return report(e.stderr, c.run(ctx, e, rest))
+		}
+	}
+	return report(e.stderr, errorf("unknown command %q", name).hint("run \"aim-mcp help\" to see the commands"))
+}
+
+func report(w io.Writer, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if errors.Is(err, errSilent) {
+		return 1
+	}
+	var ce *cliError
+	if errors.As(err, &ce) {
+		if ce.msg == "" { // the command already said why (the proxy's child)
+			return ce.code
+		}
+		fmt.Fprintf(w, "aim-mcp: error: %s\n", ce.msg)
+		for _, h := range ce.hints {
+			fmt.Fprintf(w, "aim-mcp: hint: %s\n", h)
+		}
+		if ce.code != 0 {
+			return ce.code
+		}
+		return 1
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(w, "aim-mcp: error: %s\n", ue.msg)
+		fmt.Fprintf(w, "aim-mcp: hint: run \"aim-mcp %s -h\" for its usage\n", ue.cmd)
+		return 2
+	}
+	fmt.Fprintf(w, "aim-mcp: error: %v\n", err)
+	return 1
+}
+
+// usageError is a flag or argument mistake; it exits 2.
+type usageError struct{ cmd, msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// flags builds a command's flag set with its usage text. Parse errors are
+// reported once, by report, not by the flag package.
+func flags(e env, name, text string) *flag.FlagSet {
+	fs := flag.NewFlagSet("aim-mcp "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() { fmt.Fprint(e.stdout, strings.TrimLeft(text, "\n")) }
+	return fs
+}
+
+// parse parses args, printing usage for -h and turning mistakes into usage errors.
+func parse(e env, fs *flag.FlagSet, args []string) error {
+	name := strings.TrimPrefix(fs.Name(), "aim-mcp ")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return err
+		}
+		return &usageError{cmd: name, msg: err.Error()}
+	}
+	return nil
+}
+
+// noArgs refuses stray positional arguments.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return &usageError{cmd: strings.TrimPrefix(fs.Name(), "aim-mcp "), msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func getenv(k string) string { return os.Getenv(k) }

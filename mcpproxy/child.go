@@ -1,0 +1,77 @@
+package mcpproxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+var errNotFound = errors.New("command not found")
+
+// child is the real server, in a process group of its own so that a
+// launcher's grandchildren (npx → node, uvx → python, sh -c) go with it.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  *os.File // our end of its stdin
+	stdout *os.File // our end of its stdout
+	err    error
+}
+
+func startChild(argv, env []string, stderr io.Writer) (*child, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no server command given")
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return nil, fmt.Errorf("start server: %q: %w", argv[0], errNotFound)
+	}
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0]
+	cmd.Env = env
+	cmd.Stderr = stderr
+	setProcAttr(cmd)
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start server: %w", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, fmt.Errorf("start server: %w", err)
+	}
+	cmd.Stdin, cmd.Stdout = inR, outW
+	if err := cmd.Start(); err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("start server %q: %w", argv[0], err)
+	}
+	// Only the child keeps these ends; our copies would hide its EOF.
+	inR.Close()
+	outW.Close()
+	return &child{cmd: cmd, stdin: inW, stdout: outR}, nil
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+func (c *child) wait() { c.err = c.cmd.Wait() }
+
+// exitStatus is the code to exit with and a few words on how it ended.
+func (c *child) exitStatus() (int, string) {
+	if c.err == nil {
+		return 0, "exited"
+	}
+	var ee *exec.ExitError
+	if errors.As(c.err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), "killed by " + ws.Signal().String()
+		}
+		return ee.ExitCode(), fmt.Sprintf("exited with status %d", ee.ExitCode())
+	}
+	return 1, c.err.Error()
+}

@@ -1,0 +1,28 @@
+//go:build unix
+
+package mcpproxy
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+var sigTerm os.Signal = syscall.SIGTERM
+
+func setProcAttr(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setDeathSignal(cmd.SysProcAttr)
+}
+
+// signal sends s to the whole process group.
+func (c *child) signal(s os.Signal) {
+	if sig, ok := s.(syscall.Signal); ok {
+		syscall.Kill(-c.cmd.Process.Pid, sig)
+	}
+}
+
+func (c *child) signalOS(s os.Signal) { c.signal(s) }
+
+// kill ends the group, grandchildren included.
+func (c *child) kill() { syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL) }

@@ -1,0 +1,326 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/identity"
+)
+
+// Record kinds.
+const (
+	KindSessionStart = "session_start" // a proxy started its server
+	KindSessionEnd   = "session_end"   // the server exited; data says how
+	KindInitialize   = "initialize"    // client and server met (either protocol era)
+	KindToolsList    = "tools_list"    // a tools/list answer was seen
+	KindCall         = "call"          // a tools/call, committed before it is forwarded
+	KindOutcome      = "outcome"       // what the server answered to a call
+	KindDenied       = "denied"        // a call that never reached the server
+	KindNoise        = "noise"         // a line on the server's stdout that is not JSON
+	KindDrift        = "drift"         // a pinned tool changed
+	KindBypass       = "bypass"        // a line refused as ambiguous (duplicate keys)
+	KindApproval     = "approval"      // a human answered an approval
+)
+
+// Event is what a caller asks to append; the chain adds seq, prev, hash and signature.
+type Event struct {
+	Time      time.Time
+	ServerID  string
+	Server    string
+	Client    string
+	Kind      string
+	Tool      string
+	Decision  string
+	RequestID json.RawMessage
+	Data      any // marshalled to JSON; use a struct or map for stable output
+}
+
+// Record is one link of the audit chain. Body is the exact canonical JSON
+// that was hashed; Hash is the hex SHA-256 of Body; Sig is the standard base64
+// Ed25519 signature of the hash's 32 bytes by the server's key.
+type Record struct {
+	Seq       int64           `json:"seq"`
+	Prev      string          `json:"prev"`
+	Time      time.Time       `json:"time"`
+	ServerID  string          `json:"server_id"`
+	Server    string          `json:"server"`
+	Client    string          `json:"client,omitempty"`
+	Kind      string          `json:"kind"`
+	Tool      string          `json:"tool,omitempty"`
+	Decision  string          `json:"decision,omitempty"`
+	RequestID json.RawMessage `json:"request_id,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+	Hash      string          `json:"hash"`
+	Sig       string          `json:"sig"`
+}
+
+// body is the signed part of a record, in a fixed key order.
+type body struct {
+	Seq       int64           `json:"seq"`
+	Prev      string          `json:"prev"`
+	Time      string          `json:"time"`
+	ServerID  string          `json:"server_id"`
+	Server    string          `json:"server"`
+	Client    string          `json:"client,omitempty"`
+	Kind      string          `json:"kind"`
+	Tool      string          `json:"tool,omitempty"`
+	Decision  string          `json:"decision,omitempty"`
+	RequestID json.RawMessage `json:"request_id,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Append adds ev to the chain, signed with key, in one write transaction that
+// reads the tail and inserts after it, so proxies sharing the file never fork
+// the chain. When it returns nil the record is committed.
+func (r *DB) Append(ctx context.Context, key *identity.Key, ev Event) (Record, error) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	b := body{
+		Time: fmtTime(ev.Time), ServerID: ev.ServerID, Server: ev.Server, Client: ev.Client,
+		Kind: ev.Kind, Tool: ev.Tool, Decision: ev.Decision, RequestID: ev.RequestID,
+	}
+	if ev.Data != nil {
+		raw, ok := ev.Data.(json.RawMessage)
+		if !ok {
+			var err error
+			if raw, err = marshal(ev.Data); err != nil {
+				return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
+			}
+		}
+		b.Data = raw
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
+	}
+	defer tx.Rollback()
+	var prevSeq int64
+	var prevHash string
+	if err := tx.StmtContext(ctx, r.tailStmt).QueryRowContext(ctx).Scan(&prevSeq, &prevHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Record{}, fmt.Errorf("append %s record: read tail: %w", ev.Kind, err)
+	}
+	b.Seq, b.Prev = prevSeq+1, prevHash
+	text, err := marshal(b)
+	if err != nil {
+		return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
+	}
+	sum := sha256.Sum256(text)
+	hash := hex.EncodeToString(sum[:])
+	sig := base64.StdEncoding.EncodeToString(key.Sign(sum[:]))
+	if _, err := tx.StmtContext(ctx, r.appendStmt).ExecContext(ctx, b.Seq, b.Time, b.ServerID, b.Server,
+		b.Kind, b.Tool, b.Decision, string(text), hash, sig); err != nil {
+		return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Record{}, fmt.Errorf("append %s record: commit: %w", ev.Kind, err)
+	}
+	return Record{
+		Seq: b.Seq, Prev: b.Prev, Time: ev.Time.UTC(), ServerID: b.ServerID, Server: b.Server,
+		Client: b.Client, Kind: b.Kind, Tool: b.Tool, Decision: b.Decision,
+		RequestID: b.RequestID, Data: b.Data, Hash: hash, Sig: sig,
+	}, nil
+}
+
+// Filter selects records. Zero fields match everything.
+type Filter struct {
+	ServerID string
+	Server   string // by name, any client
+	Tool     string
+	Kind     string
+	Decision string
+	Since    time.Time
+	Until    time.Time
+	AfterSeq int64
+	Limit    int // the newest Limit records (after Offset), still returned oldest first
+	Offset   int // skip this many of the newest
+}
+
+// Records returns the records that match f, oldest first.
+func (r *DB) Records(ctx context.Context, f Filter) ([]Record, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.ServerID != "" {
+		add("server_id = ?", f.ServerID)
+	}
+	if f.Server != "" {
+		add("server = ?", f.Server)
+	}
+	if f.Tool != "" {
+		add("tool = ?", f.Tool)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.Decision != "" {
+		add("decision = ?", f.Decision)
+	}
+	if !f.Since.IsZero() {
+		add("time >= ?", fmtTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("time < ?", fmtTime(f.Until))
+	}
+	if f.AfterSeq > 0 {
+		add("seq > ?", f.AfterSeq)
+	}
+	q := "SELECT body, hash, sig FROM records"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq DESC"
+	limit := f.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	q += fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(f.Offset, 0))
+	rows, err := r.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query records: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var text, hash, sig string
+		if err := rows.Scan(&text, &hash, &sig); err != nil {
+			return nil, fmt.Errorf("query records: %w", err)
+		}
+		rec, err := decodeRecord(text)
+		if err != nil {
+			return nil, fmt.Errorf("query records: %w", err)
+		}
+		rec.Hash, rec.Sig = hash, sig
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query records: %w", err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+func decodeRecord(text string) (Record, error) {
+	var b body
+	if err := json.Unmarshal([]byte(text), &b); err != nil {
+		return Record{}, err
+	}
+	return Record{
+		Seq: b.Seq, Prev: b.Prev, Time: parseTime(b.Time), ServerID: b.ServerID, Server: b.Server,
+		Client: b.Client, Kind: b.Kind, Tool: b.Tool, Decision: b.Decision,
+		RequestID: b.RequestID, Data: b.Data,
+	}, nil
+}
+
+// Verification is the result of checking the chain.
+type Verification struct {
+	Records int    // records checked
+	Servers int    // distinct servers whose signatures were checked
+	BadSeq  int64  // the first bad record's seq (its row), 0 when intact
+	Reason  string // why it is bad
+}
+
+// OK reports whether the chain is intact.
+func (v Verification) OK() bool { return v.BadSeq == 0 }
+
+// Verify recomputes every hash, link and signature, in order, and stops at
+// the first bad record. Links are checked across the whole chain (it is one
+// chain for all servers); when serverID is set only that server's records are
+// counted and have their signatures checked.
+func (r *DB) Verify(ctx context.Context, serverID string) (Verification, error) {
+	keys := map[string][]byte{}
+	servers, err := r.Servers(ctx)
+	if err != nil {
+		return Verification{}, err
+	}
+	for _, s := range servers {
+		if pub, err := identity.ParsePublicKey(s.PublicKey); err == nil {
+			keys[s.ID] = pub
+		}
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT seq, time, server_id, server, kind, tool, decision, body, hash, sig FROM records ORDER BY seq`)
+	if err != nil {
+		return Verification{}, fmt.Errorf("verify: %w", err)
+	}
+	defer rows.Close()
+	var v Verification
+	seen := map[string]bool{}
+	var prevSeq int64
+	var prevHash string
+	for rows.Next() {
+		var c struct {
+			seq                                                           int64
+			time, serverID, server, kind, tool, decision, body, hash, sig string
+		}
+		if err := rows.Scan(&c.seq, &c.time, &c.serverID, &c.server, &c.kind, &c.tool, &c.decision, &c.body, &c.hash, &c.sig); err != nil {
+			return v, fmt.Errorf("verify: %w", err)
+		}
+		bad := func(format string, a ...any) (Verification, error) {
+			v.BadSeq, v.Reason = c.seq, fmt.Sprintf(format, a...)
+			return v, nil
+		}
+		if c.seq != prevSeq+1 {
+			if prevSeq == 0 {
+				return bad("the chain starts at record %d: records before it were deleted", c.seq)
+			}
+			return bad("record %d follows record %d: records in between were deleted", c.seq, prevSeq)
+		}
+		var b body
+		if err := json.Unmarshal([]byte(c.body), &b); err != nil {
+			return bad("the body is not valid JSON: %v", err)
+		}
+		if b.Seq != c.seq {
+			return bad("the body says seq %d: rows were reordered", b.Seq)
+		}
+		if b.Prev != prevHash {
+			return bad("the link to the previous record is broken: the previous record was changed or the rows were reordered")
+		}
+		sum := sha256.Sum256([]byte(c.body))
+		if hex.EncodeToString(sum[:]) != c.hash {
+			return bad("the hash does not match the body: the record was edited")
+		}
+		if b.Time != c.time || b.ServerID != c.serverID || b.Server != c.server || b.Kind != c.kind ||
+			b.Tool != c.tool || b.Decision != c.decision {
+			return bad("an indexed column differs from the signed body: the row was edited")
+		}
+		if serverID == "" || serverID == c.serverID {
+			pub, ok := keys[c.serverID]
+			if !ok {
+				return bad("no public key is registered for server id %q", c.serverID)
+			}
+			sig, err := base64.StdEncoding.DecodeString(c.sig)
+			if err != nil || !identity.Verify(pub, sum[:], sig) {
+				return bad("the signature does not verify with the key of server %q", c.server)
+			}
+			v.Records++
+			seen[c.serverID] = true
+		}
+		prevSeq, prevHash = c.seq, c.hash
+	}
+	if err := rows.Err(); err != nil {
+		return v, fmt.Errorf("verify: %w", err)
+	}
+	v.Servers = len(seen)
+	return v, nil
+}

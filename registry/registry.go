@@ -1,0 +1,235 @@
+// Package registry is AIM as aim-mcp's proxy and CLI see it: the servers and
+// their identities, the tamper-evident audit chain, approvals, tool pins and
+// the evidence behind trust scores. The embedded implementation keeps all of
+// it in one SQLite file ($AIM_MCP_HOME/aim.db) that many proxies share.
+//
+// SQLite runs in WAL mode with a busy timeout, so readers never wait and the
+// writers of several proxies queue up; every write that must see the tail of
+// the chain runs in an IMMEDIATE transaction, so the chain cannot fork.
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go driver, so the binary stays static
+
+	"github.com/opena2a-org/aim-mcp/identity"
+)
+
+// ErrNotFound is returned when a server, record or approval does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is the embedded registry.
+type DB struct {
+	db   *sql.DB
+	path string
+	keys identity.Store
+
+	appendStmt *sql.Stmt
+	tailStmt   *sql.Stmt
+}
+
+// Options tune Open.
+type Options struct {
+	// Keys is where server keys live; it defaults to keys/ beside the database.
+	Keys identity.Store
+	// ReadOnly opens an existing database without creating or migrating it.
+	ReadOnly bool
+}
+
+// Open opens (creating and migrating when needed) the database at path.
+func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
+	if opt.Keys.Dir == "" {
+		opt.Keys.Dir = filepath.Join(filepath.Dir(path), "keys")
+	}
+	if !opt.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create registry directory: %w", err)
+		}
+	} else if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open registry %q: %w", path, err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(wal)")
+	q.Add("_pragma", "synchronous(normal)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	if opt.ReadOnly {
+		q.Set("mode", "ro")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open registry %q: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+	// One connection: a proxy's writes are serial anyway, and SQLite allows
+	// one writer; several connections would only contend with each other.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if !opt.ReadOnly {
+		var mode string
+		if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return nil, fmt.Errorf("open registry %q: %w", path, err)
+		}
+		if mode != "wal" {
+			return nil, fmt.Errorf("open registry %q: journal mode is %q, want wal", path, mode)
+		}
+		if err := migrate(ctx, db); err != nil {
+			return nil, fmt.Errorf("migrate registry %q: %w", path, err)
+		}
+		os.Chmod(path, 0o600)
+	}
+	r := &DB{db: db, path: path, keys: opt.Keys}
+	if r.tailStmt, err = db.PrepareContext(ctx, `SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1`); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if r.appendStmt, err = db.PrepareContext(ctx, `INSERT INTO records
+		(seq, time, server_id, server, kind, tool, decision, body, hash, sig)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	return r, nil
+}
+
+// Path is the database file.
+func (r *DB) Path() string { return r.path }
+
+// Keys is the key store that holds the servers' private keys.
+func (r *DB) Keys() identity.Store { return r.keys }
+
+// SQL exposes the handle for packages that keep their own tables in the
+// registry file (policy rules, for one).
+func (r *DB) SQL() *sql.DB { return r.db }
+
+// Close closes the database.
+func (r *DB) Close() error {
+	r.appendStmt.Close()
+	r.tailStmt.Close()
+	return r.db.Close()
+}
+
+// migrations are applied in order; PRAGMA user_version counts how many ran.
+// Never edit one that has shipped: add another.
+var migrations = []string{
+	`CREATE TABLE servers (
+		id            TEXT PRIMARY KEY,
+		client        TEXT NOT NULL,
+		name          TEXT NOT NULL,
+		agent_type    TEXT NOT NULL DEFAULT 'mcp_server',
+		command       TEXT NOT NULL,
+		args          TEXT NOT NULL DEFAULT '[]',
+		env_names     TEXT NOT NULL DEFAULT '[]',
+		public_key    TEXT NOT NULL,
+		status        TEXT NOT NULL DEFAULT 'active',
+		remote_id     TEXT NOT NULL DEFAULT '',
+		registered_at TEXT NOT NULL,
+		updated_at    TEXT NOT NULL,
+		UNIQUE (client, name)
+	);
+	CREATE TABLE records (
+		seq       INTEGER PRIMARY KEY,
+		time      TEXT NOT NULL,
+		server_id TEXT NOT NULL,
+		server    TEXT NOT NULL,
+		kind      TEXT NOT NULL,
+		tool      TEXT NOT NULL DEFAULT '',
+		decision  TEXT NOT NULL DEFAULT '',
+		body      TEXT NOT NULL,
+		hash      TEXT NOT NULL,
+		sig       TEXT NOT NULL
+	);
+	CREATE INDEX records_server_time ON records (server_id, time);
+	CREATE INDEX records_time ON records (time);`,
+	`CREATE TABLE approvals (
+		id          TEXT PRIMARY KEY,
+		server_id   TEXT NOT NULL,
+		server      TEXT NOT NULL,
+		tool        TEXT NOT NULL,
+		args_digest TEXT NOT NULL,
+		args        TEXT NOT NULL DEFAULT '{}',
+		risk        TEXT NOT NULL DEFAULT '',
+		reason      TEXT NOT NULL DEFAULT '',
+		status      TEXT NOT NULL DEFAULT 'pending',
+		created_at  TEXT NOT NULL,
+		expires_at  TEXT NOT NULL,
+		decided_at  TEXT NOT NULL DEFAULT '',
+		decided_by  TEXT NOT NULL DEFAULT '',
+		note        TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX approvals_lookup ON approvals (server_id, tool, args_digest, status);
+	CREATE TABLE tools (
+		server_id   TEXT NOT NULL,
+		name        TEXT NOT NULL,
+		definition  TEXT NOT NULL,
+		hash        TEXT NOT NULL,
+		annotations TEXT NOT NULL DEFAULT '{}',
+		pinned_hash TEXT NOT NULL DEFAULT '',
+		pinned_def  TEXT NOT NULL DEFAULT '',
+		state       TEXT NOT NULL DEFAULT 'pinned',
+		changed_at  TEXT NOT NULL,
+		seen_at     TEXT NOT NULL,
+		PRIMARY KEY (server_id, name)
+	);
+	CREATE TABLE policy_rules (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		server     TEXT NOT NULL,
+		tool       TEXT NOT NULL,
+		when_ptr   TEXT NOT NULL DEFAULT '',
+		when_op    TEXT NOT NULL DEFAULT '',
+		when_value TEXT NOT NULL DEFAULT '',
+		risk       TEXT NOT NULL DEFAULT '',
+		action     TEXT NOT NULL DEFAULT '',
+		created_at TEXT NOT NULL
+	);`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this aim-mcp knows (%d): upgrade aim-mcp", v, len(migrations))
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// timeFormat sorts as text and keeps nanoseconds, so range queries can
+// compare strings.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeFormat, s)
+	return t
+}

@@ -1,0 +1,244 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/identity"
+)
+
+// AgentType is what every registration is, in AIM's terms.
+const AgentType = "mcp_server"
+
+// Server states.
+const (
+	StatusActive  = "active"
+	StatusRemoved = "removed" // gone from the client's config
+	StatusPurged  = "purged"  // uninstall --purge: key deleted, records kept
+)
+
+// Server is a registered MCP server: one per (client, name).
+type Server struct {
+	ID           string    `json:"id"`
+	Client       string    `json:"client"`
+	Name         string    `json:"name"`
+	AgentType    string    `json:"agent_type"`
+	Command      string    `json:"command"`
+	Args         []string  `json:"args"`
+	EnvNames     []string  `json:"env_names"` // names only: values never leave the client's config
+	PublicKey    string    `json:"public_key"`
+	Status       string    `json:"status"`
+	RemoteID     string    `json:"remote_id,omitempty"`
+	RegisteredAt time.Time `json:"registered_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Fingerprint is the short name of the server's public key.
+func (s Server) Fingerprint() string {
+	pub, err := identity.ParsePublicKey(s.PublicKey)
+	if err != nil {
+		return ""
+	}
+	return identity.Fingerprint(pub)
+}
+
+// Registration is what a client's config says about a server.
+type Registration struct {
+	Client   string
+	Name     string
+	Command  string
+	Args     []string
+	EnvNames []string
+}
+
+// Register records a server and gives it a key, or finds the one already
+// there. It is idempotent per (client, name): the id and key survive
+// reinstalls, and a changed command updates the record. created says whether
+// the server is new.
+func (r *DB) Register(ctx context.Context, in Registration) (s Server, created bool, err error) {
+	if in.Client == "" || in.Name == "" {
+		return Server{}, false, errors.New("register: client and name are required")
+	}
+	if in.Args == nil {
+		in.Args = []string{}
+	}
+	if in.EnvNames == nil {
+		in.EnvNames = []string{}
+	}
+	tx, err := r.db.BeginTx(ctx, nil) // IMMEDIATE: two proxies starting at once register once
+	if err != nil {
+		return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+	}
+	defer tx.Rollback()
+	now := time.Now()
+	s, err = scanServer(tx.QueryRowContext(ctx, serverSelect+` WHERE client = ? AND name = ?`, in.Client, in.Name))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s = Server{
+			ID: newUUID(), Client: in.Client, Name: in.Name, AgentType: AgentType,
+			Command: in.Command, Args: in.Args, EnvNames: in.EnvNames,
+			Status: StatusActive, RegisteredAt: now, UpdatedAt: now,
+		}
+		key, err := identity.Generate()
+		if err != nil {
+			return Server{}, false, err
+		}
+		if err := r.keys.Save(s.ID, key); err != nil {
+			return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+		}
+		s.PublicKey = key.PublicString()
+		args, _ := json.Marshal(s.Args)
+		envs, _ := json.Marshal(s.EnvNames)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO servers
+			(id, client, name, agent_type, command, args, env_names, public_key, status, registered_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.Client, s.Name, s.AgentType, s.Command, string(args), string(envs),
+			s.PublicKey, s.Status, fmtTime(now), fmtTime(now)); err != nil {
+			r.keys.Remove(s.ID)
+			return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+		}
+		created = true
+	case err != nil:
+		return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+	default:
+		if s.Command == in.Command && slices.Equal(s.Args, in.Args) &&
+			slices.Equal(s.EnvNames, in.EnvNames) && s.Status == StatusActive {
+			return s, false, nil
+		}
+		s.Command, s.Args, s.EnvNames, s.Status, s.UpdatedAt = in.Command, in.Args, in.EnvNames, StatusActive, now
+		args, _ := json.Marshal(s.Args)
+		envs, _ := json.Marshal(s.EnvNames)
+		if _, err := tx.ExecContext(ctx, `UPDATE servers SET command = ?, args = ?, env_names = ?,
+			status = ?, updated_at = ? WHERE id = ?`,
+			s.Command, string(args), string(envs), s.Status, fmtTime(now), s.ID); err != nil {
+			return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+	}
+	return s, created, nil
+}
+
+// Server finds a server by client and name.
+func (r *DB) Server(ctx context.Context, client, name string) (Server, error) {
+	s, err := scanServer(r.db.QueryRowContext(ctx, serverSelect+` WHERE client = ? AND name = ?`, client, name))
+	if err != nil {
+		return Server{}, fmt.Errorf("server %q: %w", name, err)
+	}
+	return s, nil
+}
+
+// ServerByID finds a server by id.
+func (r *DB) ServerByID(ctx context.Context, id string) (Server, error) {
+	s, err := scanServer(r.db.QueryRowContext(ctx, serverSelect+` WHERE id = ?`, id))
+	if err != nil {
+		return Server{}, fmt.Errorf("server %q: %w", id, err)
+	}
+	return s, nil
+}
+
+// FindServers returns the servers called name, of any client.
+func (r *DB) FindServers(ctx context.Context, name string) ([]Server, error) {
+	all, err := r.Servers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Server
+	for _, s := range all {
+		if s.Name == name {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Servers lists every registered server, by client then name.
+func (r *DB) Servers(ctx context.Context) ([]Server, error) {
+	rows, err := r.db.QueryContext(ctx, serverSelect+` ORDER BY client, name`)
+	if err != nil {
+		return nil, fmt.Errorf("list servers: %w", err)
+	}
+	defer rows.Close()
+	var out []Server
+	for rows.Next() {
+		s, err := scanServer(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list servers: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SetStatus marks a server active or removed.
+func (r *DB) SetStatus(ctx context.Context, id, status string) error {
+	res, err := r.db.ExecContext(ctx, `UPDATE servers SET status = ?, updated_at = ? WHERE id = ? AND status != ?`,
+		status, fmtTime(time.Now()), id, status)
+	if err != nil {
+		return fmt.Errorf("set status: %w", err)
+	}
+	_ = res
+	return nil
+}
+
+// SetRemoteID links a server to its agent in a remote AIM.
+func (r *DB) SetRemoteID(ctx context.Context, id, remoteID, publicKey string) error {
+	_, err := r.db.ExecContext(ctx, `UPDATE servers SET remote_id = ?, public_key = ?, updated_at = ? WHERE id = ?`,
+		remoteID, publicKey, fmtTime(time.Now()), id)
+	if err != nil {
+		return fmt.Errorf("set remote id: %w", err)
+	}
+	return nil
+}
+
+// Purge deletes a server's key and marks it purged. The row stays, with its
+// public key, because the audit chain is evidence: its records must still
+// verify after the server is gone.
+func (r *DB) Purge(ctx context.Context, id string) error {
+	if _, err := r.db.ExecContext(ctx, `UPDATE servers SET status = ?, updated_at = ? WHERE id = ?`,
+		StatusPurged, fmtTime(time.Now()), id); err != nil {
+		return fmt.Errorf("purge %q: %w", id, err)
+	}
+	return r.keys.Remove(id)
+}
+
+// Key loads a server's private key.
+func (r *DB) Key(s Server) (*identity.Key, error) { return r.keys.Load(s.ID) }
+
+const serverSelect = `SELECT id, client, name, agent_type, command, args, env_names, public_key,
+	status, remote_id, registered_at, updated_at FROM servers`
+
+type scanner interface{ Scan(...any) error }
+
+func scanServer(row scanner) (Server, error) {
+	var s Server
+	var args, envs, reg, upd string
+	err := row.Scan(&s.ID, &s.Client, &s.Name, &s.AgentType, &s.Command, &args, &envs,
+		&s.PublicKey, &s.Status, &s.RemoteID, &reg, &upd)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Server{}, ErrNotFound
+	}
+	if err != nil {
+		return Server{}, err
+	}
+	json.Unmarshal([]byte(args), &s.Args)
+	json.Unmarshal([]byte(envs), &s.EnvNames)
+	s.RegisteredAt, s.UpdatedAt = parseTime(reg), parseTime(upd)
+	return s, nil
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
