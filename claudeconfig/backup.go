@@ -1,0 +1,55 @@
+package claudeconfig
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Backup copies the file at path into dir as <basename>.<UTC time>.bak and
+// returns the copy's path. It never overwrites: when the name is taken it
+// adds a counter (<basename>.<time>-2.bak, ...). dir is created with mode
+// 0700 and the copy with 0600, since configs hold API keys in env.
+func Backup(path, dir string, now time.Time) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("back up config: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("back up config: %w", err)
+	}
+	stem := filepath.Join(dir, filepath.Base(path)+"."+now.UTC().Format("20060102T150405Z"))
+	for n := 1; ; n++ {
+		name := stem + ".bak"
+		if n > 1 {
+			name = stem + "-" + strconv.Itoa(n) + ".bak"
+		}
+		out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("back up config: %w", err)
+		}
+		if err := writeAndSync(out, data); err != nil {
+			os.Remove(name)
+			return "", fmt.Errorf("back up config: %w", err)
+		}
+		return name, nil
+	}
+}
+
+func writeAndSync(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,388 @@
+// Package claudeconfig reads and edits Claude Desktop's config file, and files
+// of the same shape written by other MCP clients, without disturbing anything
+// aim-mcp does not own.
+//
+// The file belongs to the app and the user (DESIGN.md, decision 10): the app
+// keeps ~150 preferences in it and silently drops keys it does not know. So
+// the file is never re-serialised. [File.Wrap] and [File.Unwrap] splice new
+// bytes into the spans of one entry's "command" and "args" values; every
+// other byte, key order, indentation, comments and the missing trailing
+// newline included, stays as it was.
+//
+//	f, err := claudeconfig.Load(path, claudeconfig.ClaudeDesktop)
+//	for _, e := range f.Entries() {
+//		if e.Skip == "" {
+//			f.Wrap(e.Root, e.Name, claudeconfig.ProxySpec{Exe: exe, Home: home})
+//		}
+//	}
+//	claudeconfig.Backup(path, backups, time.Now())
+//	f.Save()
+package claudeconfig
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
+	"github.com/opena2a-org/aim-mcp/internal/jsonedit"
+)
+
+// Format describes where a client keeps its server map and how the file is
+// written.
+type Format struct {
+	// Roots are key paths from the top-level object to objects that map
+	// server names to entries. "*" stands for every member of an object,
+	// as in Claude Code's {"projects", "*", "mcpServers"}. No roots means
+	// {{"mcpServers"}}.
+	Roots [][]string
+	// JSONC allows comments and trailing commas (VS Code, Zed).
+	JSONC bool
+}
+
+// ClaudeDesktop is the format of claude_desktop_config.json.
+var ClaudeDesktop = Format{Roots: [][]string{{"mcpServers"}}}
+
+// ProxySpec is what a wrapped entry's arguments tell aim-mcp proxy.
+type ProxySpec struct {
+	Exe    string // absolute path of aim-mcp, the entry's command
+	Client string // --client; empty (or "claude-desktop", the default) is not written
+	Server string // --server; Wrap uses the entry's name when empty
+	Home   string // --home; not written when empty
+}
+
+// Entry is one server of the config, as aim-mcp sees it. Env values are
+// deliberately absent: they are often secrets.
+type Entry struct {
+	Root     []string // concrete key path of the map holding the entry
+	Name     string
+	Command  string
+	Args     []string
+	EnvNames []string // sorted
+
+	ExtensionID, URL, Type string
+
+	Wrapped  bool      // launched through aim-mcp proxy
+	Proxy    ProxySpec // when Wrapped: what its arguments say
+	Original []string  // the real command and arguments: after "--" when Wrapped
+	Skip     string    // why aim-mcp must not wrap it; empty when it may
+}
+
+// Reasons in Entry.Skip.
+const (
+	SkipExtension = "extension-managed (extensionId)"
+	SkipRemote    = "remote server (url)"
+	SkipNoCommand = "no command"
+)
+
+// ParseError reports a config that aim-mcp will not touch: invalid JSON, or
+// valid JSON of an unexpected shape. Line and Col (1-based) locate the
+// problem. For invalid JSON, Err is the *jsonedit.SyntaxError.
+type ParseError struct {
+	Path      string
+	Line, Col int
+	Msg       string
+	Err       error
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("parse %q: line %d, column %d: %s", e.Path, e.Line, e.Col, e.Msg)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// File is a parsed config file. Its methods edit the bytes in memory; Save
+// writes them.
+type File struct {
+	Path string
+
+	format  Format
+	src     []byte // current bytes
+	loaded  []byte // bytes as read or last saved
+	entries []entry
+	newline string
+}
+
+// entry is an Entry plus where it sits in src.
+type entry struct {
+	Entry
+	obj       *jsonedit.Value  // the entry object
+	command   *jsonedit.Member // nil when absent
+	args      *jsonedit.Member // nil when absent
+	keyIndent string           // indentation of the line holding the entry's name
+	sep       int              // when Wrapped: index of the "--" in Args
+}
+
+// Load reads and parses the config at path. A missing file is an error that
+// wraps fs.ErrNotExist.
+func Load(path string, f Format) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, f)
+}
+
+// Parse parses data as the config at path. It checks every entry's command,
+// args and env, so that a later Wrap cannot meet a shape it does not
+// understand.
+func Parse(path string, data []byte, f Format) (*File, error) {
+	if len(f.Roots) == 0 {
+		f.Roots = ClaudeDesktop.Roots
+	}
+	cf := &File{Path: path, format: f, loaded: bytes.Clone(data), newline: "\n"}
+	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
+		cf.newline = "\r\n"
+	}
+	if err := cf.reparse(bytes.Clone(data)); err != nil {
+		return nil, err
+	}
+	return cf, nil
+}
+
+// reparse replaces the file's bytes and rebuilds the tree and entries.
+func (f *File) reparse(src []byte) error {
+	root, err := jsonedit.Parse(src, jsonedit.Options{JSONC: f.format.JSONC})
+	if err != nil {
+		var se *jsonedit.SyntaxError
+		if errors.As(err, &se) {
+			return &ParseError{Path: f.Path, Line: se.Line, Col: se.Col, Msg: se.Msg, Err: err}
+		}
+		return fmt.Errorf("parse %q: %w", f.Path, err)
+	}
+	f.src, f.entries = src, nil
+	if root.Kind != jsonedit.Object {
+		return f.shapeError(root, nil, "the top level is %s, want an object", article(root.Kind))
+	}
+	for _, r := range f.format.Roots {
+		if err := f.collect(root, nil, r); err != nil {
+			return err
+		}
+	}
+	slices.SortStableFunc(f.entries, func(a, b entry) int { return a.obj.Start - b.obj.Start })
+	return nil
+}
+
+// collect walks the rest of a root path from v (at concrete path at) and
+// adds the entries of every server map it reaches.
+func (f *File) collect(v *jsonedit.Value, at, rest []string) error {
+	if len(rest) == 0 {
+		for _, m := range v.Members {
+			e, err := f.entry(at, m)
+			if err != nil {
+				return err
+			}
+			f.entries = append(f.entries, e)
+		}
+		return nil
+	}
+	var next []jsonedit.Member
+	if rest[0] == "*" {
+		next = v.Members
+	} else if m := v.Lookup(rest[0]); m != nil {
+		next = []jsonedit.Member{*m}
+	}
+	for _, m := range next {
+		path := append(slices.Clip(at), m.Key)
+		if m.Value.Kind != jsonedit.Object {
+			return f.shapeError(m.Value, path, "%s, want an object", article(m.Value.Kind))
+		}
+		if err := f.collect(m.Value, path, rest[1:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry checks and describes one server entry.
+func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
+	where := append(slices.Clip(root), m.Key)
+	v := m.Value
+	if v.Kind != jsonedit.Object {
+		return entry{}, f.shapeError(v, where, "%s, want an object", article(v.Kind))
+	}
+	indent, _ := jsonedit.LineIndent(f.src, m.KeyStart)
+	e := entry{Entry: Entry{Root: root, Name: m.Key}, obj: v, keyIndent: indent}
+	if c := v.Lookup("command"); c != nil {
+		if c.Value.Kind != jsonedit.String {
+			return entry{}, f.shapeError(c.Value, append(where, "command"), "%s, want a string", article(c.Value.Kind))
+		}
+		e.command, e.Command = c, c.Value.Str
+	}
+	if a := v.Lookup("args"); a != nil {
+		args, ok := a.Value.Strings()
+		if !ok {
+			return entry{}, f.shapeError(a.Value, append(where, "args"), "want an array of strings")
+		}
+		e.args, e.Args = a, args
+	}
+	if env := v.Lookup("env"); env != nil {
+		if env.Value.Kind != jsonedit.Object {
+			return entry{}, f.shapeError(env.Value, append(where, "env"), "%s, want an object of strings", article(env.Value.Kind))
+		}
+		for _, kv := range env.Value.Members {
+			if kv.Value.Kind != jsonedit.String {
+				return entry{}, f.shapeError(kv.Value, append(where, "env", kv.Key), "%s, want a string", article(kv.Value.Kind))
+			}
+			e.EnvNames = append(e.EnvNames, kv.Key)
+		}
+		slices.Sort(e.EnvNames)
+	}
+	// Keys aim-mcp only reads: a value of another type is not ours to judge.
+	hasExt := optString(v, "extensionId", &e.ExtensionID)
+	hasURL := optString(v, "url", &e.URL)
+	optString(v, "type", &e.Type)
+
+	if e.Command != "" {
+		e.Original = append([]string{e.Command}, e.Args...)
+	}
+	if isProxy(e.Command) && len(e.Args) > 0 && e.Args[0] == "proxy" {
+		e.Wrapped = true
+		e.Proxy, e.sep = parseProxyArgs(e.Command, e.Args)
+		e.Original = nil
+		if e.sep < len(e.Args) {
+			e.Original = slices.Clone(e.Args[e.sep+1:])
+		}
+	}
+	switch {
+	case hasExt:
+		e.Skip = SkipExtension
+	case hasURL || isRemoteType(e.Type):
+		e.Skip = SkipRemote
+	case e.Command == "":
+		e.Skip = SkipNoCommand
+	}
+	return e, nil
+}
+
+// optString stores the value of obj[key] in dst when it is a string, and
+// reports whether the key is present at all.
+func optString(obj *jsonedit.Value, key string, dst *string) bool {
+	m := obj.Lookup(key)
+	if m == nil {
+		return false
+	}
+	*dst = m.Value.Str // empty unless a string
+	return true
+}
+
+func isRemoteType(t string) bool {
+	switch strings.ToLower(t) {
+	case "http", "sse", "streamablehttp", "streamable-http":
+		return true
+	}
+	return false
+}
+
+// isProxy reports whether command runs aim-mcp, whichever OS wrote it.
+func isProxy(command string) bool {
+	base := command[strings.LastIndexAny(command, `/\`)+1:]
+	return base == "aim-mcp" || strings.EqualFold(base, "aim-mcp.exe")
+}
+
+// parseProxyArgs reads the flags of "aim-mcp proxy" and returns them with
+// the index of the "--" that ends them (len(args) when there is none). Like
+// the flag package, a value flag takes the next argument whatever it is, so a
+// server named "--" does not end the flags. Unknown flags are skipped.
+func parseProxyArgs(exe string, args []string) (spec ProxySpec, sep int) {
+	spec.Exe = exe
+	for i := 1; i < len(args); i++ {
+		if args[i] == "--" {
+			return spec, i
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		var dst *string
+		switch name {
+		case "client":
+			dst = &spec.Client
+		case "server":
+			dst = &spec.Server
+		case "home":
+			dst = &spec.Home
+		default:
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			i++
+			val = args[i]
+		}
+		*dst = val
+	}
+	return spec, len(args)
+}
+
+func (f *File) shapeError(v *jsonedit.Value, where []string, format string, args ...any) error {
+	line, col := jsonedit.Position(f.src, v.Start)
+	msg := fmt.Sprintf(format, args...)
+	if len(where) > 0 {
+		msg = keyPath(where) + ": " + msg
+	}
+	return &ParseError{Path: f.Path, Line: line, Col: col, Msg: msg}
+}
+
+// keyPath renders a key path for messages: mcpServers."my server".args.
+func keyPath(keys []string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k
+		if k == "" || strings.ContainsFunc(k, func(r rune) bool {
+			return !(r == '_' || r == '-' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+		}) {
+			parts[i] = strconv.Quote(k)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func article(k jsonedit.Kind) string {
+	switch k {
+	case jsonedit.Array, jsonedit.Object:
+		return "an " + k.String()
+	case jsonedit.Null:
+		return "null"
+	}
+	return "a " + k.String()
+}
+
+// Entries returns the server entries in file order.
+func (f *File) Entries() []Entry {
+	out := make([]Entry, len(f.entries))
+	for i, e := range f.entries {
+		out[i] = e.Entry
+		out[i].Root = slices.Clone(e.Root)
+		out[i].Args = slices.Clone(e.Args)
+		out[i].EnvNames = slices.Clone(e.EnvNames)
+		out[i].Original = slices.Clone(e.Original)
+	}
+	return out
+}
+
+// Bytes returns the file's current contents.
+func (f *File) Bytes() []byte { return bytes.Clone(f.src) }
+
+// Changed reports whether the contents differ from what was loaded or last
+// saved.
+func (f *File) Changed() bool { return !bytes.Equal(f.src, f.loaded) }
+
+// Save writes the contents atomically to f.Path, keeping the file's mode
+// (0600, as Claude writes it, for a new file).
+func (f *File) Save() error {
+	if err := atomicfile.WriteFile(f.Path, f.src, 0o600); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	f.loaded = bytes.Clone(f.src)
+	return nil
+}
+
+func (f *File) find(root []string, name string) (*entry, error) {
+	for i := range f.entries {
+		if e := &f.entries[i]; e.Name == name && slices.Equal(e.Root, root) {
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("no server %s in %q", keyPath(append(slices.Clip(root), name)), f.Path)
+}

@@ -1,0 +1,532 @@
+// Package jsonedit reads JSON and JSONC documents into a tree that remembers
+// where every value sits in the source, so that a caller can change one value
+// by splicing bytes and leave every other byte of the file as it was.
+//
+// encoding/json cannot do this: decoding loses key order, whitespace and
+// comments, and re-encoding rewrites the whole file. Client config files are
+// owned by the client and the user (see DESIGN.md, decision 10), so aim-mcp
+// edits them by byte range instead:
+//
+//	root, err := jsonedit.Parse(src, jsonedit.Options{})
+//	m := root.Lookup("command")
+//	out, err := jsonedit.Apply(src, []jsonedit.Edit{{Start: m.Value.Start, End: m.Value.End, Text: jsonedit.Quote("/bin/x")}})
+package jsonedit
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Kind is the JSON type of a [Value].
+type Kind uint8
+
+const (
+	Invalid Kind = iota
+	Null
+	Bool
+	Number
+	String
+	Array
+	Object
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Null:
+		return "null"
+	case Bool:
+		return "bool"
+	case Number:
+		return "number"
+	case String:
+		return "string"
+	case Array:
+		return "array"
+	case Object:
+		return "object"
+	}
+	return "invalid"
+}
+
+// Value is one JSON value and its byte span [Start, End) in the source.
+// The span covers the value only: no surrounding whitespace or comments.
+type Value struct {
+	Kind       Kind
+	Start, End int
+	Str        string   // String: the decoded text
+	Members    []Member // Object: members in source order
+	Elems      []*Value // Array: elements in source order
+}
+
+// Member is one key/value pair of an object. KeyStart and KeyEnd span the
+// quoted key, quotes included.
+type Member struct {
+	Key              string
+	KeyStart, KeyEnd int
+	Value            *Value
+}
+
+// Lookup returns the member of object v whose decoded key is key, or nil when
+// v is not an object or has no such member.
+func (v *Value) Lookup(key string) *Member {
+	if v == nil || v.Kind != Object {
+		return nil
+	}
+	for i := range v.Members {
+		if v.Members[i].Key == key {
+			return &v.Members[i]
+		}
+	}
+	return nil
+}
+
+// Strings returns the decoded elements of an array of strings; ok is false
+// when v is not an array or one of its elements is not a string.
+func (v *Value) Strings() (s []string, ok bool) {
+	if v == nil || v.Kind != Array {
+		return nil, false
+	}
+	s = make([]string, 0, len(v.Elems))
+	for _, e := range v.Elems {
+		if e.Kind != String {
+			return nil, false
+		}
+		s = append(s, e.Str)
+	}
+	return s, true
+}
+
+// Options changes what Parse accepts.
+type Options struct {
+	// JSONC allows // and /* */ comments wherever whitespace may appear,
+	// trailing commas in objects and arrays, and a leading UTF-8 byte order
+	// mark, as VS Code and Zed settings files use them.
+	JSONC bool
+}
+
+// SyntaxError describes why a document could not be parsed. Line and Col are
+// 1-based and point at the offending byte; Col counts characters (UTF-8
+// sequences), not bytes, so it matches what an editor shows.
+type SyntaxError struct {
+	Line, Col int
+	Msg       string
+	Offset    int // byte offset of the offending byte
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Col, e.Msg)
+}
+
+// maxDepth matches encoding/json, so that both accept the same documents.
+const maxDepth = 10000
+
+// Parse parses src as one JSON (or, with opts.JSONC, JSONC) value. Besides
+// what encoding/json rejects, it rejects objects that repeat a key: two
+// readers that disagree about which duplicate wins would see different
+// configs. Invalid UTF-8 inside strings is accepted and decoded to U+FFFD, as
+// encoding/json does.
+func Parse(src []byte, opts Options) (*Value, error) {
+	p := &parser{src: src, jsonc: opts.JSONC}
+	if p.jsonc && bytes.HasPrefix(src, []byte("\uFEFF")) {
+		p.pos = 3
+	}
+	if err := p.space(); err != nil {
+		return nil, err
+	}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.space(); err != nil {
+		return nil, err
+	}
+	if p.pos < len(src) {
+		return nil, p.unexpected("after top-level value")
+	}
+	return v, nil
+}
+
+type parser struct {
+	src   []byte
+	pos   int
+	jsonc bool
+	depth int
+}
+
+// Position returns the 1-based line and column (in characters) of byte
+// offset off in src.
+func Position(src []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(src))
+	before := src[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	lineStart := bytes.LastIndexByte(before, '\n') + 1
+	return line, utf8.RuneCount(before[lineStart:]) + 1
+}
+
+func (p *parser) errorAt(off int, format string, args ...any) error {
+	line, col := Position(p.src, off)
+	return &SyntaxError{Line: line, Col: col, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+// unexpected reports the byte at p.pos (or the end of input) in the words
+// encoding/json uses, so messages look familiar.
+func (p *parser) unexpected(context string) error {
+	if p.pos >= len(p.src) {
+		return p.errorAt(p.pos, "unexpected end of JSON input")
+	}
+	return p.errorAt(p.pos, "invalid character %s %s", quoteChar(p.src[p.pos:]), context)
+}
+
+// quoteChar renders the character at the start of b for an error message.
+func quoteChar(b []byte) string {
+	r, size := utf8.DecodeRune(b)
+	switch {
+	case r == utf8.RuneError && size <= 1:
+		return fmt.Sprintf("'\\x%02x'", b[0])
+	case r == '\'':
+		return `'\''`
+	case r == '"':
+		return `'"'`
+	}
+	s := strconv.Quote(string(r))
+	return "'" + s[1:len(s)-1] + "'"
+}
+
+// space skips whitespace and, in JSONC mode, comments.
+func (p *parser) space() error {
+	for p.pos < len(p.src) {
+		switch c := p.src[p.pos]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			p.pos++
+		case c == '/' && p.jsonc && p.pos+1 < len(p.src) && p.src[p.pos+1] == '/':
+			end := bytes.IndexByte(p.src[p.pos:], '\n')
+			if end < 0 {
+				p.pos = len(p.src)
+			} else {
+				p.pos += end + 1
+			}
+		case c == '/' && p.jsonc && p.pos+1 < len(p.src) && p.src[p.pos+1] == '*':
+			end := bytes.Index(p.src[p.pos+2:], []byte("*/"))
+			if end < 0 {
+				return p.errorAt(p.pos, "unterminated comment")
+			}
+			p.pos += 2 + end + 2
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (p *parser) value() (*Value, error) {
+	if p.pos >= len(p.src) {
+		return nil, p.unexpected("")
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		start := p.pos
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return &Value{Kind: String, Start: start, End: p.pos, Str: s}, nil
+	case c == '-' || ('0' <= c && c <= '9'):
+		return p.number()
+	case c == 't':
+		return p.literal("true", Bool)
+	case c == 'f':
+		return p.literal("false", Bool)
+	case c == 'n':
+		return p.literal("null", Null)
+	}
+	return nil, p.unexpected("looking for beginning of value")
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxDepth {
+		return p.errorAt(p.pos, "exceeded max depth")
+	}
+	return nil
+}
+
+func (p *parser) object() (*Value, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	v := &Value{Kind: Object, Start: p.pos}
+	p.pos++ // {
+	seen := map[string]bool{}
+	for first := true; ; first = false {
+		if err := p.space(); err != nil {
+			return nil, err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == '}' && (first || p.jsonc) {
+			break
+		}
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return nil, p.unexpected("looking for beginning of object key string")
+		}
+		keyStart := p.pos
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		if seen[key] {
+			return nil, p.errorAt(keyStart, "duplicate key %s in object", strconv.Quote(key))
+		}
+		seen[key] = true
+		keyEnd := p.pos
+		if err := p.space(); err != nil {
+			return nil, err
+		}
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return nil, p.unexpected("after object key")
+		}
+		p.pos++
+		if err := p.space(); err != nil {
+			return nil, err
+		}
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		v.Members = append(v.Members, Member{Key: key, KeyStart: keyStart, KeyEnd: keyEnd, Value: val})
+		if err := p.space(); err != nil {
+			return nil, err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == '}' {
+			break
+		}
+		return nil, p.unexpected("after object key:value pair")
+	}
+	p.pos++ // }
+	v.End = p.pos
+	p.depth--
+	return v, nil
+}
+
+func (p *parser) array() (*Value, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	v := &Value{Kind: Array, Start: p.pos}
+	p.pos++ // [
+	for first := true; ; first = false {
+		if err := p.space(); err != nil {
+			return nil, err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ']' && (first || p.jsonc) {
+			break
+		}
+		e, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		v.Elems = append(v.Elems, e)
+		if err := p.space(); err != nil {
+			return nil, err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ']' {
+			break
+		}
+		return nil, p.unexpected("after array element")
+	}
+	p.pos++ // ]
+	v.End = p.pos
+	p.depth--
+	return v, nil
+}
+
+func (p *parser) literal(word string, k Kind) (*Value, error) {
+	start := p.pos
+	for i := 0; i < len(word); i++ {
+		if p.pos >= len(p.src) {
+			return nil, p.unexpected("")
+		}
+		if p.src[p.pos] != word[i] {
+			return nil, p.unexpected(fmt.Sprintf("in literal %s (expecting %s)", word, quoteChar([]byte{word[i]})))
+		}
+		p.pos++
+	}
+	return &Value{Kind: k, Start: start, End: p.pos}, nil
+}
+
+// number checks the JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *parser) number() (*Value, error) {
+	start := p.pos
+	digits := func(context string) error {
+		if p.pos >= len(p.src) || !isDigit(p.src[p.pos]) {
+			return p.unexpected(context)
+		}
+		for p.pos < len(p.src) && isDigit(p.src[p.pos]) {
+			p.pos++
+		}
+		return nil
+	}
+	if p.src[p.pos] == '-' {
+		p.pos++
+	}
+	if p.pos < len(p.src) && p.src[p.pos] == '0' {
+		p.pos++
+	} else if err := digits("in numeric literal"); err != nil {
+		return nil, err
+	}
+	if p.pos < len(p.src) && p.src[p.pos] == '.' {
+		p.pos++
+		if err := digits("after decimal point in numeric literal"); err != nil {
+			return nil, err
+		}
+	}
+	if p.pos < len(p.src) && (p.src[p.pos] == 'e' || p.src[p.pos] == 'E') {
+		p.pos++
+		if p.pos < len(p.src) && (p.src[p.pos] == '+' || p.src[p.pos] == '-') {
+			p.pos++
+		}
+		if err := digits("in exponent of numeric literal"); err != nil {
+			return nil, err
+		}
+	}
+	return &Value{Kind: Number, Start: start, End: p.pos}, nil
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// str reads a quoted string at p.pos and returns it decoded. It follows
+// encoding/json: control characters are errors, invalid UTF-8 and unpaired
+// surrogates become U+FFFD.
+func (p *parser) str() (string, error) {
+	p.pos++ // opening quote
+	start := p.pos
+	// Fast path: no escapes and valid UTF-8, the common case.
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		if c == '"' {
+			s := p.src[start:p.pos]
+			if utf8.Valid(s) {
+				p.pos++
+				return string(s), nil
+			}
+			break
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		p.pos++
+	}
+	p.pos = start
+	var out []byte
+	for {
+		if p.pos >= len(p.src) {
+			return "", p.unexpected("")
+		}
+		c := p.src[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return string(out), nil
+		case c < 0x20:
+			return "", p.unexpected("in string literal")
+		case c == '\\':
+			r, err := p.escape()
+			if err != nil {
+				return "", err
+			}
+			out = utf8.AppendRune(out, r)
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			p.pos++
+		default:
+			r, size := utf8.DecodeRune(p.src[p.pos:])
+			out = utf8.AppendRune(out, r)
+			p.pos += size
+		}
+	}
+}
+
+// escape decodes the escape sequence at p.pos (which is a backslash),
+// including a surrogate pair written as two \u escapes.
+func (p *parser) escape() (rune, error) {
+	p.pos++
+	if p.pos >= len(p.src) {
+		return 0, p.unexpected("")
+	}
+	c := p.src[p.pos]
+	p.pos++
+	switch c {
+	case '"', '\\', '/':
+		return rune(c), nil
+	case 'b':
+		return '\b', nil
+	case 'f':
+		return '\f', nil
+	case 'n':
+		return '\n', nil
+	case 'r':
+		return '\r', nil
+	case 't':
+		return '\t', nil
+	case 'u':
+		r, err := p.hex4()
+		if err != nil {
+			return 0, err
+		}
+		if !utf16.IsSurrogate(r) {
+			return r, nil
+		}
+		// A high surrogate pairs with an immediately following \u low
+		// surrogate; anything else leaves it unpaired.
+		if p.pos+1 < len(p.src) && p.src[p.pos] == '\\' && p.src[p.pos+1] == 'u' {
+			save := p.pos
+			p.pos += 2
+			r2, err := p.hex4()
+			if err != nil {
+				return 0, err
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				return dec, nil
+			}
+			p.pos = save
+		}
+		return utf8.RuneError, nil
+	}
+	p.pos--
+	return 0, p.unexpected("in string escape code")
+}
+
+func (p *parser) hex4() (rune, error) {
+	var r rune
+	for range 4 {
+		if p.pos >= len(p.src) {
+			return 0, p.unexpected("")
+		}
+		c := p.src[p.pos]
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, p.unexpected("in \\u hexadecimal character escape")
+		}
+		p.pos++
+	}
+	return r, nil
+}
