@@ -144,6 +144,20 @@ func Parse(path string, data []byte, f Format) (*File, error) {
 	return cf, nil
 }
 
+// Replace makes data the file's new contents, as if it had been edited in
+// place: Changed still compares with what was loaded, and Save writes data.
+// Uninstall uses it to put a backup back.
+func (f *File) Replace(data []byte) error {
+	g, err := Parse(f.Path, data, f.format)
+	if err != nil {
+		return err
+	}
+	loaded := f.loaded
+	*f = *g
+	f.loaded = loaded
+	return nil
+}
+
 // reparse replaces the file's bytes and rebuilds the tree and entries.
 func (f *File) reparse(src []byte) error {
 	root, err := jsonedit.Parse(src, jsonedit.Options{JSONC: f.format.JSONC})

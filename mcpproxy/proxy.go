@@ -89,6 +89,9 @@ type Verdict struct {
 	ApprovalID string
 	Approver   string
 	Data       map[string]any // more evidence for the record
+	// FailOpen marks a call allowed by fail_mode open while the registry is
+	// unavailable: it runs even when its record cannot be written.
+	FailOpen bool
 }
 
 // Outcome is how a forwarded call ended.
@@ -114,6 +117,9 @@ type Options struct {
 	// timeout. Until it returns, tool calls wait. A nil guard allows every
 	// call; a setup error makes every call fail closed with that reason.
 	Setup func(ctx context.Context) (Guard, Journal, error)
+	// Fallback decides calls when Setup failed (the registry is down); its
+	// fail-open verdicts run without a record. Nil refuses every call.
+	Fallback Guard
 	// Signals are passed on to the server's process group.
 	Signals <-chan os.Signal
 	// Grace periods of the shutdown after stdin closes (defaults 2s and 3s).
@@ -559,9 +565,13 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	case <-ctx.Done():
 	}
 	v := p.decide(ctx, c)
-	if v.Allow {
+	if v.Allow && p.journal == nil && v.FailOpen {
+		fmt.Fprintf(p.opt.Stderr, "aim-mcp: warning: call to %q runs unrecorded (fail_mode open, registry unavailable)\n", c.Tool)
+	} else if v.Allow {
 		err := p.journal.Append(context.WithoutCancel(ctx), p.callEvent(registry.KindCall, c, v))
-		if err != nil {
+		if err != nil && v.FailOpen {
+			fmt.Fprintf(p.opt.Stderr, "aim-mcp: warning: call to %q runs unrecorded (fail_mode open): %v\n", c.Tool, err)
+		} else if err != nil {
 			fmt.Fprintf(p.opt.Stderr, "aim-mcp: error: audit log: %v\n", err)
 			v = Verdict{Decision: "fail_closed", Source: "audit", Reason: "aim-mcp could not record the call, so it was not run: " + err.Error()}
 		}
@@ -599,6 +609,9 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 }
 
 func (p *Proxy) decide(ctx context.Context, c *Call) Verdict {
+	if (p.down != nil || p.journal == nil) && p.opt.Fallback != nil {
+		return p.opt.Fallback.Check(ctx, c)
+	}
 	if p.down != nil || p.journal == nil {
 		reason := "the aim-mcp registry is unavailable"
 		if p.down != nil {

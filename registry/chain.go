@@ -324,3 +324,32 @@ func (r *DB) Verify(ctx context.Context, serverID string) (Verification, error) 
 	v.Servers = len(seen)
 	return v, nil
 }
+
+// Stats sums up a server's activity from its records.
+type Stats struct {
+	Calls   int       `json:"calls"`
+	Denied  int       `json:"denied"`
+	Last    time.Time `json:"last_activity,omitzero"`
+	Records int       `json:"records"`
+}
+
+// Stats returns the activity of every server that has records, by id.
+func (r *DB) Stats(ctx context.Context) (map[string]Stats, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT server_id, sum(kind = 'call'), sum(kind = 'denied'), max(time), count(*)
+		FROM records GROUP BY server_id`)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Stats{}
+	for rows.Next() {
+		var id, last string
+		var s Stats
+		if err := rows.Scan(&id, &s.Calls, &s.Denied, &last, &s.Records); err != nil {
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+		s.Last = parseTime(last)
+		out[id] = s
+	}
+	return out, rows.Err()
+}

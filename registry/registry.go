@@ -194,6 +194,13 @@ var migrations = []string{
 		action     TEXT NOT NULL DEFAULT '',
 		created_at TEXT NOT NULL
 	);`,
+	`CREATE TABLE installs (
+		path         TEXT PRIMARY KEY,
+		client       TEXT NOT NULL,
+		backup       TEXT NOT NULL,
+		written_hash TEXT NOT NULL,
+		installed_at TEXT NOT NULL
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -1,0 +1,230 @@
+// Package config reads aim-mcp's settings: config.yaml (in the XDG config
+// directory, or ~/.aim/config.yaml as in the AIM SDK guide), then the AIM_*
+// environment variables on top. Unknown keys are errors, so a typo in a
+// policy never silently loosens it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/adrg/xdg"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything config.yaml may say.
+type Config struct {
+	AIMURL        string        `yaml:"aim_url"`
+	APIKey        string        `yaml:"api_key"`
+	Timeout       time.Duration `yaml:"timeout"`
+	CallTimeout   time.Duration `yaml:"call_timeout"` // the budget of a remote check while a call waits
+	RetryAttempts int           `yaml:"retry_attempts"`
+	Debug         bool          `yaml:"debug"`
+	LogLevel      string        `yaml:"log_level"`
+
+	// FailMode says what low and medium risk calls do when the registry
+	// cannot be reached: "closed" (deny, the default) or "open" (allow).
+	// High and critical calls are always denied then.
+	FailMode string `yaml:"fail_mode"`
+	// DefaultRisk is the risk of a tool nothing else classifies.
+	DefaultRisk string `yaml:"default_risk"`
+	// Actions maps each risk level to allow, approve or deny.
+	Actions map[string]string `yaml:"actions"`
+	// ApprovalWait is how long a call waits for a human before the client
+	// is told to ask again; it must stay under the client's own timeout.
+	ApprovalWait time.Duration `yaml:"approval_wait"`
+	// ApprovalTTL is how long a pending or granted approval lives.
+	ApprovalTTL time.Duration `yaml:"approval_ttl"`
+	// ApprovalRate caps the approval prompts per server per minute.
+	ApprovalRate int `yaml:"approval_rate"`
+	// DriftAction is what calls to a changed or new tool do until the
+	// change is accepted: approve (default), deny or allow.
+	DriftAction string `yaml:"drift_action"`
+	// Policy rules, in addition to those added with "aim-mcp policy add".
+	Policy []Rule `yaml:"policy"`
+
+	// Path is the file the config came from, "" when none was found.
+	Path string `yaml:"-"`
+}
+
+// Rule is one policy rule as written in config.yaml.
+type Rule struct {
+	Server string `yaml:"server"`
+	Tool   string `yaml:"tool"`
+	When   string `yaml:"when"` // "/json/pointer=value", "/ptr^=prefix" or "/ptr~=regex"
+	Risk   string `yaml:"risk"`
+	Action string `yaml:"action"`
+}
+
+// Defaults returns the settings that hold when nothing says otherwise.
+func Defaults() Config {
+	return Config{
+		Timeout:       30 * time.Second,
+		CallTimeout:   5 * time.Second,
+		RetryAttempts: 3,
+		LogLevel:      "warn",
+		FailMode:      "closed",
+		DefaultRisk:   "medium",
+		Actions:       map[string]string{"low": "allow", "medium": "allow", "high": "approve", "critical": "approve"},
+		ApprovalWait:  50 * time.Second,
+		ApprovalTTL:   10 * time.Minute,
+		ApprovalRate:  10,
+		DriftAction:   "approve",
+	}
+}
+
+// Candidates are the places config.yaml is looked for, in order:
+// $AIM_MCP_CONFIG, the XDG config directory, then ~/.aim/config.yaml.
+func Candidates() []string {
+	var out []string
+	if p := os.Getenv("AIM_MCP_CONFIG"); p != "" {
+		out = append(out, p)
+	}
+	out = append(out, filepath.Join(xdg.ConfigHome, "aim-mcp", "config.yaml"))
+	if h, err := os.UserHomeDir(); err == nil {
+		out = append(out, filepath.Join(h, ".aim", "config.yaml"))
+	}
+	return out
+}
+
+// Load reads the first config file that exists (none is fine) and applies
+// the environment on top.
+func Load() (Config, error) {
+	c := Defaults()
+	for _, p := range Candidates() {
+		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		if err := c.parse(data); err != nil {
+			return c, fmt.Errorf("config %q: %w", p, err)
+		}
+		c.Path = p
+		break
+	}
+	if err := c.applyEnv(os.Getenv); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Parse reads config.yaml text over the defaults (for tests and tools).
+func Parse(data []byte) (Config, error) {
+	c := Defaults()
+	if err := c.parse(data); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func (c *Config) parse(data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	actions := c.Actions
+	c.Actions = nil
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("%v", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	// Actions given for some levels keep the defaults of the others.
+	for k, v := range actions {
+		if _, ok := c.Actions[k]; !ok {
+			if c.Actions == nil {
+				c.Actions = map[string]string{}
+			}
+			c.Actions[k] = v
+		}
+	}
+	return nil
+}
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	if v := getenv("AIM_URL"); v != "" {
+		c.AIMURL = v
+	}
+	if v := getenv("AIM_API_KEY"); v != "" {
+		c.APIKey = v
+	}
+	if v := getenv("AIM_DEBUG"); v != "" {
+		c.Debug = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
+	}
+	if v := getenv("AIM_TIMEOUT"); v != "" {
+		d, err := parseSeconds(v)
+		if err != nil {
+			return fmt.Errorf("AIM_TIMEOUT: %w", err)
+		}
+		c.Timeout = d
+	}
+	if v := getenv("AIM_RETRY_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("AIM_RETRY_ATTEMPTS: %q is not a count", v)
+		}
+		c.RetryAttempts = n
+	}
+	return nil
+}
+
+// parseSeconds reads "30" (seconds, as the SDK guide's AIM_TIMEOUT) or "30s".
+func parseSeconds(v string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (30 or 30s)", v)
+	}
+	return d, nil
+}
+
+// Risk levels and actions, as written in config and on the command line.
+var (
+	RiskLevels = []string{"low", "medium", "high", "critical"}
+	ActionSet  = []string{"allow", "approve", "deny"}
+)
+
+func oneOf(v string, set []string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks every enumerated value.
+func (c Config) Validate() error {
+	if c.FailMode != "closed" && c.FailMode != "open" {
+		return fmt.Errorf("fail_mode %q: want closed or open", c.FailMode)
+	}
+	if !oneOf(c.DefaultRisk, RiskLevels) {
+		return fmt.Errorf("default_risk %q: want one of %s", c.DefaultRisk, strings.Join(RiskLevels, ", "))
+	}
+	for k, v := range c.Actions {
+		if !oneOf(k, RiskLevels) {
+			return fmt.Errorf("actions: unknown risk level %q: want one of %s", k, strings.Join(RiskLevels, ", "))
+		}
+		if !oneOf(v, ActionSet) {
+			return fmt.Errorf("actions.%s %q: want one of %s", k, v, strings.Join(ActionSet, ", "))
+		}
+	}
+	if !oneOf(c.DriftAction, ActionSet) {
+		return fmt.Errorf("drift_action %q: want one of %s", c.DriftAction, strings.Join(ActionSet, ", "))
+	}
+	if c.ApprovalWait < 0 || c.ApprovalTTL <= 0 || c.ApprovalRate < 0 {
+		return errors.New("approval_wait, approval_ttl and approval_rate must be positive")
+	}
+	return nil
+}

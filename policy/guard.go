@@ -1,0 +1,379 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/config"
+	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/registry"
+)
+
+// Guard is the proxy's policy: it classifies each call, allows, denies or
+// holds it for a human, and falls back to the fail mode when the registry
+// cannot answer.
+type Guard struct {
+	db     *registry.DB
+	server registry.Server
+	cfg    config.Config
+	static []*Rule // from config.yaml
+
+	// Poll is how often a held call looks for a human's answer.
+	Poll time.Duration
+
+	mu         sync.Mutex
+	rules      []*Rule
+	version    string
+	checked    time.Time
+	tools      map[string]*Annotations
+	extra      []Hook
+	askedTimes []time.Time
+}
+
+// Hook lets another concern (tool pinning) weigh in on a call before the
+// policy does. A non-nil verdict decides; Require makes the call need a
+// human whatever the policy says, with reason.
+type Hook interface {
+	Before(ctx context.Context, c *mcpproxy.Call) (require string, v *mcpproxy.Verdict)
+}
+
+// NewGuard prepares the policy of one server.
+func NewGuard(ctx context.Context, db *registry.DB, server registry.Server, cfg config.Config) (*Guard, error) {
+	static, err := ConfigRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{db: db, server: server, cfg: cfg, static: static, Poll: 200 * time.Millisecond, tools: map[string]*Annotations{}}
+	if _, err := g.currentRules(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// AddHook adds a concern consulted before the policy.
+func (g *Guard) AddHook(h Hook) { g.extra = append(g.extra, h) }
+
+// ConfigRules compiles the rules of config.yaml.
+func ConfigRules(cfg config.Config) ([]*Rule, error) {
+	var out []*Rule
+	for i, cr := range cfg.Policy {
+		when, err := ParseWhen(cr.When)
+		if err != nil {
+			return nil, fmt.Errorf("config.yaml policy rule %d: %w", i+1, err)
+		}
+		r := &Rule{Server: cr.Server, Tool: cr.Tool, When: when, Risk: cr.Risk, Action: cr.Action,
+			Origin: fmt.Sprintf("config.yaml rule %d", i+1)}
+		if err := r.Compile(); err != nil {
+			return nil, fmt.Errorf("config.yaml policy rule %d: %w", i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// FromStored compiles a rule kept in the registry.
+func FromStored(sr registry.StoredRule) (*Rule, error) {
+	r := &Rule{ID: sr.ID, Server: sr.Server, Tool: sr.Tool, Risk: sr.Risk, Action: sr.Action,
+		Origin: fmt.Sprintf("rule %d", sr.ID)}
+	if sr.WhenOp != "" {
+		r.When = &Cond{Ptr: sr.WhenPtr, Op: sr.WhenOp, Value: sr.WhenValue}
+	}
+	if err := r.Compile(); err != nil {
+		return nil, fmt.Errorf("rule %d: %w", sr.ID, err)
+	}
+	return r, nil
+}
+
+// AllRules returns the config rules and the stored ones, compiled.
+func AllRules(ctx context.Context, db *registry.DB, cfg config.Config) ([]*Rule, error) {
+	rules, err := ConfigRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := db.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sr := range stored {
+		r, err := FromStored(sr)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+// currentRules reloads stored rules when they changed, at most once a
+// second, so "aim-mcp policy add" reaches running proxies.
+func (g *Guard) currentRules(ctx context.Context) ([]*Rule, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.rules != nil && time.Since(g.checked) < time.Second {
+		return g.rules, nil
+	}
+	v, err := g.db.RulesVersion(ctx)
+	if err != nil {
+		return g.rules, err
+	}
+	g.checked = time.Now()
+	if g.rules != nil && v == g.version {
+		return g.rules, nil
+	}
+	stored, err := g.db.Rules(ctx)
+	if err != nil {
+		return g.rules, err
+	}
+	rules := append([]*Rule(nil), g.static...)
+	for _, sr := range stored {
+		r, err := FromStored(sr)
+		if err != nil {
+			return g.rules, err
+		}
+		rules = append(rules, r)
+	}
+	g.rules, g.version = rules, v
+	return rules, nil
+}
+
+// ToolsListed keeps each tool's annotations for risk.
+func (g *Guard) ToolsListed(ctx context.Context, result json.RawMessage) {
+	var r struct {
+		Tools []struct {
+			Name        string       `json:"name"`
+			Annotations *Annotations `json:"annotations"`
+		} `json:"tools"`
+	}
+	if json.Unmarshal(result, &r) != nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, t := range r.Tools {
+		g.tools[t.Name] = t.Annotations
+	}
+}
+
+// ToolsChanged is a no-op for the policy; pinning reacts to it.
+func (g *Guard) ToolsChanged(ctx context.Context) {}
+
+func (g *Guard) annotations(tool string) *Annotations {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.tools[tool]
+}
+
+// Check implements mcpproxy.Guard.
+func (g *Guard) Check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
+	start := time.Now()
+	v := g.check(ctx, c)
+	if v.Data == nil {
+		v.Data = map[string]any{}
+	}
+	v.Data["decision_ms"] = float64(time.Since(start).Microseconds()) / 1000
+	return v
+}
+
+func (g *Guard) check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
+	var required string
+	for _, h := range g.extra {
+		req, v := h.Before(ctx, c)
+		if v != nil {
+			return *v
+		}
+		if req != "" {
+			required = req
+		}
+	}
+	rules, err := g.currentRules(ctx)
+	d := Decide(Input{Server: g.server.Name, Tool: c.Tool, Args: c.Args, Annotations: g.annotations(c.Tool)}, rules, g.cfg)
+	if err != nil {
+		return FailMode(g.cfg, d, err)
+	}
+	v := mcpproxy.Verdict{Risk: d.Risk, Source: d.ActionSource + "; risk from " + d.RiskSource,
+		Data: map[string]any{"action": d.Action}}
+	action := d.Action
+	if required != "" && action == Allow {
+		action = Approve
+		d.ActionSource = required
+		v.Source = required
+	}
+	switch action {
+	case Allow:
+		v.Allow, v.Decision = true, "allow"
+		return v
+	case Deny:
+		v.Decision = "deny"
+		v.Reason = fmt.Sprintf("denied by %s (risk %s)", d.ActionSource, d.Risk)
+		v.Next = fmt.Sprintf("To see why, run `aim-mcp policy check --server %q --tool %q` in a terminal", g.server.Name, c.Tool)
+		return v
+	}
+	return g.approve(ctx, c, d, v)
+}
+
+// FailMode decides a call when the registry cannot answer: high and critical
+// are denied; low and medium follow fail_mode.
+func FailMode(cfg config.Config, d Decision, cause error) mcpproxy.Verdict {
+	v := mcpproxy.Verdict{Risk: d.Risk, Source: "fail mode (" + cfg.FailMode + "); risk from " + d.RiskSource}
+	if riskRank(d.Risk) < riskRank(High) && cfg.FailMode == "open" && d.Action != Deny {
+		v.Allow, v.FailOpen, v.Decision = true, true, "allow_fail_open"
+		return v
+	}
+	v.Decision = "fail_closed"
+	v.Reason = fmt.Sprintf("the aim-mcp registry is unavailable (%v), and %s risk calls are refused then", cause, d.Risk)
+	v.Next = "Run `aim-mcp list` in a terminal to see what is wrong"
+	return v
+}
+
+// approve holds the call until a human answers, the wait runs out or the
+// client gives up.
+func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcpproxy.Verdict) mcpproxy.Verdict {
+	start := time.Now()
+	a, created, err := g.db.RequestApproval(ctx, registry.Approval{
+		ServerID: g.server.ID, Server: g.server.Name, Tool: c.Tool, ArgsDigest: c.ArgsDigest,
+		Args: mcpproxy.Redacted(c.Args), Risk: d.Risk, Reason: d.ActionSource,
+	}, g.cfg.ApprovalTTL)
+	if err != nil {
+		return FailMode(g.cfg, d, err)
+	}
+	v.ApprovalID = a.ID
+	if a.Status == registry.ApprovalApproved {
+		return g.spend(ctx, a, v, start)
+	}
+	if created && g.tooManyPrompts() {
+		g.db.DecideApproval(context.WithoutCancel(ctx), a.ID, registry.ApprovalDenied, "aim-mcp", "approval rate limit")
+		v.Decision = "deny"
+		v.Reason = fmt.Sprintf("more than %d approval requests for server %q in the last minute; refused to spare the person approving from prompt fatigue",
+			g.cfg.ApprovalRate, g.server.Name)
+		v.Next = "Wait a minute, or add a rule with `aim-mcp policy add`"
+		return v
+	}
+	deadline := start.Add(g.cfg.ApprovalWait)
+	if c.Ask != nil {
+		if out, done := g.elicit(ctx, c, a, d, v, deadline, start); done {
+			return out
+		}
+	}
+	t := time.NewTicker(g.Poll)
+	defer t.Stop()
+	timeout := time.NewTimer(time.Until(deadline))
+	defer timeout.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			g.db.CancelApproval(context.WithoutCancel(ctx), a.ID)
+			v.Decision = "cancelled"
+			return v
+		case <-timeout.C:
+			v.Decision = "approval_required"
+			v.Reason = fmt.Sprintf("it needs a person's approval (%s risk, %s); approval %s is waiting", d.Risk, d.ActionSource, a.ID)
+			v.Next = fmt.Sprintf("Ask the user to run `aim-mcp approve %s` in a terminal, then ask again with the same arguments", a.ID)
+			v.Data["wait_ms"] = time.Since(start).Milliseconds()
+			return v
+		case <-t.C:
+		}
+		cur, err := g.db.Approval(ctx, a.ID)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				continue
+			}
+			return FailMode(g.cfg, d, err)
+		}
+		switch cur.Status {
+		case registry.ApprovalApproved:
+			return g.spend(ctx, cur, v, start)
+		case registry.ApprovalDenied:
+			v.Decision, v.Approver = "denied", cur.DecidedBy
+			v.Reason = fmt.Sprintf("%s denied it", cur.DecidedBy)
+			if cur.Note != "" {
+				v.Reason += ": " + cur.Note
+			}
+			v.Data["wait_ms"] = time.Since(start).Milliseconds()
+			return v
+		case registry.ApprovalExpired, registry.ApprovalCancelled, registry.ApprovalUsed:
+			v.Decision = "approval_" + cur.Status
+			v.Reason = fmt.Sprintf("approval %s is %s", cur.ID, cur.Status)
+			v.Next = "Ask again to request a new approval"
+			return v
+		}
+	}
+}
+
+// spend uses a granted approval for this call; it is single use.
+func (g *Guard) spend(ctx context.Context, a registry.Approval, v mcpproxy.Verdict, start time.Time) mcpproxy.Verdict {
+	ok, err := g.db.UseApproval(ctx, a.ID)
+	if err != nil || !ok {
+		v.Decision = "approval_used"
+		v.Reason = fmt.Sprintf("approval %s was already used by another call", a.ID)
+		v.Next = "Ask again to request a new approval"
+		return v
+	}
+	v.Allow, v.Decision, v.Approver = true, "approved", a.DecidedBy
+	v.Data["wait_ms"] = time.Since(start).Milliseconds()
+	return v
+}
+
+// tooManyPrompts counts this server's approval requests in the last minute.
+func (g *Guard) tooManyPrompts() bool {
+	if g.cfg.ApprovalRate <= 0 {
+		return false
+	}
+	n, err := g.db.CountApprovalsSince(context.Background(), g.server.ID, time.Now().Add(-time.Minute))
+	return err == nil && n > g.cfg.ApprovalRate
+}
+
+// elicit asks the person inside the client. It reports done when they
+// answered yes or no; a decline, a cancel or an error falls back to the
+// terminal.
+func (g *Guard) elicit(ctx context.Context, c *mcpproxy.Call, a registry.Approval, d Decision, v mcpproxy.Verdict,
+	deadline, start time.Time) (mcpproxy.Verdict, bool) {
+	ectx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	msg := fmt.Sprintf("aim-mcp: allow the tool %q of server %q to run?\nRisk: %s (%s).\nArguments: %s\n"+
+		"Approval id %s; you can also answer with `aim-mcp approve %s` or `aim-mcp deny %s`.",
+		c.Tool, g.server.Name, d.Risk, d.ActionSource, string(mcpproxy.Redacted(c.Args)), a.ID, a.ID, a.ID)
+	raw, err := c.Ask(ectx, "elicitation/create", map[string]any{
+		"message": msg,
+		"requestedSchema": map[string]any{
+			"type": "object",
+			"properties": map[string]any{"approve": map[string]any{
+				"type": "boolean", "title": "Allow this call",
+				"description": "Yes runs the call once; no refuses it.",
+			}},
+			"required": []string{"approve"},
+		},
+	})
+	if err != nil {
+		return v, false
+	}
+	var resp struct {
+		Result *struct {
+			Action  string `json:"action"`
+			Content struct {
+				Approve *bool `json:"approve"`
+			} `json:"content"`
+		} `json:"result"`
+	}
+	if json.Unmarshal(raw, &resp) != nil || resp.Result == nil || resp.Result.Action != "accept" || resp.Result.Content.Approve == nil {
+		return v, false
+	}
+	v.Data["asked"] = "elicitation"
+	if *resp.Result.Content.Approve {
+		cur, err := g.db.DecideApproval(context.WithoutCancel(ctx), a.ID, registry.ApprovalApproved, "client", "approved in the client")
+		if err != nil {
+			return v, false // answered meanwhile in a terminal: let the poll see it
+		}
+		return g.spend(ctx, cur, v, start), true
+	}
+	if _, err := g.db.DecideApproval(context.WithoutCancel(ctx), a.ID, registry.ApprovalDenied, "client", "denied in the client"); err != nil {
+		return v, false
+	}
+	v.Decision, v.Approver = "denied", "client"
+	v.Reason = "the user denied it in the client"
+	v.Data["wait_ms"] = time.Since(start).Milliseconds()
+	return v, true
+}

@@ -1,0 +1,391 @@
+// Package policy decides what a tool call may do. Each call gets a risk
+// level and an action (allow, approve or deny). Risk comes from, in order, a
+// matching rule, the tool's MCP annotations, its name, and a default; the
+// action from the most specific rule that sets one, else from the risk.
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/opena2a-org/aim-mcp/config"
+	"github.com/opena2a-org/aim-mcp/internal/canon"
+)
+
+// Risk levels, ordered.
+const (
+	Low      = "low"
+	Medium   = "medium"
+	High     = "high"
+	Critical = "critical"
+)
+
+// Actions, ordered from loosest to strictest.
+const (
+	Allow   = "allow"
+	Approve = "approve"
+	Deny    = "deny"
+)
+
+func riskRank(r string) int   { return slices.Index(config.RiskLevels, r) }
+func actionRank(a string) int { return slices.Index([]string{Allow, Approve, Deny}, a) }
+
+// Rule is a compiled policy rule.
+type Rule struct {
+	ID     int64  `json:"id,omitempty"` // 0 for rules from config.yaml
+	Server string `json:"server"`
+	Tool   string `json:"tool"`
+	When   *Cond  `json:"when,omitempty"`
+	Risk   string `json:"risk,omitempty"`
+	Action string `json:"action,omitempty"`
+	Origin string `json:"origin"` // "rule 3" or "config.yaml rule 2"
+
+	server, tool *regexp.Regexp
+}
+
+// Cond tests one argument, found by a JSON pointer (RFC 6901).
+type Cond struct {
+	Ptr   string `json:"ptr"`
+	Op    string `json:"op"` // equals, prefix, regex
+	Value string `json:"value"`
+	re    *regexp.Regexp
+}
+
+// String is the --when form of the condition.
+func (c *Cond) String() string {
+	op := map[string]string{"equals": "=", "prefix": "^=", "regex": "~="}[c.Op]
+	return c.Ptr + op + c.Value
+}
+
+// ParseWhen reads "PTR=VALUE", "PTR^=PREFIX" or "PTR~=REGEX".
+func ParseWhen(s string) (*Cond, error) {
+	if s == "" {
+		return nil, nil
+	}
+	i := strings.IndexByte(s, '=')
+	if i < 0 {
+		return nil, fmt.Errorf("condition %q: want /pointer=value, /pointer^=prefix or /pointer~=regex", s)
+	}
+	c := &Cond{Ptr: s[:i], Op: "equals", Value: s[i+1:]}
+	switch {
+	case strings.HasSuffix(c.Ptr, "^"):
+		c.Ptr, c.Op = c.Ptr[:len(c.Ptr)-1], "prefix"
+	case strings.HasSuffix(c.Ptr, "~"):
+		c.Ptr, c.Op = c.Ptr[:len(c.Ptr)-1], "regex"
+	}
+	return c, c.compile()
+}
+
+func (c *Cond) compile() error {
+	if c.Ptr != "" && !strings.HasPrefix(c.Ptr, "/") {
+		return fmt.Errorf("JSON pointer %q must start with /", c.Ptr)
+	}
+	for i := 0; i < len(c.Ptr); i++ {
+		if c.Ptr[i] == '~' && (i+1 >= len(c.Ptr) || (c.Ptr[i+1] != '0' && c.Ptr[i+1] != '1')) {
+			return fmt.Errorf("JSON pointer %q: ~ must be followed by 0 or 1", c.Ptr)
+		}
+	}
+	switch c.Op {
+	case "equals", "prefix":
+	case "regex":
+		re, err := regexp.Compile(c.Value)
+		if err != nil {
+			return fmt.Errorf("regex %q: %v", c.Value, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		c.re = re
+	default:
+		return fmt.Errorf("condition operator %q: want equals, prefix or regex", c.Op)
+	}
+	return nil
+}
+
+// match reports whether args (decoded with UseNumber) satisfy c.
+func (c *Cond) match(args any) bool {
+	v, ok := lookup(args, c.Ptr)
+	if !ok {
+		return false
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		s = string(canon.Value(v))
+	}
+	switch c.Op {
+	case "equals":
+		return s == c.Value
+	case "prefix":
+		return strings.HasPrefix(s, c.Value)
+	case "regex":
+		return c.re.MatchString(s)
+	}
+	return false
+}
+
+// lookup resolves a JSON pointer.
+func lookup(v any, ptr string) (any, bool) {
+	if ptr == "" {
+		return v, true
+	}
+	for _, tok := range strings.Split(ptr[1:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[tok]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// Compile checks a rule and prepares its globs.
+func (r *Rule) Compile() error {
+	if r.Server == "" {
+		r.Server = "*"
+	}
+	if r.Tool == "" {
+		r.Tool = "*"
+	}
+	var err error
+	if r.server, err = glob(r.Server); err != nil {
+		return err
+	}
+	if r.tool, err = glob(r.Tool); err != nil {
+		return err
+	}
+	if r.Risk != "" && riskRank(r.Risk) < 0 {
+		return fmt.Errorf("unknown risk %q: want low, medium, high or critical", r.Risk)
+	}
+	if r.Action != "" && actionRank(r.Action) < 0 {
+		return fmt.Errorf("unknown action %q: want allow, approve or deny", r.Action)
+	}
+	if r.Risk == "" && r.Action == "" {
+		return fmt.Errorf("a rule needs a risk, an action or both")
+	}
+	if r.When != nil {
+		return r.When.compile()
+	}
+	return nil
+}
+
+// glob turns a shell-style pattern (* any run, ? one character, [a-z] a
+// class) into an anchored regexp. Unlike path.Match, * crosses slashes:
+// server names may contain them.
+func glob(p string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '[':
+			j := strings.IndexByte(p[i+1:], ']')
+			if j < 0 {
+				return nil, fmt.Errorf("glob %q: unclosed [", p)
+			}
+			class := p[i+1 : i+1+j]
+			if class == "" || class == "!" {
+				return nil, fmt.Errorf("glob %q: empty character class", p)
+			}
+			if class[0] == '!' {
+				class = "^" + class[1:]
+			}
+			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
+			i += j + 1
+		case ']':
+			return nil, fmt.Errorf("glob %q: unexpected ]", p)
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return nil, fmt.Errorf("glob %q: %v", p, err)
+	}
+	return re, nil
+}
+
+// specificity ranks rules: a condition beats none, then the longer literal
+// part of the tool pattern, then of the server pattern.
+func (r *Rule) specificity() []int {
+	literal := func(p string) int {
+		n := 0
+		for _, c := range p {
+			if c != '*' && c != '?' {
+				n++
+			}
+		}
+		return n
+	}
+	cond := 0
+	if r.When != nil {
+		cond = 1
+	}
+	return []int{cond, literal(r.Tool), literal(r.Server)}
+}
+
+// Matches reports whether the rule applies to a call.
+func (r *Rule) Matches(server, tool string, args any) bool {
+	return r.server.MatchString(server) && r.tool.MatchString(tool) && (r.When == nil || r.When.match(args))
+}
+
+// Annotations are the MCP tool hints that speak to risk.
+type Annotations struct {
+	ReadOnly    *bool `json:"readOnlyHint,omitempty"`
+	Destructive *bool `json:"destructiveHint,omitempty"`
+	OpenWorld   *bool `json:"openWorldHint,omitempty"`
+}
+
+// Input is what a decision looks at.
+type Input struct {
+	Server      string
+	Tool        string
+	Args        json.RawMessage
+	Annotations *Annotations // nil when the tool was never listed
+}
+
+// Decision is the risk and action of a call, with what produced each.
+type Decision struct {
+	Risk         string `json:"risk"`
+	RiskSource   string `json:"risk_source"`
+	Action       string `json:"action"`
+	ActionSource string `json:"action_source"`
+	Rule         *Rule  `json:"rule,omitempty"` // the rule that set the action, if any
+}
+
+// Decide classifies a call. rules must be compiled.
+func Decide(in Input, rules []*Rule, cfg config.Config) Decision {
+	var args any
+	if len(bytes.TrimSpace(in.Args)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(in.Args))
+		dec.UseNumber()
+		dec.Decode(&args)
+	}
+	var matched []*Rule
+	for _, r := range rules {
+		if r.Matches(in.Server, in.Tool, args) {
+			matched = append(matched, r)
+		}
+	}
+	// Most specific first; among equals, the strictest first.
+	slices.SortStableFunc(matched, func(a, b *Rule) int {
+		if c := slices.Compare(b.specificity(), a.specificity()); c != 0 {
+			return c
+		}
+		if c := actionRank(b.Action) - actionRank(a.Action); c != 0 {
+			return c
+		}
+		return riskRank(b.Risk) - riskRank(a.Risk)
+	})
+	var d Decision
+	for _, r := range matched {
+		if r.Risk != "" {
+			d.Risk, d.RiskSource = r.Risk, r.Origin
+			break
+		}
+	}
+	if d.Risk == "" {
+		d.Risk, d.RiskSource = fromAnnotations(in.Annotations)
+	}
+	if d.Risk == "" {
+		d.Risk, d.RiskSource = FromName(in.Tool)
+	}
+	if d.Risk == "" {
+		d.Risk, d.RiskSource = cfg.DefaultRisk, "default risk"
+	}
+	if in.Annotations != nil && in.Annotations.OpenWorld != nil && *in.Annotations.OpenWorld &&
+		riskRank(d.Risk) < riskRank(Medium) && !strings.HasPrefix(d.RiskSource, "rule") && !strings.HasPrefix(d.RiskSource, "config") {
+		d.Risk, d.RiskSource = Medium, d.RiskSource+", raised by openWorldHint"
+	}
+	for _, r := range matched {
+		if r.Action != "" {
+			d.Action, d.ActionSource, d.Rule = r.Action, r.Origin, r
+			return d
+		}
+	}
+	d.Action = cfg.Actions[d.Risk]
+	if d.Action == "" {
+		d.Action = Approve
+	}
+	d.ActionSource = "default for " + d.Risk + " risk"
+	return d
+}
+
+func fromAnnotations(a *Annotations) (string, string) {
+	switch {
+	case a == nil:
+		return "", ""
+	case a.ReadOnly != nil && *a.ReadOnly:
+		return Low, "readOnlyHint"
+	case a.Destructive != nil && *a.Destructive:
+		return High, "destructiveHint"
+	}
+	return "", ""
+}
+
+var (
+	highWords = []string{"delete", "remove", "rm", "drop", "truncate", "purge", "destroy", "wipe", "kill",
+		"exec", "execute", "run", "shell", "bash", "cmd", "eval", "write", "overwrite", "send", "email",
+		"transfer", "pay", "payment", "deploy", "push", "sudo", "chmod", "format"}
+	lowWords = []string{"get", "list", "read", "search", "find", "show", "view", "describe", "fetch",
+		"lookup", "query", "echo", "ping", "status", "info", "count", "stat", "tree"}
+)
+
+// FromName guesses a risk from the words of a tool's name: high when any
+// word is dangerous, low when the first word only reads, "" when unsure.
+func FromName(tool string) (string, string) {
+	words := splitWords(tool)
+	for _, w := range words {
+		if slices.Contains(highWords, w) {
+			return High, fmt.Sprintf("tool name (%q)", w)
+		}
+	}
+	if len(words) > 0 && slices.Contains(lowWords, words[0]) {
+		return Low, fmt.Sprintf("tool name (%q)", words[0])
+	}
+	return "", ""
+}
+
+// splitWords splits snake_case, kebab-case, dotted and camelCase names into
+// lower-case words.
+func splitWords(s string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		switch {
+		case !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			flush()
+		case unicode.IsUpper(r) && i > 0 && (unicode.IsLower(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1]))):
+			flush()
+			cur = append(cur, r)
+		default:
+			cur = append(cur, r)
+		}
+	}
+	flush()
+	return words
+}
