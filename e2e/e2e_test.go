@@ -15,6 +15,8 @@
 // Without node/node_modules the tests fail with that hint (with -short they
 // are skipped instead).
 //
+// AIM_MCP_BIN=/path/aim-mcp tests that binary instead of building ./cmd/aim-mcp.
+//
 // AIM_E2E_WRAPPER=relay runs the "proxied" side through e2e/benchrelay, a
 // bare line relay, instead of aim-mcp: a self-check of this harness that does
 // not depend on the proxy (install is emulated, audit checks are skipped).
@@ -111,8 +113,14 @@ func setup(t *testing.T) *harness {
 		}
 		aimBin = filepath.Join(binDir, "aim-mcp")
 		relayBin = filepath.Join(binDir, "benchrelay")
+		if prebuilt := os.Getenv("AIM_MCP_BIN"); prebuilt != "" {
+			aimBin, buildErr = filepath.Abs(prebuilt)
+			if buildErr != nil {
+				return
+			}
+		}
 		for _, b := range [][2]string{{aimBin, "./cmd/aim-mcp"}, {relayBin, "./e2e/benchrelay"}} {
-			if b[1] == "./cmd/aim-mcp" && relayMode() {
+			if b[1] == "./cmd/aim-mcp" && (relayMode() || os.Getenv("AIM_MCP_BIN") != "") {
 				continue
 			}
 			cmd := exec.Command("go", "build", "-o", b[0], b[1])
