@@ -34,9 +34,11 @@ type Guard struct {
 	askedTimes []time.Time
 }
 
-// Hook lets another concern (tool pinning) weigh in on a call before the
-// policy does. A non-nil verdict decides; Require makes the call need a
-// human whatever the policy says, with reason.
+// Hook lets another concern (tool pinning, a remote AIM) weigh in on a call
+// before the policy does. A non-nil verdict decides; a non-empty require
+// makes a call the policy would allow need a human, with that reason. A
+// hook that also implements mcpproxy.ToolsObserver or OutcomeObserver gets
+// those observations too.
 type Hook interface {
 	Before(ctx context.Context, c *mcpproxy.Call) (require string, v *mcpproxy.Verdict)
 }
@@ -152,14 +154,35 @@ func (g *Guard) ToolsListed(ctx context.Context, result json.RawMessage) {
 		return
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	for _, t := range r.Tools {
 		g.tools[t.Name] = t.Annotations
 	}
+	g.mu.Unlock()
+	for _, h := range g.extra {
+		if o, ok := h.(mcpproxy.ToolsObserver); ok {
+			o.ToolsListed(ctx, result)
+		}
+	}
 }
 
-// ToolsChanged is a no-op for the policy; pinning reacts to it.
-func (g *Guard) ToolsChanged(ctx context.Context) {}
+// ToolsChanged passes the server's list_changed on to the hooks that care.
+func (g *Guard) ToolsChanged(ctx context.Context) {
+	for _, h := range g.extra {
+		if o, ok := h.(mcpproxy.ToolsObserver); ok {
+			o.ToolsChanged(ctx)
+		}
+	}
+}
+
+// Outcome passes a call's outcome on to the hooks that care (a remote
+// registry logs it).
+func (g *Guard) Outcome(ctx context.Context, c *mcpproxy.Call, o mcpproxy.Outcome) {
+	for _, h := range g.extra {
+		if obs, ok := h.(mcpproxy.OutcomeObserver); ok {
+			obs.Outcome(ctx, c, o)
+		}
+	}
+}
 
 func (g *Guard) annotations(tool string) *Annotations {
 	g.mu.Lock()
@@ -213,6 +236,20 @@ func (g *Guard) check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
 		return v
 	}
 	return g.approve(ctx, c, d, v)
+}
+
+// Offline is the guard of a proxy whose registry could not be opened: it
+// applies the fail mode to the risk the config and the tool's name give.
+type Offline struct {
+	Config config.Config
+	Cause  error
+}
+
+// Check implements mcpproxy.Guard.
+func (o Offline) Check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
+	rules, _ := ConfigRules(o.Config)
+	d := Decide(Input{Tool: c.Tool, Args: c.Args}, rules, o.Config)
+	return FailMode(o.Config, d, o.Cause)
 }
 
 // FailMode decides a call when the registry cannot answer: high and critical

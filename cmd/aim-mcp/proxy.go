@@ -9,9 +9,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -57,6 +59,18 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})).With("aim-mcp", *server)
 
+	// A broken config must not stop the server (the client would only see
+	// it die) nor loosen a policy it can no longer read: every call then
+	// needs a person's approval. The client's server log shows why.
+	cfg, cfgErr := config.Load()
+	if cfgErr != nil {
+		fmt.Fprintf(e.stderr, "aim-mcp: error: %v; every tool call needs approval until it is fixed\n", cfgErr)
+		cfg = config.Defaults()
+		for level := range cfg.Actions {
+			cfg.Actions[level] = policy.Approve
+		}
+	}
+
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -91,11 +105,16 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return nil, &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}, nil
+		guard, err := policy.NewGuard(ctx, db, srv, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return guard, &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}, nil
 	}
 	code := mcpproxy.Run(ctx, mcpproxy.Options{
 		Command: argv, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 		Log: log, Setup: setup, Signals: sigs,
+		Fallback: policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 	})
 	if code != 0 {
 		return &cliError{code: code}
