@@ -64,7 +64,9 @@ type Entry struct {
 	Args     []string
 	EnvNames []string // sorted
 
-	ExtensionID, URL, Type string
+	ExtensionID string
+	URL         string // url, or Windsurf's serverUrl
+	Type        string
 
 	Wrapped  bool      // launched through aim-mcp proxy
 	Proxy    ProxySpec // when Wrapped: what its arguments say
@@ -249,6 +251,9 @@ func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
 	// Keys aim-mcp only reads: a value of another type is not ours to judge.
 	hasExt := optString(v, "extensionId", &e.ExtensionID)
 	hasURL := optString(v, "url", &e.URL)
+	if !hasURL { // Windsurf names a remote server's address serverUrl
+		hasURL = optString(v, "serverUrl", &e.URL)
+	}
 	optString(v, "type", &e.Type)
 
 	if e.Command != "" {
@@ -377,6 +382,10 @@ func (f *File) Entries() []Entry {
 
 // Bytes returns the file's current contents.
 func (f *File) Bytes() []byte { return bytes.Clone(f.src) }
+
+// Loaded returns the contents as read or last saved: what is on disk unless
+// someone else wrote the file since.
+func (f *File) Loaded() []byte { return bytes.Clone(f.loaded) }
 
 // Changed reports whether the contents differ from what was loaded or last
 // saved.

@@ -82,6 +82,21 @@ const jsonc = `// VS Code user MCP config
 }
 `
 
+// jsoncArgs has comments between the arguments of a server.
+const jsoncArgs = `{
+  "servers": {
+    "fs": {
+      "command": "npx",
+      "args": [
+        // the package
+        "-y", "@modelcontextprotocol/server-filesystem", /* pinned later */
+        "/home/alice/src", // allowed dir
+      ],
+    },
+  },
+}
+`
+
 var vscode = Format{Roots: [][]string{{"servers"}}, JSONC: true}
 
 var spec = ProxySpec{Exe: "/opt/aim/bin/aim-mcp", Home: "/Users/alice/.aim-mcp"}
@@ -248,7 +263,22 @@ func TestWrap(t *testing.T) {
 		old: `"command": /* which */ "npx", // trailing
       "args": ["-y", "@modelcontextprotocol/server-memory",],`,
 		new: `"command": /* which */ "/bin/aim-mcp", // trailing
-      "args": ["proxy", "--client", "vscode", "--server", "memory", "--", "npx", "-y", "@modelcontextprotocol/server-memory"],`,
+      "args": ["proxy", "--client", "vscode", "--server", "memory", "--", "npx", "-y", "@modelcontextprotocol/server-memory",],`,
+	}, {
+		name: "comments inside args", src: jsoncArgs, f: vscode, server: "fs", spec: ProxySpec{Exe: "/bin/aim-mcp", Client: "vscode"},
+		old: `"command": "npx",
+      "args": [
+        // the package
+        "-y",`,
+		new: `"command": "/bin/aim-mcp",
+      "args": [
+        // the package
+        "proxy", "--client", "vscode", "--server", "fs", "--", "npx", "-y",`,
+	}, {
+		name: "first element after the bracket", src: "{\"mcpServers\": {\"x\": {\"command\": \"npx\", \"args\": [\"-y\",\n    \"pkg\"]}}}",
+		server: "x", spec: ProxySpec{Exe: "/bin/aim-mcp"},
+		old: "\"command\": \"npx\", \"args\": [\"-y\",\n",
+		new: "\"command\": \"/bin/aim-mcp\", \"args\": [\"proxy\",\n    \"--server\",\n    \"x\",\n    \"--\",\n    \"npx\",\n    \"-y\",\n",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,14 +329,15 @@ func TestWrapUnwrap(t *testing.T) {
 		src string
 		f   Format
 	}{
-		"desktop":   {desktop, ClaudeDesktop},
-		"crlf":      {strings.ReplaceAll(desktop, "\n", "\r\n"), ClaudeDesktop},
-		"tabs":      {strings.ReplaceAll(desktop, "  ", "\t"), ClaudeDesktop},
-		"jsonc":     {strings.Replace(jsonc, ",],", "],", 1), vscode},
-		"compact":   {`{"mcpServers":{"x":{"command":"a","args":["b","c\/d"]}}}`, ClaudeDesktop},
-		"one arg":   {`{"mcpServers":{"x":{"command":"a","args":["b"]}}}`, ClaudeDesktop},
-		"empty arg": {`{"mcpServers":{"x":{"command":"a","args":[]}}}`, ClaudeDesktop},
-		"odd names": {`{"mcpServers":{"--":{"command":"a","args":["--","-x"]},"-x":{"command":"--","args":["--"]},"<&>":{"command":"a","args":["\u003c"]}}}`, ClaudeDesktop},
+		"desktop":    {desktop, ClaudeDesktop},
+		"crlf":       {strings.ReplaceAll(desktop, "\n", "\r\n"), ClaudeDesktop},
+		"tabs":       {strings.ReplaceAll(desktop, "  ", "\t"), ClaudeDesktop},
+		"jsonc":      {jsonc, vscode},
+		"jsonc args": {jsoncArgs, vscode},
+		"compact":    {`{"mcpServers":{"x":{"command":"a","args":["b","c\/d"]}}}`, ClaudeDesktop},
+		"one arg":    {`{"mcpServers":{"x":{"command":"a","args":["b"]}}}`, ClaudeDesktop},
+		"empty arg":  {`{"mcpServers":{"x":{"command":"a","args":[]}}}`, ClaudeDesktop},
+		"odd names":  {`{"mcpServers":{"--":{"command":"a","args":["--","-x"]},"-x":{"command":"--","args":["--"]},"<&>":{"command":"a","args":["\u003c"]}}}`, ClaudeDesktop},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cf := parse(t, tc.src, tc.f)
@@ -414,6 +445,8 @@ func TestWrapRefused(t *testing.T) {
 	src := `{"mcpServers":{
   "ext": {"command": "node", "extensionId": "x"},
   "url": {"url": "https://x"},
+  "windsurf": {"serverUrl": "https://x/mcp", "headers": {}},
+  "sse": {"type": "sse", "command": "x"},
   "http": {"type": "http", "command": "x"},
   "none": {"env": {}},
   "broken": {"command": "/bin/aim-mcp", "args": ["proxy", "--server", "broken"]},
@@ -424,6 +457,8 @@ func TestWrapRefused(t *testing.T) {
 		{"ext", "wrap mcpServers.ext: extension-managed (extensionId)"},
 		{"url", "wrap mcpServers.url: remote server (url)"},
 		{"http", "wrap mcpServers.http: remote server (url)"},
+		{"windsurf", "wrap mcpServers.windsurf: remote server (url)"},
+		{"sse", "wrap mcpServers.sse: remote server (url)"},
 		{"none", "wrap mcpServers.none: no command"},
 		{"broken", `wrap mcpServers.broken: wrapped entry has no original command after "--"`},
 		{"empty after", `wrap mcpServers."empty after": wrapped entry has no original command after "--"`},

@@ -37,21 +37,6 @@ func (f *File) Wrap(root []string, name string, p ProxySpec) (changed bool, err 
 	if p.Server == "" {
 		p.Server = name
 	}
-	// The raw JSON of the real command and its arguments: moved, not
-	// re-encoded, so unwrapping gives back exactly what the user wrote.
-	var orig [][]byte
-	if e.Wrapped {
-		if len(e.Original) == 0 {
-			return false, fmt.Errorf("wrap %s: wrapped entry has no original command after \"--\"", where)
-		}
-		if sameSpec(e.Proxy, p) {
-			return false, nil
-		}
-		orig = f.rawElems(e.args.Value)[e.sep+1:]
-	} else {
-		orig = append([][]byte{f.raw(e.command.Value)}, f.rawElems(argsValue(e))...)
-	}
-
 	args := [][]byte{jsonedit.Quote("proxy")}
 	add := func(flag, val string) { args = append(args, jsonedit.Quote(flag), jsonedit.Quote(val)) }
 	if p.Client != "" && p.Client != DefaultClient {
@@ -62,8 +47,31 @@ func (f *File) Wrap(root []string, name string, p ProxySpec) (changed bool, err 
 		add("--home", p.Home)
 	}
 	args = append(args, jsonedit.Quote("--"))
-	args = append(args, orig...)
-	if err := f.setCommand(e, jsonedit.Quote(p.Exe), args); err != nil {
+
+	// The raw JSON of the real command and its arguments is moved, not
+	// re-encoded, so unwrapping gives back exactly what the user wrote.
+	// Where the args array has elements, aim-mcp's part is spliced in front
+	// of them (or replaces the old part), so comments, trailing commas and
+	// layout inside the user's arguments stay as they were.
+	edits := []jsonedit.Edit{{Start: e.command.Value.Start, End: e.command.Value.End, Text: jsonedit.Quote(p.Exe)}}
+	switch {
+	case e.Wrapped:
+		if len(e.Original) == 0 {
+			return false, fmt.Errorf("wrap %s: wrapped entry has no original command after \"--\"", where)
+		}
+		if sameSpec(e.Proxy, p) {
+			return false, nil
+		}
+		edits = append(edits, f.spliceElems(e, 0, e.sep+1, args))
+	case e.args != nil && len(e.args.Value.Elems) > 0:
+		edits = append(edits, f.spliceElems(e, 0, 0, append(args, f.raw(e.command.Value))))
+	case e.args != nil:
+		edits = append(edits, jsonedit.Edit{Start: e.args.Value.Start, End: e.args.Value.End,
+			Text: jsonedit.RenderArray(append(args, f.raw(e.command.Value)), f.argsStyle(e))})
+	default:
+		edits = append(edits, f.insertArgs(e, append(args, f.raw(e.command.Value))))
+	}
+	if err := f.apply(edits); err != nil {
 		return false, fmt.Errorf("wrap %s: %w", where, err)
 	}
 	return true, nil
@@ -84,8 +92,15 @@ func (f *File) Unwrap(root []string, name string) (changed bool, err error) {
 	if len(e.Original) == 0 {
 		return false, fmt.Errorf("unwrap %s: no original command after \"--\"", where)
 	}
-	orig := f.rawElems(e.args.Value)[e.sep+1:]
-	if err := f.setCommand(e, orig[0], orig[1:]); err != nil {
+	v := e.args.Value
+	edits := []jsonedit.Edit{{Start: e.command.Value.Start, End: e.command.Value.End, Text: f.raw(v.Elems[e.sep+1])}}
+	if e.sep+2 < len(v.Elems) {
+		// Cut everything before the first original argument.
+		edits = append(edits, f.spliceElems(e, 0, e.sep+2, nil))
+	} else {
+		edits = append(edits, jsonedit.Edit{Start: v.Start, End: v.End, Text: []byte("[]")})
+	}
+	if err := f.apply(edits); err != nil {
 		return false, fmt.Errorf("unwrap %s: %w", where, err)
 	}
 	return true, nil
@@ -101,36 +116,54 @@ func sameSpec(a, b ProxySpec) bool {
 	return a.Exe == b.Exe && norm(a.Client) == norm(b.Client) && a.Server == b.Server && a.Home == b.Home
 }
 
-func argsValue(e *entry) *jsonedit.Value {
-	if e.args == nil {
-		return nil
-	}
-	return e.args.Value
-}
-
 func (f *File) raw(v *jsonedit.Value) []byte { return f.src[v.Start:v.End] }
 
-func (f *File) rawElems(v *jsonedit.Value) [][]byte {
-	if v == nil {
-		return nil
+// spliceElems returns an edit that replaces elements [i, j) of the entry's
+// args array with elems, j < len(Elems) or the whole tail. Elements after
+// j, and whatever sits between them, are left alone; the new elements are
+// separated the way the array already separates its elements.
+func (f *File) spliceElems(e *entry, i, j int, elems [][]byte) jsonedit.Edit {
+	v := e.args.Value
+	sep := f.elemSep(e)
+	var b bytes.Buffer
+	for k, el := range elems {
+		if k > 0 {
+			b.Write(sep)
+		}
+		b.Write(el)
 	}
-	out := make([][]byte, len(v.Elems))
-	for i, el := range v.Elems {
-		out[i] = f.raw(el)
+	if j < len(v.Elems) {
+		if len(elems) > 0 {
+			b.Write(sep)
+		}
+		return jsonedit.Edit{Start: v.Elems[i].Start, End: v.Elems[j].Start, Text: b.Bytes()}
 	}
-	return out
+	return jsonedit.Edit{Start: v.Elems[i].Start, End: v.Elems[j-1].End, Text: b.Bytes()}
 }
 
-// setCommand replaces the entry's command value and its args array (or
-// inserts one after the command), then re-parses the file.
-func (f *File) setCommand(e *entry, command []byte, args [][]byte) error {
-	edits := []jsonedit.Edit{{Start: e.command.Value.Start, End: e.command.Value.End, Text: command}}
-	if e.args != nil {
-		v := e.args.Value
-		edits = append(edits, jsonedit.Edit{Start: v.Start, End: v.End, Text: jsonedit.RenderArray(args, f.argsStyle(e))})
-	} else {
-		edits = append(edits, f.insertArgs(e, args))
+// elemSep is what goes between two elements of the entry's args array: what
+// already stands between its first two (when that is only a comma and white
+// space), else a comma and the array's line break and indentation, or ", ".
+func (f *File) elemSep(e *entry) []byte {
+	v := e.args.Value
+	if len(v.Elems) >= 2 {
+		between := f.src[v.Elems[0].End:v.Elems[1].Start]
+		if bytes.Count(between, []byte(",")) == 1 && len(bytes.Trim(between, ", \t\r\n")) == 0 && between[0] == ',' {
+			return between
+		}
 	}
+	st := f.argsStyle(e)
+	if _, first := jsonedit.LineIndent(f.src, v.Elems[0].Start); st.Multiline && first {
+		return []byte("," + st.Newline + st.ElemIndent)
+	}
+	if st.Compact {
+		return []byte(",")
+	}
+	return []byte(", ")
+}
+
+// apply applies edits to the file's bytes and re-parses them.
+func (f *File) apply(edits []jsonedit.Edit) error {
 	src, err := jsonedit.Apply(f.src, edits)
 	if err != nil {
 		return err
