@@ -51,8 +51,9 @@ type OutcomeObserver interface {
 
 // Journal commits records to the audit chain. The proxy fills in kind, tool,
 // decision, request id and data; the journal adds the session's server.
+// Several events given at once are committed together, in order.
 type Journal interface {
-	Append(ctx context.Context, ev registry.Event) error
+	Append(ctx context.Context, evs ...registry.Event) error
 }
 
 // Call is one tools/call as the client sent it.
@@ -68,6 +69,25 @@ type Call struct {
 	// Ask sends a request to the client (elicitation/create) and waits for
 	// its answer. It is nil when the client did not declare elicitation.
 	Ask func(ctx context.Context, method string, params any) (json.RawMessage, error)
+
+	value    any // Args decoded, numbers as json.Number
+	redacted json.RawMessage
+}
+
+// Value is the decoded arguments (numbers as json.Number), nil when they
+// are not valid JSON.
+func (c *Call) Value() any { return c.value }
+
+// RedactedArgs is the arguments as the audit log shows them.
+func (c *Call) RedactedArgs() json.RawMessage {
+	if c.redacted == nil {
+		if c.value == nil {
+			c.redacted = Redacted(c.Args)
+		} else {
+			c.redacted = redactedJSON(c.value)
+		}
+	}
+	return c.redacted
 }
 
 // ClientInfo is what the client said about itself.
@@ -148,8 +168,8 @@ type Proxy struct {
 	askSeq   int64
 	client   ClientInfo
 
-	records chan registry.Event
-	calls   sync.WaitGroup // held calls and observers
+	w     writer
+	calls sync.WaitGroup // held calls and observers
 
 	heldCtx  context.Context // parent of every held call
 	stopHeld context.CancelFunc
@@ -208,7 +228,7 @@ func Run(ctx context.Context, opt Options) int {
 		held:     map[string]*heldCall{},
 		inflight: map[string]*inflight{},
 		asks:     map[string]chan json.RawMessage{},
-		records:  make(chan registry.Event, 4096),
+		w:        writer{kick: make(chan struct{}, 1), stop: make(chan struct{})},
 	}
 	return p.run(ctx)
 }
@@ -305,7 +325,7 @@ func (p *Proxy) run(ctx context.Context) int {
 		"exit_code": code, "exit": how, "crashed": crashed,
 		"duration_ms": time.Since(started).Milliseconds(),
 	}})
-	close(p.records)
+	close(p.w.stop)
 	<-recorded
 	if crashed {
 		fmt.Fprintf(p.opt.Stderr, "aim-mcp: error: server %q %s\n", p.opt.Command[0], how)
@@ -417,7 +437,7 @@ func (p *Proxy) fromClient(line []byte) {
 func (p *Proxy) clientMessage(line, body []byte) {
 	m, err := scanMessage(body)
 	if err != nil {
-		p.clientUnreadable(body, m, err)
+		p.clientUnreadable(line, body, m, err)
 		return
 	}
 	if !m.hasMethod {
@@ -455,21 +475,28 @@ func (p *Proxy) clientMessage(line, body []byte) {
 	p.toServer.write(line)
 }
 
-// clientUnreadable handles a client line the scanner refused.
-func (p *Proxy) clientUnreadable(body []byte, m message, err error) {
-	if errors.Is(err, errAmbiguous) || bytes.Contains(body, []byte("tools/call")) {
-		// Refuse rather than forward: the server might read it as a call
-		// that was never checked.
-		id := json.RawMessage("null")
-		if m.hasID {
-			id = m.id
-		}
-		p.toClient.write(rpcError(id, -32600, "aim-mcp: refused an ambiguous or malformed request: "+err.Error()))
-		p.record(registry.Event{Kind: registry.KindBypass, Decision: "refused", RequestID: jsonOrNil(m.id),
-			Data: map[string]any{"reason": err.Error(), "size": len(body), "digest": canon.Sum(body)}})
+// clientUnreadable handles a client line the scanner refused. A line that
+// may be a tools/call is refused: it is ambiguous, or it spells tools/call,
+// or it has escapes that could spell it ("tools\/call"). Any other line goes
+// on as it came.
+func (p *Proxy) clientUnreadable(line, body []byte, m message, err error) {
+	if errors.Is(err, errAmbiguous) || bytes.Contains(body, []byte("tools/call")) || bytes.IndexByte(body, '\\') >= 0 {
+		p.refuse(body, m, err)
 		return
 	}
-	p.toServer.write(append(bytes.Clone(body), '\n'))
+	p.toServer.write(line)
+}
+
+// refuse answers a line that is not forwarded, because the server might read
+// it as a call that was never checked.
+func (p *Proxy) refuse(body []byte, m message, err error) {
+	id := json.RawMessage("null")
+	if m.hasID {
+		id = m.id
+	}
+	p.toClient.write(rpcError(id, -32600, "aim-mcp: refused an ambiguous or malformed request: "+err.Error()))
+	p.record(registry.Event{Kind: registry.KindBypass, Decision: "refused", RequestID: jsonOrNil(m.id),
+		Data: map[string]any{"reason": err.Error(), "size": len(body), "digest": canon.Sum(body)}})
 }
 
 // clientBatch checks each element of a JSON-RPC batch. A batch that holds no
@@ -479,14 +506,15 @@ func (p *Proxy) clientUnreadable(body []byte, m message, err error) {
 func (p *Proxy) clientBatch(line, body []byte) {
 	var elems []json.RawMessage
 	if err := json.Unmarshal(body, &elems); err != nil {
-		p.clientUnreadable(body, message{}, err)
+		p.clientUnreadable(line, body, message{}, err)
 		return
 	}
 	hasCall := false
 	for _, e := range elems {
 		m, err := scanMessage(e)
 		if err != nil {
-			p.clientUnreadable(e, m, err)
+			// The whole batch goes as it came, or is refused.
+			p.clientUnreadable(line, body, m, err)
 			return
 		}
 		if method, _ := decodeString(m.method); method == "tools/call" || method == "notifications/cancelled" {
@@ -515,18 +543,27 @@ func (p *Proxy) track(k string, f *inflight) {
 // intercept holds a tools/call and decides it on its own goroutine.
 func (p *Proxy) intercept(line, body []byte, m message) {
 	own := bytes.Clone(line) // the call outlives the reader's buffer
-	off := cap(line) - cap(m.params)
-	params := own[off : off+len(m.params)]
+	var params []byte
+	if m.params != nil { // a call without params has no span to take
+		off := cap(line) - cap(m.params)
+		params = own[off : off+len(m.params)]
+	}
 	c := &Call{ID: own[cap(line)-cap(m.id):][:len(m.id)], Line: own, Args: json.RawMessage("{}")}
 	if len(params) > 0 {
 		if err := checkKeys(params); err != nil {
-			p.clientUnreadable(body, m, err)
+			p.refuse(body, m, err)
 			return
 		}
 		pm, err := members(params)
 		if err != nil {
-			p.clientUnreadable(body, m, err)
+			p.refuse(body, m, err)
 			return
+		}
+		for key := range pm {
+			if err := foldedKey(key, "name", "arguments", "_meta"); err != nil {
+				p.refuse(body, m, err)
+				return
+			}
 		}
 		c.Tool, _ = decodeString(pm["name"])
 		if a := pm["arguments"]; len(a) > 0 && !bytes.Equal(a, []byte("null")) {
@@ -541,7 +578,14 @@ func (p *Proxy) intercept(line, body []byte, m message) {
 			}
 		}
 	}
-	c.ArgsDigest, _ = canon.Digest(c.Args)
+	// Decode the arguments once: the digest, the log's redacted copy and
+	// the policy's conditions all read the same value.
+	if v, err := decodeArgs(c.Args); err == nil {
+		c.value = v
+		c.ArgsDigest = canon.Sum(canon.Value(v))
+	} else {
+		c.ArgsDigest = canon.Sum(c.Args)
+	}
 	k := idKey(c.ID)
 	ctx, cancel := context.WithCancel(p.heldCtx)
 	h := &heldCall{cancel: cancel}
@@ -564,11 +608,19 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	case <-p.ready:
 	case <-ctx.Done():
 	}
-	v := p.decide(ctx, c)
+	var v Verdict
+	select {
+	case <-p.ready:
+		v = p.decide(ctx, c)
+	default:
+		// Given up while setup still runs: the guard and journal are not
+		// there to read yet, and there is nothing left to decide.
+		v = Verdict{Decision: "cancelled", Reason: "aim-mcp stopped before the call was decided"}
+	}
 	if v.Allow && p.journal == nil && v.FailOpen {
 		fmt.Fprintf(p.opt.Stderr, "aim-mcp: warning: call to %q runs unrecorded (fail_mode open, registry unavailable)\n", c.Tool)
 	} else if v.Allow {
-		err := p.journal.Append(context.WithoutCancel(ctx), p.callEvent(registry.KindCall, c, v))
+		err := p.commit(p.callEvent(registry.KindCall, c, v))
 		if err != nil && v.FailOpen {
 			fmt.Fprintf(p.opt.Stderr, "aim-mcp: warning: call to %q runs unrecorded (fail_mode open): %v\n", c.Tool, err)
 		} else if err != nil {
@@ -631,7 +683,7 @@ func (p *Proxy) decide(ctx context.Context, c *Call) Verdict {
 
 func (p *Proxy) callEvent(kind string, c *Call, v Verdict) registry.Event {
 	data := map[string]any{
-		"args":        Redacted(c.Args),
+		"args":        c.RedactedArgs(),
 		"args_digest": c.ArgsDigest,
 	}
 	for k, val := range map[string]string{"risk": v.Risk, "source": v.Source, "reason": v.Reason,
@@ -899,25 +951,100 @@ func jsonOrNil(b []byte) json.RawMessage {
 	return bytes.Clone(b)
 }
 
-// record queues an event for the journal. Outcomes, noise and the like are
-// committed off the pump, in order; nothing is dropped.
+// writer owns the session's records on their way to the journal. Records
+// that nobody waits for (outcomes, noise) queue up; a call's record is
+// committed by the goroutine that holds the call, together with everything
+// queued before it, in one transaction. So a call costs one commit, not two,
+// and its goroutine never hands off to another and back.
+type writer struct {
+	commitMu sync.Mutex // one commit at a time, in order
+	mu       sync.Mutex
+	queue    []registry.Event
+	retried  int // how many records at the queue's head failed once already
+	kick     chan struct{}
+	stop     chan struct{}
+}
+
+// record queues an event for the journal. Nothing is dropped: if the queue
+// cannot be written now, it is tried again with the next commit.
 func (p *Proxy) record(ev registry.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	p.records <- ev
+	p.w.mu.Lock()
+	p.w.queue = append(p.w.queue, ev)
+	p.w.mu.Unlock()
+	select {
+	case p.w.kick <- struct{}{}:
+	default:
+	}
 }
 
+// commit appends ev after everything queued and returns once it is
+// committed.
+func (p *Proxy) commit(ev registry.Event) error {
+	ev.Time = time.Now()
+	return p.flush(&ev)
+}
+
+// flush writes the queue, and then ev when given, in one transaction.
+func (p *Proxy) flush(ev *registry.Event) error {
+	p.w.commitMu.Lock()
+	defer p.w.commitMu.Unlock()
+	p.w.mu.Lock()
+	queued, retried := p.w.queue, p.w.retried
+	p.w.queue, p.w.retried = nil, 0
+	p.w.mu.Unlock()
+	evs := queued
+	if ev != nil {
+		evs = append(queued[:len(queued):len(queued)], *ev)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	if p.journal == nil {
+		return errors.New("no audit log") // fail closed: no call ran, nowhere to write
+	}
+	err := p.journal.Append(context.Background(), evs...)
+	if err == nil {
+		return nil
+	}
+	fmt.Fprintf(p.opt.Stderr, "aim-mcp: error: audit log: %v\n", err)
+	// Records that failed twice are reported lost; the rest go back to the
+	// head of the queue for the next commit.
+	for _, lost := range queued[:retried] {
+		fmt.Fprintf(p.opt.Stderr, "aim-mcp: error: audit log: a %s record could not be written\n", lost.Kind)
+	}
+	again := queued[retried:]
+	p.w.mu.Lock()
+	p.w.queue = append(again[:len(again):len(again)], p.w.queue...)
+	p.w.retried = len(again)
+	p.w.mu.Unlock()
+	return err
+}
+
+// linger is how long queued records wait for a call's commit to share:
+// one transaction per call instead of two keeps the hot path short.
+const linger = 20 * time.Millisecond
+
+// recorder flushes queued records that no call took along, after linger,
+// and everything left when the session ends.
 func (p *Proxy) recorder(done chan<- struct{}) {
 	defer close(done)
 	<-p.ready
-	for ev := range p.records {
-		if p.journal == nil {
-			continue // fail closed: no call ran, and there is nowhere to write
+	for {
+		select {
+		case <-p.w.kick:
+		case <-p.w.stop:
+			p.flush(nil)
+			p.flush(nil) // once more for what failed the first time
+			return
 		}
-		if err := p.journal.Append(context.Background(), ev); err != nil {
-			fmt.Fprintf(p.opt.Stderr, "aim-mcp: error: audit log: %s record: %v\n", ev.Kind, err)
+		select {
+		case <-time.After(linger):
+		case <-p.w.stop:
 		}
+		p.flush(nil)
 	}
 }
 

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
-// secretKey matches argument names whose values are secrets.
-var secretKey = regexp.MustCompile(`(?i)(pass(word|phrase|wd)?|secret|token|api[-_]?key|apikey|auth|credential|private[-_]?key|cookie|session[-_]?id|bearer|signature)`)
+// Argument names whose values are secrets, matched as substrings of the
+// lower-cased name ("apiKey", "X-Auth-Token", "db_password").
+var secretKeyWords = []string{"pass", "secret", "token", "apikey", "api_key", "api-key", "auth",
+	"credential", "privatekey", "private_key", "private-key", "cookie", "sessionid", "session_id",
+	"bearer", "signature"}
 
-// secretValue matches values that look like credentials whatever their key:
-// well-known token prefixes, bearer headers and PEM blocks.
-var secretValue = regexp.MustCompile(`^(sk-[A-Za-z0-9_-]{16,}|sk_live_|rk_live_|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_|xox[abprs]-|AKIA[0-9A-Z]{16}|aim_live_|glpat-|eyJ[A-Za-z0-9_-]{10,}\.|(?i:bearer|basic)\s+\S{8,})|-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+// Value prefixes of well-known credentials, whatever the argument's name.
+var secretPrefixes = []string{"sk-", "sk_live_", "rk_live_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+	"github_pat_", "xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "AKIA", "aim_live_", "glpat-",
+	"Bearer ", "bearer ", "Basic ", "basic "}
 
 // maxLogged caps a logged string; the digest still covers the whole value.
 const maxLogged = 1024
@@ -25,12 +28,22 @@ func Redacted(args []byte) json.RawMessage {
 	if len(args) == 0 {
 		return json.RawMessage("{}")
 	}
+	v, err := decodeArgs(args)
+	if err != nil {
+		return json.RawMessage(`"[unparseable arguments]"`)
+	}
+	return redactedJSON(v)
+}
+
+func decodeArgs(args []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(args))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return json.RawMessage(`"[unparseable arguments]"`)
-	}
+	err := dec.Decode(&v)
+	return v, err
+}
+
+func redactedJSON(v any) json.RawMessage {
 	out, err := marshalNoEscape(redact("", v))
 	if err != nil {
 		return json.RawMessage(`"[unprintable arguments]"`)
@@ -38,8 +51,33 @@ func Redacted(args []byte) json.RawMessage {
 	return out
 }
 
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range secretKeyWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func secretValue(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 8 {
+		return false
+	}
+	for _, p := range secretPrefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	// JWTs and PEM private keys.
+	return (strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2) ||
+		(strings.Contains(s, "-----BEGIN") && strings.Contains(s, "PRIVATE KEY-----"))
+}
+
 func redact(key string, v any) any {
-	if key != "" && secretKey.MatchString(key) {
+	if key != "" && secretKey(key) {
 		if _, isObj := v.(map[string]any); !isObj {
 			return "[REDACTED]"
 		}
@@ -58,7 +96,7 @@ func redact(key string, v any) any {
 		}
 		return out
 	case string:
-		if secretValue.MatchString(strings.TrimSpace(v)) {
+		if secretValue(v) {
 			return "[REDACTED]"
 		}
 		if len(v) > maxLogged {

@@ -115,15 +115,15 @@ func AllRules(ctx context.Context, db *registry.DB, cfg config.Config) ([]*Rule,
 func (g *Guard) currentRules(ctx context.Context) ([]*Rule, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.rules != nil && time.Since(g.checked) < time.Second {
+	if !g.checked.IsZero() && time.Since(g.checked) < time.Second {
 		return g.rules, nil
 	}
 	v, err := g.db.RulesVersion(ctx)
 	if err != nil {
 		return g.rules, err
 	}
-	g.checked = time.Now()
-	if g.rules != nil && v == g.version {
+	if !g.checked.IsZero() && v == g.version {
+		g.checked = time.Now()
 		return g.rules, nil
 	}
 	stored, err := g.db.Rules(ctx)
@@ -138,7 +138,7 @@ func (g *Guard) currentRules(ctx context.Context) ([]*Rule, error) {
 		}
 		rules = append(rules, r)
 	}
-	g.rules, g.version = rules, v
+	g.rules, g.version, g.checked = rules, v, time.Now()
 	return rules, nil
 }
 
@@ -213,7 +213,7 @@ func (g *Guard) check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
 		}
 	}
 	rules, err := g.currentRules(ctx)
-	d := Decide(Input{Server: g.server.Name, Tool: c.Tool, Args: c.Args, Annotations: g.annotations(c.Tool)}, rules, g.cfg)
+	d := Decide(Input{Server: g.server.Name, Tool: c.Tool, Args: c.Args, Value: c.Value(), Annotations: g.annotations(c.Tool)}, rules, g.cfg)
 	if err != nil {
 		return FailMode(g.cfg, d, err)
 	}
@@ -272,7 +272,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 	start := time.Now()
 	a, created, err := g.db.RequestApproval(ctx, registry.Approval{
 		ServerID: g.server.ID, Server: g.server.Name, Tool: c.Tool, ArgsDigest: c.ArgsDigest,
-		Args: mcpproxy.Redacted(c.Args), Risk: d.Risk, Reason: d.ActionSource,
+		Args: c.RedactedArgs(), Risk: d.Risk, Reason: d.ActionSource,
 	}, g.cfg.ApprovalTTL)
 	if err != nil {
 		return FailMode(g.cfg, d, err)
@@ -372,7 +372,7 @@ func (g *Guard) elicit(ctx context.Context, c *mcpproxy.Call, a registry.Approva
 	defer cancel()
 	msg := fmt.Sprintf("aim-mcp: allow the tool %q of server %q to run?\nRisk: %s (%s).\nArguments: %s\n"+
 		"Approval id %s; you can also answer with `aim-mcp approve %s` or `aim-mcp deny %s`.",
-		c.Tool, g.server.Name, d.Risk, d.ActionSource, string(mcpproxy.Redacted(c.Args)), a.ID, a.ID, a.ID)
+		c.Tool, g.server.Name, d.Risk, d.ActionSource, string(c.RedactedArgs()), a.ID, a.ID, a.ID)
 	raw, err := c.Ask(ectx, "elicitation/create", map[string]any{
 		"message": msg,
 		"requestedSchema": map[string]any{

@@ -258,6 +258,7 @@ type Input struct {
 	Server      string
 	Tool        string
 	Args        json.RawMessage
+	Value       any          // Args already decoded (UseNumber), if the caller has it
 	Annotations *Annotations // nil when the tool was never listed
 }
 
@@ -272,8 +273,8 @@ type Decision struct {
 
 // Decide classifies a call. rules must be compiled.
 func Decide(in Input, rules []*Rule, cfg config.Config) Decision {
-	var args any
-	if len(bytes.TrimSpace(in.Args)) > 0 {
+	args := in.Value
+	if args == nil && len(bytes.TrimSpace(in.Args)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(in.Args))
 		dec.UseNumber()
 		dec.Decode(&args)

@@ -88,57 +88,96 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// Append adds ev to the chain, signed with key, in one write transaction that
-// reads the tail and inserts after it, so proxies sharing the file never fork
-// the chain. When it returns nil the record is committed.
-func (r *DB) Append(ctx context.Context, key *identity.Key, ev Event) (Record, error) {
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
-	}
-	b := body{
-		Time: fmtTime(ev.Time), ServerID: ev.ServerID, Server: ev.Server, Client: ev.Client,
-		Kind: ev.Kind, Tool: ev.Tool, Decision: ev.Decision, RequestID: ev.RequestID,
-	}
-	if ev.Data != nil {
-		raw, ok := ev.Data.(json.RawMessage)
-		if !ok {
-			var err error
-			if raw, err = marshal(ev.Data); err != nil {
-				return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
-			}
-		}
-		b.Data = raw
-	}
-	tx, err := r.db.BeginTx(ctx, nil)
+// Signer signs a record's hash: an *identity.Key, or an *identity.Signer
+// that keeps nonces ready for the proxy's hot path.
+type Signer interface {
+	Sign(msg []byte) []byte
+}
+
+// Append adds ev to the chain, signed by key. See AppendAll.
+func (r *DB) Append(ctx context.Context, key Signer, ev Event) (Record, error) {
+	recs, err := r.AppendAll(ctx, key, []Event{ev})
 	if err != nil {
-		return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
+		return Record{}, err
 	}
-	defer tx.Rollback()
+	return recs[0], nil
+}
+
+// AppendAll adds events to the chain, in order, signed by key, in one write
+// transaction that reads the tail and inserts after it, so proxies sharing
+// the file never fork the chain. When it returns nil the records are
+// committed. One transaction for several records is how the proxy keeps a
+// call's cost low: an outcome waits briefly and shares the next call's
+// commit.
+func (r *DB) AppendAll(ctx context.Context, key Signer, evs []Event) ([]Record, error) {
+	bodies := make([]body, len(evs))
+	for i, ev := range evs {
+		if ev.Time.IsZero() {
+			ev.Time = time.Now()
+		}
+		b := body{
+			Time: fmtTime(ev.Time), ServerID: ev.ServerID, Server: ev.Server, Client: ev.Client,
+			Kind: ev.Kind, Tool: ev.Tool, Decision: ev.Decision, RequestID: ev.RequestID,
+		}
+		if ev.Data != nil {
+			raw, ok := ev.Data.(json.RawMessage)
+			if !ok {
+				var err error
+				if raw, err = marshal(ev.Data); err != nil {
+					return nil, fmt.Errorf("append %s record: %w", ev.Kind, err)
+				}
+			}
+			b.Data = raw
+		}
+		bodies[i] = b
+	}
+	r.appendMu.Lock()
+	defer r.appendMu.Unlock()
+	a, err := r.appenderLocked(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("append records: %w", err)
+	}
+	if _, err := a.begin.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("append records: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			a.rollback.ExecContext(context.WithoutCancel(ctx))
+		}
+	}()
 	var prevSeq int64
 	var prevHash string
-	if err := tx.StmtContext(ctx, r.tailStmt).QueryRowContext(ctx).Scan(&prevSeq, &prevHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Record{}, fmt.Errorf("append %s record: read tail: %w", ev.Kind, err)
+	if err := a.tail.QueryRowContext(ctx).Scan(&prevSeq, &prevHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("append records: read tail: %w", err)
 	}
-	b.Seq, b.Prev = prevSeq+1, prevHash
-	text, err := marshal(b)
-	if err != nil {
-		return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
+	insert := a.insert
+	out := make([]Record, len(bodies))
+	for i, b := range bodies {
+		b.Seq, b.Prev = prevSeq+1, prevHash
+		text, err := marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("append %s record: %w", b.Kind, err)
+		}
+		sum := sha256.Sum256(text)
+		hash := hex.EncodeToString(sum[:])
+		sig := base64.StdEncoding.EncodeToString(key.Sign(sum[:]))
+		if _, err := insert.ExecContext(ctx, b.Seq, b.Time, b.ServerID, b.Server,
+			b.Kind, b.Tool, b.Decision, string(text), hash, sig); err != nil {
+			return nil, fmt.Errorf("append %s record: %w", b.Kind, err)
+		}
+		out[i] = Record{
+			Seq: b.Seq, Prev: b.Prev, Time: parseTime(b.Time), ServerID: b.ServerID, Server: b.Server,
+			Client: b.Client, Kind: b.Kind, Tool: b.Tool, Decision: b.Decision,
+			RequestID: b.RequestID, Data: b.Data, Hash: hash, Sig: sig,
+		}
+		prevSeq, prevHash = b.Seq, hash
 	}
-	sum := sha256.Sum256(text)
-	hash := hex.EncodeToString(sum[:])
-	sig := base64.StdEncoding.EncodeToString(key.Sign(sum[:]))
-	if _, err := tx.StmtContext(ctx, r.appendStmt).ExecContext(ctx, b.Seq, b.Time, b.ServerID, b.Server,
-		b.Kind, b.Tool, b.Decision, string(text), hash, sig); err != nil {
-		return Record{}, fmt.Errorf("append %s record: %w", ev.Kind, err)
+	if _, err := a.commit.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("append records: commit: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return Record{}, fmt.Errorf("append %s record: commit: %w", ev.Kind, err)
-	}
-	return Record{
-		Seq: b.Seq, Prev: b.Prev, Time: ev.Time.UTC(), ServerID: b.ServerID, Server: b.Server,
-		Client: b.Client, Kind: b.Kind, Tool: b.Tool, Decision: b.Decision,
-		RequestID: b.RequestID, Data: b.Data, Hash: hash, Sig: sig,
-	}, nil
+	committed = true
+	return out, nil
 }
 
 // Filter selects records. Zero fields match everything.

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go driver, so the binary stays static
@@ -32,8 +33,45 @@ type DB struct {
 	path string
 	keys identity.Store
 
-	appendStmt *sql.Stmt
-	tailStmt   *sql.Stmt
+	appendMu sync.Mutex
+	app      *appender // created on first append
+}
+
+// appender is a connection kept for appends, with its statements prepared
+// once: BEGIN IMMEDIATE and COMMIT included, which database/sql would
+// otherwise parse again for every transaction.
+type appender struct {
+	conn                                  *sql.Conn
+	begin, tail, insert, commit, rollback *sql.Stmt
+}
+
+func (r *DB) appenderLocked(ctx context.Context) (*appender, error) {
+	if r.app != nil {
+		return r.app, nil
+	}
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := &appender{conn: conn}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&a.begin, "BEGIN IMMEDIATE"},
+		{&a.tail, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1"},
+		{&a.insert, `INSERT INTO records (seq, time, server_id, server, kind, tool, decision, body, hash, sig)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&a.commit, "COMMIT"},
+		{&a.rollback, "ROLLBACK"},
+	} {
+		if *p.dst, err = conn.PrepareContext(ctx, p.sql); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+	}
+	r.app = a
+	return a, nil
 }
 
 // Options tune Open.
@@ -74,9 +112,9 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 			db.Close()
 		}
 	}()
-	// One connection: a proxy's writes are serial anyway, and SQLite allows
-	// one writer; several connections would only contend with each other.
-	db.SetMaxOpenConns(1)
+	// Few connections: appends keep one of their own, and SQLite allows
+	// one writer at a time anyway.
+	db.SetMaxOpenConns(4)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	if !opt.ReadOnly {
@@ -92,16 +130,7 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 		}
 		os.Chmod(path, 0o600)
 	}
-	r := &DB{db: db, path: path, keys: opt.Keys}
-	if r.tailStmt, err = db.PrepareContext(ctx, `SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1`); err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	if r.appendStmt, err = db.PrepareContext(ctx, `INSERT INTO records
-		(seq, time, server_id, server, kind, tool, decision, body, hash, sig)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	return r, nil
+	return &DB{db: db, path: path, keys: opt.Keys}, nil
 }
 
 // Path is the database file.
@@ -116,8 +145,15 @@ func (r *DB) SQL() *sql.DB { return r.db }
 
 // Close closes the database.
 func (r *DB) Close() error {
-	r.appendStmt.Close()
-	r.tailStmt.Close()
+	r.appendMu.Lock()
+	if a := r.app; a != nil {
+		for _, st := range []*sql.Stmt{a.begin, a.tail, a.insert, a.commit, a.rollback} {
+			st.Close()
+		}
+		a.conn.Close()
+		r.app = nil
+	}
+	r.appendMu.Unlock()
 	return r.db.Close()
 }
 

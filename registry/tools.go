@@ -1,0 +1,328 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Tool pin states.
+const (
+	ToolPinned  = "pinned"  // the definition is the one pinned (or accepted)
+	ToolChanged = "changed" // the description or a schema differs from the pin
+	ToolNew     = "new"     // listed after the first answer, never accepted
+	ToolRemoved = "removed" // pinned, and missing from the latest answer
+
+	// toolRetired is a removed tool whose removal was accepted. The row
+	// stays so that the server keeps counting as pinned: otherwise a server
+	// whose every tool was removed would have its next answer pinned
+	// silently, as if it were its first.
+	toolRetired = "retired"
+)
+
+// Changes that ObserveTools and AcceptTools report. Changed, new and
+// removed are drift; the others are not.
+const (
+	ChangePinned   = "pinned"   // the server's first answer pinned the tool
+	ChangeChanged  = "changed"  // drift: the definition differs from the pin
+	ChangeNew      = "new"      // drift: a tool the pin does not know
+	ChangeRemoved  = "removed"  // drift: a pinned tool is no longer listed
+	ChangeReverted = "reverted" // a changed or removed tool is back to its pin
+	ChangeAccepted = "accepted" // a person pinned the current definition
+)
+
+// IsDrift reports whether a change is drift (an alert).
+func IsDrift(change string) bool {
+	return change == ChangeChanged || change == ChangeNew || change == ChangeRemoved
+}
+
+// ToolDef is one tool as a server lists it: its canonical definition (name,
+// description, input and output schema), the digest of that, and the
+// annotations, which are kept but never pinned.
+type ToolDef struct {
+	Name        string
+	Definition  json.RawMessage
+	Hash        string
+	Annotations json.RawMessage
+}
+
+// Tool is a server's tool as pinned and as last seen.
+type Tool struct {
+	ServerID    string          `json:"server_id"`
+	Name        string          `json:"name"`
+	State       string          `json:"state"`
+	Definition  json.RawMessage `json:"definition,omitempty"` // as last listed; empty when removed
+	Hash        string          `json:"hash,omitempty"`
+	Annotations json.RawMessage `json:"annotations,omitempty"`
+	PinnedDef   json.RawMessage `json:"pinned_definition,omitempty"` // empty for a new tool
+	PinnedHash  string          `json:"pinned_hash,omitempty"`
+	ChangedAt   time.Time       `json:"changed_at"` // when it entered its state
+	SeenAt      time.Time       `json:"seen_at"`    // when a tools/list last showed it
+}
+
+// ToolChange is one transition of a tool's pin.
+type ToolChange struct {
+	Tool   Tool   `json:"tool"`   // after the change
+	From   string `json:"from"`   // the state before ("" when the tool was unknown)
+	Change string `json:"change"` // Change*
+	Before Tool   `json:"-"`      // the row before the change
+}
+
+// ObserveTools compares a complete tools/list answer with the server's
+// pins, in one write transaction, so that proxies of the same server that
+// see the same answer report a change once. The first answer a server gives
+// pins every tool in it. Later answers update what was last seen and report
+// drift: a changed definition, a new tool, a removed one. A tool that comes
+// back to its pinned definition is reverted. Unaccepted new tools that go
+// away again are forgotten.
+func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) ([]ToolChange, error) {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("observe tools: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := queryTools(ctx, tx, serverID)
+	if err != nil {
+		return nil, fmt.Errorf("observe tools: %w", err)
+	}
+	first := len(rows) == 0
+	known := map[string]Tool{}
+	for _, t := range rows {
+		known[t.Name] = t
+	}
+	ts := fmtTime(now)
+	var changes []ToolChange
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if d.Name == "" || seen[d.Name] {
+			continue // a server that lists a name twice is held to the first
+		}
+		seen[d.Name] = true
+		ann := string(d.Annotations)
+		if ann == "" {
+			ann = "{}"
+		}
+		old, ok := known[d.Name]
+		if !ok {
+			state, pinnedDef, pinnedHash, change := ToolNew, "", "", ChangeNew
+			if first {
+				state, pinnedDef, pinnedHash, change = ToolPinned, string(d.Definition), d.Hash, ChangePinned
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
+				pinned_hash, pinned_def, state, changed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				serverID, d.Name, string(d.Definition), d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts); err != nil {
+				return nil, fmt.Errorf("observe tools: %w", err)
+			}
+			t := Tool{ServerID: serverID, Name: d.Name, State: state, Definition: d.Definition, Hash: d.Hash,
+				Annotations: json.RawMessage(ann), PinnedDef: rawOrNil(pinnedDef), PinnedHash: pinnedHash, ChangedAt: now, SeenAt: now}
+			changes = append(changes, ToolChange{Tool: t, Change: change})
+			continue
+		}
+		state, change := old.State, ""
+		switch {
+		case old.PinnedHash == "": // new, not accepted yet
+			state = ToolNew
+			if d.Hash != old.Hash {
+				change = ChangeNew // a different unaccepted definition: report it again
+			}
+		case d.Hash == old.PinnedHash:
+			state = ToolPinned
+			if old.State != ToolPinned {
+				change = ChangeReverted
+			}
+		default:
+			state = ToolChanged
+			if old.State != ToolChanged || d.Hash != old.Hash {
+				change = ChangeChanged
+			}
+		}
+		changedAt := old.ChangedAt
+		if change != "" {
+			changedAt = now
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
+			changed_at = ?, seen_at = ? WHERE server_id = ? AND name = ?`,
+			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, serverID, d.Name); err != nil {
+			return nil, fmt.Errorf("observe tools: %w", err)
+		}
+		if change != "" {
+			t := old
+			t.State, t.Definition, t.Hash, t.Annotations, t.ChangedAt, t.SeenAt = state, d.Definition, d.Hash, json.RawMessage(ann), now, now
+			from := old.State
+			if from == toolRetired {
+				from = ""
+			}
+			changes = append(changes, ToolChange{Tool: t, From: from, Change: change, Before: old})
+		}
+	}
+	for _, old := range rows {
+		if seen[old.Name] || old.State == ToolRemoved || old.State == toolRetired {
+			continue
+		}
+		if old.PinnedHash == "" {
+			// A new tool that came and went was never trusted: forget it.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tools WHERE server_id = ? AND name = ?`, serverID, old.Name); err != nil {
+				return nil, fmt.Errorf("observe tools: %w", err)
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = '', hash = '', state = ?, changed_at = ?
+			WHERE server_id = ? AND name = ?`, ToolRemoved, ts, serverID, old.Name); err != nil {
+			return nil, fmt.Errorf("observe tools: %w", err)
+		}
+		t := old
+		t.State, t.Definition, t.Hash, t.ChangedAt = ToolRemoved, nil, "", now
+		changes = append(changes, ToolChange{Tool: t, From: old.State, Change: ChangeRemoved, Before: old})
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("observe tools: %w", err)
+	}
+	return changes, nil
+}
+
+// AcceptTools pins the current definitions of a server's drifted tools:
+// the named ones, or all when names is empty. A removed tool's pin is
+// retired (should it come back, it is new). Tools already pinned are left
+// alone; a name the server does not have is an error wrapping ErrNotFound.
+func (r *DB) AcceptTools(ctx context.Context, serverID string, names []string, now time.Time) ([]ToolChange, error) {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("accept tools: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := queryTools(ctx, tx, serverID)
+	if err != nil {
+		return nil, fmt.Errorf("accept tools: %w", err)
+	}
+	byName := map[string]Tool{}
+	var pick []Tool
+	for _, t := range rows {
+		if t.State != toolRetired {
+			byName[t.Name] = t
+			pick = append(pick, t)
+		}
+	}
+	if len(names) > 0 {
+		pick = nil
+		for _, n := range names {
+			t, ok := byName[n]
+			if !ok {
+				return nil, fmt.Errorf("tool %q: %w", n, ErrNotFound)
+			}
+			pick = append(pick, t)
+		}
+	}
+	ts := fmtTime(now)
+	var changes []ToolChange
+	for _, t := range pick {
+		switch t.State {
+		case ToolPinned:
+			continue
+		case ToolRemoved:
+			if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = '', hash = '', pinned_hash = '', pinned_def = '',
+				state = ?, changed_at = ? WHERE server_id = ? AND name = ?`, toolRetired, ts, serverID, t.Name); err != nil {
+				return nil, fmt.Errorf("accept tools: %w", err)
+			}
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE tools SET pinned_hash = hash, pinned_def = definition, state = ?,
+				changed_at = ? WHERE server_id = ? AND name = ?`, ToolPinned, ts, serverID, t.Name); err != nil {
+				return nil, fmt.Errorf("accept tools: %w", err)
+			}
+		}
+		after := t
+		if t.State != ToolRemoved {
+			after.State, after.PinnedDef, after.PinnedHash, after.ChangedAt = ToolPinned, t.Definition, t.Hash, now
+		}
+		changes = append(changes, ToolChange{Tool: after, From: t.State, Change: ChangeAccepted, Before: t})
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("accept tools: %w", err)
+	}
+	return changes, nil
+}
+
+// Tools lists a server's tools by name (not those whose removal was
+// accepted).
+func (r *DB) Tools(ctx context.Context, serverID string) ([]Tool, error) {
+	ts, err := queryTools(ctx, r.db, serverID)
+	if err != nil {
+		return nil, fmt.Errorf("list tools: %w", err)
+	}
+	out := ts[:0]
+	for _, t := range ts {
+		if t.State != toolRetired {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Tool reads one of a server's tools; a tool whose removal was accepted is
+// not found.
+func (r *DB) Tool(ctx context.Context, serverID, name string) (Tool, error) {
+	t, err := scanTool(r.db.QueryRowContext(ctx, toolSelect+` WHERE server_id = ? AND name = ? AND state != ?`,
+		serverID, name, toolRetired))
+	if err != nil {
+		return Tool{}, fmt.Errorf("tool %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// HasPins reports whether a server's tools were ever pinned (its first
+// tools/list answer was seen).
+func (r *DB) HasPins(ctx context.Context, serverID string) (bool, error) {
+	var n int
+	if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM tools WHERE server_id = ?`, serverID).Scan(&n); err != nil {
+		return false, fmt.Errorf("tool pins: %w", err)
+	}
+	return n > 0, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+const toolSelect = `SELECT server_id, name, definition, hash, annotations, pinned_hash, pinned_def, state,
+	changed_at, seen_at FROM tools`
+
+func queryTools(ctx context.Context, q querier, serverID string) ([]Tool, error) {
+	rows, err := q.QueryContext(ctx, toolSelect+` WHERE server_id = ? ORDER BY name`, serverID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Tool
+	for rows.Next() {
+		t, err := scanTool(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func scanTool(row scanner) (Tool, error) {
+	var t Tool
+	var def, ann, pinned, changed, seen string
+	err := row.Scan(&t.ServerID, &t.Name, &def, &t.Hash, &ann, &t.PinnedHash, &pinned, &t.State, &changed, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Tool{}, ErrNotFound
+	}
+	if err != nil {
+		return Tool{}, err
+	}
+	t.Definition, t.Annotations, t.PinnedDef = rawOrNil(def), rawOrNil(ann), rawOrNil(pinned)
+	t.ChangedAt, t.SeenAt = parseTime(changed), parseTime(seen)
+	return t, nil
+}
+
+func rawOrNil(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}

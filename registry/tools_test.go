@@ -1,0 +1,177 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func openTestDB(t *testing.T) (*DB, Server) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "aim.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, _, err := db.Register(ctx, Registration{Client: "test", Name: "srv", Command: "srv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, s
+}
+
+// def builds a ToolDef whose hash is its text, which is all the registry
+// compares.
+func def(name, desc string) ToolDef {
+	d, _ := json.Marshal(map[string]string{"name": name, "description": desc})
+	return ToolDef{Name: name, Definition: d, Hash: "h:" + name + ":" + desc}
+}
+
+type change struct{ Name, From, Change, State string }
+
+func changesOf(cs []ToolChange) []change {
+	var out []change
+	for _, c := range cs {
+		out = append(out, change{c.Tool.Name, c.From, c.Change, c.Tool.State})
+	}
+	return out
+}
+
+func states(t *testing.T, db *DB, id string) map[string]string {
+	t.Helper()
+	ts, err := db.Tools(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, tl := range ts {
+		out[tl.Name] = tl.State
+	}
+	return out
+}
+
+func TestObserveTools(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	observe := func(defs ...ToolDef) []change {
+		t.Helper()
+		now = now.Add(time.Minute)
+		cs, err := db.ObserveTools(ctx, s.ID, defs, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return changesOf(cs)
+	}
+	if has, _ := db.HasPins(ctx, s.ID); has {
+		t.Fatal("HasPins before the first answer")
+	}
+	steps := []struct {
+		name   string
+		defs   []ToolDef
+		want   []change
+		states map[string]string
+	}{
+		{"first answer pins", []ToolDef{def("a", "A"), def("b", "B"), def("c", "C")},
+			[]change{{"a", "", "pinned", "pinned"}, {"b", "", "pinned", "pinned"}, {"c", "", "pinned", "pinned"}},
+			map[string]string{"a": "pinned", "b": "pinned", "c": "pinned"}},
+		{"same answer, other order: nothing", []ToolDef{def("c", "C"), def("a", "A"), def("b", "B")},
+			nil, map[string]string{"a": "pinned", "b": "pinned", "c": "pinned"}},
+		{"changed, new and removed", []ToolDef{def("a", "A2"), def("b", "B"), def("d", "D")},
+			[]change{{"a", "pinned", "changed", "changed"}, {"d", "", "new", "new"}, {"c", "pinned", "removed", "removed"}},
+			map[string]string{"a": "changed", "b": "pinned", "c": "removed", "d": "new"}},
+		{"the same drift again: no second alert", []ToolDef{def("a", "A2"), def("b", "B"), def("d", "D")},
+			nil, map[string]string{"a": "changed", "b": "pinned", "c": "removed", "d": "new"}},
+		{"changed again, new tool changed, removed one back as pinned", []ToolDef{def("a", "A3"), def("b", "B"), def("c", "C"), def("d", "D2")},
+			[]change{{"a", "changed", "changed", "changed"}, {"c", "removed", "reverted", "pinned"}, {"d", "new", "new", "new"}},
+			map[string]string{"a": "changed", "b": "pinned", "c": "pinned", "d": "new"}},
+		{"reverted; a new tool that goes away is forgotten", []ToolDef{def("a", "A"), def("b", "B"), def("c", "C")},
+			[]change{{"a", "changed", "reverted", "pinned"}},
+			map[string]string{"a": "pinned", "b": "pinned", "c": "pinned"}},
+		{"duplicate names: the first counts", []ToolDef{def("a", "A"), def("a", "evil"), def("b", "B"), def("c", "C")},
+			nil, map[string]string{"a": "pinned", "b": "pinned", "c": "pinned"}},
+	}
+	for _, st := range steps {
+		if diff := cmp.Diff(st.want, observe(st.defs...)); diff != "" {
+			t.Errorf("%s: changes (-want +got):\n%s", st.name, diff)
+		}
+		if diff := cmp.Diff(st.states, states(t, db, s.ID)); diff != "" {
+			t.Errorf("%s: states (-want +got):\n%s", st.name, diff)
+		}
+	}
+	// A removed tool keeps its pin and loses its current definition.
+	observe(def("a", "A"), def("b", "B"))
+	c, err := db.Tool(ctx, s.ID, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != ToolRemoved || c.Hash != "" || c.PinnedHash != "h:c:C" || c.Definition != nil {
+		t.Errorf("removed tool = %+v", c)
+	}
+}
+
+func TestAcceptTools(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	must := func(cs []ToolChange, err error) []change {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return changesOf(cs)
+	}
+	must(db.ObserveTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B"), def("c", "C")}, now))
+	must(db.ObserveTools(ctx, s.ID, []ToolDef{def("a", "A2"), def("b", "B"), def("d", "D")}, now))
+
+	if _, err := db.AcceptTools(ctx, s.ID, []string{"nope"}, now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("accept of an unknown tool: %v, want ErrNotFound", err)
+	}
+	got := must(db.AcceptTools(ctx, s.ID, []string{"a", "b"}, now))
+	if diff := cmp.Diff([]change{{"a", "changed", "accepted", "pinned"}}, got); diff != "" {
+		t.Errorf("accept a, b (-want +got):\n%s", diff)
+	}
+	a, _ := db.Tool(ctx, s.ID, "a")
+	if a.PinnedHash != "h:a:A2" || string(a.PinnedDef) != string(def("a", "A2").Definition) {
+		t.Errorf("accepted a = %+v", a)
+	}
+	got = must(db.AcceptTools(ctx, s.ID, nil, now))
+	if diff := cmp.Diff([]change{{"c", "removed", "accepted", "removed"}, {"d", "new", "accepted", "pinned"}}, got); diff != "" {
+		t.Errorf("accept all (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"a": "pinned", "b": "pinned", "d": "pinned"}, states(t, db, s.ID)); diff != "" {
+		t.Errorf("after accept (-want +got):\n%s", diff)
+	}
+	if _, err := db.Tool(ctx, s.ID, "c"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Tool(c) after its removal was accepted: %v, want ErrNotFound", err)
+	}
+	if _, err := db.AcceptTools(ctx, s.ID, []string{"c"}, now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("accept of a retired tool: %v, want ErrNotFound", err)
+	}
+	// The removed tool comes back: it is new, not silently pinned.
+	got = must(db.ObserveTools(ctx, s.ID, []ToolDef{def("a", "A2"), def("b", "B"), def("c", "C"), def("d", "D")}, now))
+	if diff := cmp.Diff([]change{{"c", "", "new", "new"}}, got); diff != "" {
+		t.Errorf("removed tool back (-want +got):\n%s", diff)
+	}
+
+	// Every tool removed and accepted: the server still counts as pinned,
+	// so its next answer is drift, not a first answer.
+	must(db.ObserveTools(ctx, s.ID, nil, now))
+	must(db.AcceptTools(ctx, s.ID, nil, now))
+	if has, _ := db.HasPins(ctx, s.ID); !has {
+		t.Error("HasPins = false after every removal was accepted")
+	}
+	if ts, _ := db.Tools(ctx, s.ID); len(ts) != 0 {
+		t.Errorf("Tools = %v, want none", ts)
+	}
+	got = must(db.ObserveTools(ctx, s.ID, []ToolDef{def("x", "X")}, now))
+	if diff := cmp.Diff([]change{{"x", "", "new", "new"}}, got); diff != "" {
+		t.Errorf("after everything was removed (-want +got):\n%s", diff)
+	}
+}
