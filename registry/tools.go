@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -96,6 +98,10 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 	ts := fmtTime(now)
 	var changes []ToolChange
 	seen := map[string]bool{}
+	// By name, so that changes come in the same order whatever the
+	// server's; a name listed twice counts once, first come.
+	defs = slices.Clone(defs)
+	slices.SortStableFunc(defs, func(a, b ToolDef) int { return strings.Compare(a.Name, b.Name) })
 	for _, d := range defs {
 		if d.Name == "" || seen[d.Name] {
 			continue // a server that lists a name twice is held to the first

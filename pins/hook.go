@@ -1,0 +1,223 @@
+package pins
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/registry"
+)
+
+// Drift actions (config drift_action): what a call to a changed or new tool
+// does until the change is accepted.
+const (
+	ActionApprove = "approve" // a person approves each call (the default)
+	ActionDeny    = "deny"
+	ActionAllow   = "allow" // drift is recorded and alerted, calls run
+)
+
+// Source is the verdict source of a call held or denied for drift; trust
+// does not count such a denial a second time (the drift is the alert).
+const Source = "tool pin"
+
+// Hook pins one server's tools in a proxy session. It is a policy.Hook
+// (Before holds calls to drifted tools) and an mcpproxy.ToolsObserver
+// (every tools/list answer is compared with the pins).
+type Hook struct {
+	DB     *registry.DB
+	Server registry.Server
+	// Action is the drift action: approve, deny or allow.
+	Action string
+	// Record appends a record to the session's audit chain.
+	Record func(ctx context.Context, ev registry.Event) error
+	// Alert tells the person (the proxy's stderr, which the client keeps in
+	// the server's log). Nil is silent.
+	Alert func(msg string)
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	last  string             // digest of the last complete answer compared
+	pages []registry.ToolDef // earlier pages of a paginated answer
+	stale bool               // the server said its tools changed
+}
+
+func (h *Hook) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Hook) alert(format string, a ...any) {
+	if h.Alert != nil {
+		h.Alert(fmt.Sprintf(format, a...))
+	}
+}
+
+// ToolsListed compares a tools/list answer with the pins. Pages of a
+// paginated answer are gathered until the last one, so that tools on
+// another page never read as removed.
+func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
+	page, ok := ParseList(result)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range page.Skipped {
+		h.alert("server %q listed a tool that cannot be pinned (%s); calls to it need approval", h.Server.Name, s)
+	}
+	if page.NextCursor != "" {
+		h.pages = append(h.pages, page.Tools...)
+		return
+	}
+	defs := append(h.pages, page.Tools...)
+	h.pages = nil
+	digest := listDigest(defs)
+	if digest == h.last && !h.stale {
+		return // the same answer again in this session: nothing to compare
+	}
+	// The answer is compared even when the session is ending: what the
+	// server showed is evidence.
+	ctx = context.WithoutCancel(ctx)
+	changes, err := h.DB.ObserveTools(ctx, h.Server.ID, defs, h.now())
+	if err != nil {
+		h.alert("cannot compare the tools of server %q with their pins: %v; calls to its tools need approval", h.Server.Name, err)
+		h.last = ""
+		return
+	}
+	h.last, h.stale = digest, false
+	for _, c := range changes {
+		if c.Change == registry.ChangePinned {
+			continue
+		}
+		h.record(ctx, c)
+	}
+}
+
+// ToolsChanged marks the pins for a full re-check on the next answer, even
+// when it looks like the last one.
+func (h *Hook) ToolsChanged(ctx context.Context) {
+	h.mu.Lock()
+	h.stale = true
+	h.mu.Unlock()
+}
+
+// record writes a drift record and raises the alert.
+func (h *Hook) record(ctx context.Context, c registry.ToolChange) {
+	data := map[string]any{"change": c.Change, "state": c.Tool.State, "action": h.action()}
+	if c.From != "" {
+		data["from"] = c.From
+	}
+	if c.Tool.PinnedHash != "" {
+		data["pinned_hash"] = c.Tool.PinnedHash
+		data["pinned"] = c.Tool.PinnedDef
+	}
+	if c.Tool.Hash != "" {
+		data["hash"] = c.Tool.Hash
+		data["current"] = c.Tool.Definition
+	}
+	var what []string
+	if c.Change == registry.ChangeChanged {
+		what = Changed(c.Tool.PinnedDef, c.Tool.Definition)
+		data["fields"] = what
+	}
+	if h.Record != nil {
+		if err := h.Record(ctx, registry.Event{Time: h.now(), Kind: registry.KindDrift, Tool: c.Tool.Name,
+			Decision: c.Change, Data: data}); err != nil {
+			h.alert("cannot record the drift of tool %q: %v", c.Tool.Name, err)
+		}
+	}
+	if !registry.IsDrift(c.Change) {
+		return
+	}
+	var msg string
+	switch c.Change {
+	case registry.ChangeChanged:
+		msg = fmt.Sprintf("tool %q of server %q changed since it was pinned (%s)", c.Tool.Name, h.Server.Name, strings.Join(what, ", "))
+	case registry.ChangeNew:
+		msg = fmt.Sprintf("server %q lists a new tool %q that was not pinned", h.Server.Name, c.Tool.Name)
+	case registry.ChangeRemoved:
+		msg = fmt.Sprintf("server %q no longer lists its pinned tool %q", h.Server.Name, c.Tool.Name)
+	}
+	switch {
+	case c.Change == registry.ChangeRemoved:
+	case h.action() == ActionDeny:
+		msg += "; calls to it are denied"
+	case h.action() == ActionApprove:
+		msg += "; calls to it need approval"
+	}
+	srv, tool := Quote(h.Server.Name), Quote(c.Tool.Name)
+	h.alert("alert: %s. Review with `aim-mcp pins diff %s %s`, accept with `aim-mcp pins accept %s %s`",
+		msg, srv, tool, srv, tool)
+}
+
+func (h *Hook) action() string {
+	switch h.Action {
+	case ActionDeny, ActionAllow:
+		return h.Action
+	}
+	return ActionApprove
+}
+
+// Before holds a call to a tool whose pin is not settled: changed, new,
+// removed, or unknown to a server whose tools were pinned. A server never
+// listed has nothing to compare with, so its calls pass (its first answer
+// pins). When the pins cannot be read, the call is held too.
+func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.Verdict) {
+	action := h.action()
+	if action == ActionAllow {
+		return "", nil
+	}
+	// An answer being compared right now is compared first.
+	h.mu.Lock()
+	h.mu.Unlock()
+	why := ""
+	t, err := h.DB.Tool(ctx, h.Server.ID, c.Tool)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		has, err := h.DB.HasPins(ctx, h.Server.ID)
+		if err == nil && !has {
+			return "", nil
+		}
+		if err != nil {
+			why = fmt.Sprintf("the tool pins cannot be read (%v)", err)
+		} else {
+			why = fmt.Sprintf("tool %q is not among the pinned tools of server %q", c.Tool, h.Server.Name)
+		}
+	case err != nil:
+		why = fmt.Sprintf("the tool pins cannot be read (%v)", err)
+	case t.State == registry.ToolPinned:
+		return "", nil
+	case t.State == registry.ToolChanged:
+		why = fmt.Sprintf("tool %q changed since it was pinned (%s)", c.Tool, strings.Join(Changed(t.PinnedDef, t.Definition), ", "))
+	case t.State == registry.ToolNew:
+		why = fmt.Sprintf("tool %q is new since the tools of server %q were pinned", c.Tool, h.Server.Name)
+	default:
+		why = fmt.Sprintf("tool %q is %s", c.Tool, t.State)
+	}
+	next := fmt.Sprintf("review it with `aim-mcp pins diff %s %s` and accept it with `aim-mcp pins accept %s %s`",
+		Quote(h.Server.Name), Quote(c.Tool), Quote(h.Server.Name), Quote(c.Tool))
+	if action == ActionDeny {
+		return "", &mcpproxy.Verdict{Decision: "deny", Source: Source, Reason: why + " (drift_action deny)",
+			Next: "Ask the user to " + next, Data: map[string]any{"drift": true}}
+	}
+	return Source + ": " + why + "; " + next, nil
+}
+
+// Quote writes a name for a shell command line: as is when it is plain,
+// else in double quotes.
+func Quote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=", r))
+	}) < 0 {
+		return s
+	}
+	return fmt.Sprintf("%q", s)
+}

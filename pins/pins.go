@@ -1,0 +1,116 @@
+// Package pins pins each MCP server's tools and reports drift: a "rug pull",
+// where a server that was trusted with one tool definition quietly serves
+// another.
+//
+// A tool's pin is the digest of the canonical JSON of its name,
+// description, input schema and output schema; key order and whitespace do
+// not matter, and annotations (hints that servers rewrite freely) are left
+// out. The first tools/list answer a server gives pins every tool in it.
+// After that, a changed description or schema, a new tool, or a removed one
+// is drift: a signed `drift` record in the audit chain, an alert on the
+// proxy's stderr, a lower trust score, and calls to the changed or new tool
+// need a person's approval (or are denied, or allowed: config drift_action)
+// until the change is accepted with `aim-mcp pins accept`.
+package pins
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/registry"
+)
+
+// Fields are the members of a tool that its pin covers.
+var Fields = []string{"name", "description", "inputSchema", "outputSchema"}
+
+// Canonical returns a tool's pinned definition: the canonical JSON of the
+// members in Fields that it has (a null counts as absent), its digest, and
+// its annotations as they came.
+func Canonical(tool json.RawMessage) (registry.ToolDef, error) {
+	dec := json.NewDecoder(bytes.NewReader(tool))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return registry.ToolDef{}, fmt.Errorf("tool definition: %w", err)
+	}
+	if m == nil {
+		return registry.ToolDef{}, errors.New("tool definition: not an object")
+	}
+	name, ok := m["name"].(string)
+	if !ok || name == "" {
+		return registry.ToolDef{}, errors.New("tool definition: no name")
+	}
+	def := map[string]any{}
+	for _, f := range Fields {
+		if v, ok := m[f]; ok && v != nil {
+			def[f] = v
+		}
+	}
+	text := canon.Value(def)
+	d := registry.ToolDef{Name: name, Definition: text, Hash: canon.Sum(text)}
+	if a, ok := m["annotations"]; ok && a != nil {
+		d.Annotations = canon.Value(a)
+	}
+	return d, nil
+}
+
+// Page is one tools/list answer.
+type Page struct {
+	Tools      []registry.ToolDef
+	NextCursor string // more pages follow
+	Skipped    []string
+}
+
+// ParseList reads a tools/list result. ok is false when the result has no
+// tools array, so that a malformed answer never reads as "every tool was
+// removed". Tools without a name or that are not objects are skipped and
+// named in Skipped.
+func ParseList(result json.RawMessage) (p Page, ok bool) {
+	var r struct {
+		Tools      []json.RawMessage `json:"tools"`
+		NextCursor string            `json:"nextCursor"`
+	}
+	if json.Unmarshal(result, &r) != nil || r.Tools == nil {
+		return Page{}, false
+	}
+	p.NextCursor = r.NextCursor
+	for i, raw := range r.Tools {
+		d, err := Canonical(raw)
+		if err != nil {
+			p.Skipped = append(p.Skipped, fmt.Sprintf("tool %d: %v", i, err))
+			continue
+		}
+		p.Tools = append(p.Tools, d)
+	}
+	return p, true
+}
+
+// listDigest sums up a complete answer, in name order, so that the same
+// tools in another order or with other annotations sum alike.
+func listDigest(defs []registry.ToolDef) string {
+	hs := make([]string, 0, len(defs))
+	for _, d := range defs {
+		hs = append(hs, d.Name+"\x00"+d.Hash)
+	}
+	slices.Sort(hs)
+	return canon.Sum([]byte(strings.Join(hs, "\n")))
+}
+
+// Changed names the members of two pinned definitions that differ.
+func Changed(before, after json.RawMessage) []string {
+	var b, a map[string]json.RawMessage
+	json.Unmarshal(before, &b)
+	json.Unmarshal(after, &a)
+	var out []string
+	for _, f := range Fields {
+		if !bytes.Equal(b[f], a[f]) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
