@@ -136,6 +136,19 @@ func (c *Config) parse(data []byte) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			// One line per problem would break the one-line error rule.
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				m = strings.Replace(m, " in type config.Config", "", 1)
+				if i := strings.Index(m, "field "); i >= 0 && strings.HasSuffix(m, " not found") {
+					m = fmt.Sprintf("%sunknown key %q", m[:i], strings.TrimSuffix(m[i+len("field "):], " not found"))
+				}
+				msgs[i] = m
+			}
+			return errors.New(strings.Join(msgs, "; "))
+		}
 		return fmt.Errorf("%v", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	// Actions given for some levels keep the defaults of the others.

@@ -742,21 +742,18 @@ func (p *Proxy) fromServer(line []byte) {
 		p.toClient.write(line)
 		return
 	}
-	p.toClient.write(line)
 	if len(body) == 0 || body[0] != '{' {
+		p.toClient.write(line)
 		return
 	}
 	m, err := scanMessage(body)
-	if err != nil {
-		return
-	}
-	if m.hasMethod {
-		if method, _ := decodeString(m.method); method == "notifications/tools/list_changed" {
-			p.observe(func(o ToolsObserver) { o.ToolsChanged(p.ctx) })
+	if err != nil || m.hasMethod || !m.hasID {
+		p.toClient.write(line)
+		if err == nil && m.hasMethod {
+			if method, _ := decodeString(m.method); method == "notifications/tools/list_changed" {
+				p.observe(func(o ToolsObserver) { o.ToolsChanged(p.ctx) })
+			}
 		}
-		return
-	}
-	if !m.hasID {
 		return
 	}
 	k := idKey(m.id)
@@ -767,6 +764,12 @@ func (p *Proxy) fromServer(line []byte) {
 		p.nTracked.Add(-1)
 	}
 	p.mu.Unlock()
+	if ok && f.method == "initialize" {
+		// Learn the client's capabilities before the client can act on
+		// the answer: its first call may need to ask it something.
+		p.observeInit(f, m)
+	}
+	p.toClient.write(line)
 	if !ok {
 		return
 	}
@@ -779,7 +782,7 @@ func (p *Proxy) fromServer(line []byte) {
 			p.observe(func(o ToolsObserver) { o.ToolsListed(p.ctx, result) })
 			p.record(registry.Event{Kind: registry.KindToolsList, Data: toolsSummary(m.result)})
 		}
-	case "initialize", "server/discover":
+	case "server/discover":
 		p.observeInit(f, m)
 	}
 }

@@ -49,6 +49,10 @@ func commands() []command {
 		{"proxy", "run an MCP server behind aim-mcp (the command install writes)", runProxy},
 		{"logs", "show the audit trail", runLogs},
 		{"audit", "verify the audit trail (audit verify)", runAudit},
+		{"policy", "add, list, remove and check policy rules", runPolicy},
+		{"approvals", "list the calls waiting for a person's approval", runApprovals},
+		{"approve", "let a waiting call run (once)", runApprove},
+		{"deny", "refuse a waiting call", runDeny},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}

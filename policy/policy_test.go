@@ -1,0 +1,165 @@
+package policy
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/opena2a-org/aim-mcp/config"
+)
+
+func rule(t *testing.T, server, tool, when, risk, action, origin string) *Rule {
+	t.Helper()
+	c, err := ParseWhen(when)
+	if err != nil {
+		t.Fatalf("ParseWhen(%q): %v", when, err)
+	}
+	r := &Rule{Server: server, Tool: tool, When: c, Risk: risk, Action: action, Origin: origin}
+	if err := r.Compile(); err != nil {
+		t.Fatalf("Compile(%s): %v", origin, err)
+	}
+	return r
+}
+
+func yes() *bool { b := true; return &b }
+
+func TestFromName(t *testing.T) {
+	tests := []struct{ tool, want string }{
+		{"delete_file", High},
+		{"removeUser", High},
+		{"run-command", High},
+		{"execSQL", High},
+		{"send_email", High},
+		{"write_file", High},
+		{"read_file", Low},
+		{"list_directory", Low},
+		{"getWeather", Low},
+		{"search_files", Low},
+		{"read_and_delete", High}, // any dangerous word wins
+		{"summarize", ""},
+		{"get-sum", Low},
+		{"HTTPRequest", ""},
+	}
+	for _, tt := range tests {
+		if got, _ := FromName(tt.tool); got != tt.want {
+			t.Errorf("FromName(%q) = %q, want %q", tt.tool, got, tt.want)
+		}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	cfg := config.Defaults()
+	args := json.RawMessage(`{"path":"/etc/passwd","force":true,"n":3}`)
+	tests := []struct {
+		name       string
+		tool       string
+		ann        *Annotations
+		rules      []*Rule
+		wantRisk   string
+		wantAction string
+		wantSource string
+	}{
+		{name: "default risk allows", tool: "summarize", wantRisk: Medium, wantAction: Allow, wantSource: "default for medium risk"},
+		{name: "name says high, needs approval", tool: "delete_file", wantRisk: High, wantAction: Approve},
+		{name: "readOnlyHint beats the name", tool: "delete_file", ann: &Annotations{ReadOnly: yes()}, wantRisk: Low, wantAction: Allow},
+		{name: "destructiveHint makes it high", tool: "summarize", ann: &Annotations{Destructive: yes()}, wantRisk: High, wantAction: Approve},
+		{name: "openWorldHint raises low to medium", tool: "get_page", ann: &Annotations{OpenWorld: yes()}, wantRisk: Medium, wantAction: Allow},
+		{name: "a rule's risk beats annotations", tool: "get_page", ann: &Annotations{ReadOnly: yes()},
+			rules: []*Rule{rule(t, "*", "get_*", "", Critical, "", "rule 1")}, wantRisk: Critical, wantAction: Approve, wantSource: "default for critical risk"},
+		{name: "a rule's action", tool: "delete_file",
+			rules: []*Rule{rule(t, "*", "delete_file", "", "", Allow, "rule 1")}, wantRisk: High, wantAction: Allow, wantSource: "rule 1"},
+		{name: "more specific tool glob wins", tool: "delete_file", rules: []*Rule{
+			rule(t, "*", "*", "", "", Deny, "rule 1"),
+			rule(t, "*", "delete_*", "", "", Allow, "rule 2"),
+		}, wantRisk: High, wantAction: Allow, wantSource: "rule 2"},
+		{name: "a condition is more specific", tool: "write_file", rules: []*Rule{
+			rule(t, "srv", "write_file", "", "", Allow, "rule 1"),
+			rule(t, "*", "write_*", "/path^=/etc/", "", Deny, "rule 2"),
+		}, wantRisk: High, wantAction: Deny, wantSource: "rule 2"},
+		{name: "a condition that does not match", tool: "write_file", rules: []*Rule{
+			rule(t, "*", "write_file", "/path^=/home/", "", Deny, "rule 1"),
+		}, wantRisk: High, wantAction: Approve},
+		{name: "equals on a bool", tool: "write_file", rules: []*Rule{
+			rule(t, "*", "*", "/force=true", "", Deny, "rule 1"),
+		}, wantRisk: High, wantAction: Deny},
+		{name: "regex on a number", tool: "summarize", rules: []*Rule{
+			rule(t, "*", "*", "/n~=^[0-9]$", Low, "", "rule 1"),
+		}, wantRisk: Low, wantAction: Allow},
+		{name: "ties go to the strictest", tool: "summarize", rules: []*Rule{
+			rule(t, "srv", "summarize", "", "", Allow, "rule 1"),
+			rule(t, "srv", "summarize", "", "", Deny, "rule 2"),
+			rule(t, "srv", "summarize", "", "", Approve, "rule 3"),
+		}, wantRisk: Medium, wantAction: Deny, wantSource: "rule 2"},
+		{name: "another server's rule does not apply", tool: "summarize", rules: []*Rule{
+			rule(t, "other", "*", "", "", Deny, "rule 1"),
+		}, wantRisk: Medium, wantAction: Allow},
+		{name: "server glob crosses slashes", tool: "summarize", rules: []*Rule{
+			rule(t, "s*", "*", "", "", Deny, "rule 1"),
+		}, wantRisk: Medium, wantAction: Deny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(Input{Server: "srv", Tool: tt.tool, Args: args, Annotations: tt.ann}, tt.rules, cfg)
+			if d.Risk != tt.wantRisk || d.Action != tt.wantAction {
+				t.Errorf("Decide = risk %s (%s), action %s (%s); want risk %s, action %s",
+					d.Risk, d.RiskSource, d.Action, d.ActionSource, tt.wantRisk, tt.wantAction)
+			}
+			if tt.wantSource != "" && d.ActionSource != tt.wantSource {
+				t.Errorf("action source = %q, want %q", d.ActionSource, tt.wantSource)
+			}
+		})
+	}
+}
+
+func TestConfiguredActions(t *testing.T) {
+	cfg, err := config.Parse([]byte("actions:\n  medium: deny\ndefault_risk: low\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Decide(Input{Tool: "summarize"}, nil, cfg); d.Risk != Low || d.Action != Allow {
+		t.Errorf("default_risk low: got %s/%s, want low/allow", d.Risk, d.Action)
+	}
+	if d := Decide(Input{Tool: "x", Annotations: &Annotations{OpenWorld: yes()}}, nil, cfg); d.Action != Deny {
+		t.Errorf("medium deny: got %s, want deny", d.Action)
+	}
+	if d := Decide(Input{Tool: "delete_x"}, nil, cfg); d.Action != Approve {
+		t.Errorf("high keeps its default: got %s, want approve", d.Action)
+	}
+}
+
+func TestBadRules(t *testing.T) {
+	for _, tt := range []struct{ server, tool, when, risk, action string }{
+		{"*", "[a-", "", "", Deny},
+		{"*", "x]", "", "", Deny},
+		{"*", "*", "", "severe", ""},
+		{"*", "*", "", "", "block"},
+		{"*", "*", "", "", ""},
+	} {
+		r := &Rule{Server: tt.server, Tool: tt.tool, Risk: tt.risk, Action: tt.action}
+		if err := r.Compile(); err == nil {
+			t.Errorf("Compile(%+v) succeeded, want an error", tt)
+		}
+	}
+	for _, when := range []string{"path=1", "/a~=(", "/a~0~2=x", "noequals"} {
+		if _, err := ParseWhen(when); err == nil {
+			t.Errorf("ParseWhen(%q) succeeded, want an error", when)
+		}
+	}
+	if _, err := config.Parse([]byte("fail_mode: sometimes\n")); err == nil {
+		t.Error("config with fail_mode sometimes parsed, want an error")
+	}
+	if _, err := config.Parse([]byte("polcy: []\n")); err == nil {
+		t.Error("config with a misspelt key parsed, want an error")
+	}
+}
+
+func TestPointer(t *testing.T) {
+	var v any
+	json.Unmarshal([]byte(`{"a/b":{"c~d":[10,20]}}`), &v)
+	got, ok := lookup(v, "/a~1b/c~0d/1")
+	if !ok || got.(float64) != 20 {
+		t.Errorf("lookup = %v, %v; want 20, true", got, ok)
+	}
+	if _, ok := lookup(v, "/a~1b/missing"); ok {
+		t.Error("lookup of a missing key succeeded")
+	}
+}
