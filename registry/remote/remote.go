@@ -96,6 +96,8 @@ type Client struct {
 	hc   *http.Client
 	opt  Options
 	log  *slog.Logger
+	// sleep waits between attempts; tests replace it to see the waits.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // New returns a client for the AIM server at baseURL (scheme and host,
@@ -127,7 +129,7 @@ func New(baseURL string, opt *Options) (*Client, error) {
 	if o.UserAgent == "" {
 		o.UserAgent = "aim-mcp"
 	}
-	c := &Client{base: u, hc: o.HTTPClient, opt: o, log: o.Logger}
+	c := &Client{base: u, hc: o.HTTPClient, opt: o, log: o.Logger, sleep: sleepCtx}
 	if c.hc == nil {
 		// Each attempt has its own deadline; this only stops a body that
 		// trickles forever.
@@ -228,13 +230,21 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return last // the budget would run out while waiting
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		c.log.Debug("AIM retry", "method", r.method, "path", r.path, "wait_ms", wait.Milliseconds())
+		if err := c.sleep(ctx, wait); err != nil {
 			return c.ctxError(ctx, last)
-		case <-t.C:
 		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
