@@ -71,7 +71,7 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, s := range page.Skipped {
-		h.alert("server %q listed a tool that cannot be pinned (%s); calls to it need approval", h.Server.Name, s)
+		h.alert("warning: server %q listed a tool that cannot be pinned (%s); calls to it need approval", h.Server.Name, s)
 	}
 	if page.NextCursor != "" {
 		h.pages = append(h.pages, page.Tools...)
@@ -88,7 +88,7 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	ctx = context.WithoutCancel(ctx)
 	changes, err := h.DB.ObserveTools(ctx, h.Server.ID, defs, h.now())
 	if err != nil {
-		h.alert("cannot compare the tools of server %q with their pins: %v; calls to its tools need approval", h.Server.Name, err)
+		h.alert("error: cannot compare the tools of server %q with their pins: %v; calls to its tools need approval", h.Server.Name, err)
 		h.last = ""
 		return
 	}
@@ -131,7 +131,7 @@ func (h *Hook) record(ctx context.Context, c registry.ToolChange) {
 	if h.Record != nil {
 		if err := h.Record(ctx, registry.Event{Time: h.now(), Kind: registry.KindDrift, Tool: c.Tool.Name,
 			Decision: c.Change, Data: data}); err != nil {
-			h.alert("cannot record the drift of tool %q: %v", c.Tool.Name, err)
+			h.alert("error: cannot record the drift of tool %q: %v", c.Tool.Name, err)
 		}
 	}
 	if !registry.IsDrift(c.Change) {

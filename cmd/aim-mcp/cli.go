@@ -53,6 +53,8 @@ func commands() []command {
 		{"approvals", "list the calls waiting for a person's approval", runApprovals},
 		{"approve", "let a waiting call run (once)", runApprove},
 		{"deny", "refuse a waiting call", runDeny},
+		{"pins", "show tool pins and drift; diff and accept changed tools", runPins},
+		{"trust", "show a server's trust score and, with --detailed, why", runTrust},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}

@@ -168,5 +168,7 @@ func fill(ctx context.Context, db *registry.DB, r *listed, srv registry.Server, 
 	r.Trust = trustOf(ctx, db, srv)
 }
 
-// trustOf is the server's trust score; nil until it can be computed.
-func trustOf(ctx context.Context, db *registry.DB, srv registry.Server) *float64 { return nil }
+// trustOf is the server's trust score; nil when it cannot be computed.
+func trustOf(ctx context.Context, db *registry.DB, srv registry.Server) *float64 {
+	return trustScore(ctx, db, srv)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -109,7 +110,11 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return guard, &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}, nil
+		journal := &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}
+		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction,
+			Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
+			Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }})
+		return guard, journal, nil
 	}
 	code := mcpproxy.Run(ctx, mcpproxy.Options{
 		Command: argv, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
