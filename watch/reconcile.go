@@ -1,0 +1,271 @@
+// Package watch keeps MCP client configs wrapped: [Reconciler] brings one
+// config file to the wrapped state (install runs it once, per file), and
+// [Watcher] runs it again whenever a watched file changes.
+package watch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/claudeconfig"
+	"github.com/opena2a-org/aim-mcp/discovery"
+	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/registry"
+)
+
+// Registry is what reconciling needs of AIM. *registry.DB is one.
+type Registry interface {
+	Register(ctx context.Context, in registry.Registration) (registry.Server, bool, error)
+	Server(ctx context.Context, client, name string) (registry.Server, error)
+	SetStatus(ctx context.Context, id, status string) error
+	SaveInstall(ctx context.Context, in registry.Install) error
+}
+
+var _ Registry = (*registry.DB)(nil)
+
+// Actions in Outcome.Action.
+const (
+	Skipped        = "skipped"         // not a stdio server aim-mcp may wrap
+	Wrapped        = "wrapped"         // was not wrapped, now is (or would be, in a dry run)
+	Rewrapped      = "re-pointed"      // was wrapped differently (another aim-mcp path, home or name)
+	AlreadyWrapped = "already wrapped" // nothing to do
+)
+
+// Outcome is what happened to one server of the file.
+type Outcome struct {
+	discovery.Server
+	Action     string
+	Registered registry.Server // zero in a dry run and for skipped servers
+	Created    bool            // registered for the first time
+}
+
+// Result is what one reconcile did to one file.
+type Result struct {
+	Path     string
+	Outcomes []Outcome
+	Removed  []registry.Server // gone from the file since the last reconcile: marked removed
+	Wrote    bool
+	Backup   string // the copy taken before writing
+	Written  []byte // what was written, when Wrote
+	Rereads  int    // times the file changed between reading and writing
+}
+
+// Changed reports whether the file was (or, in a dry run, would be) changed.
+func (r Result) Changed() bool {
+	for _, o := range r.Outcomes {
+		if o.Action == Wrapped || o.Action == Rewrapped {
+			return true
+		}
+	}
+	return false
+}
+
+// Reconciler wraps the stdio servers of config files, registering each, and
+// marks servers that left a file as removed.
+type Reconciler struct {
+	// Registry registers servers. Nil makes a dry run: the config is
+	// edited in memory only and nothing is registered or written.
+	Registry Registry
+	Exe      string // aim-mcp's absolute path: each wrapped entry's command
+	Home     string // aim-mcp's home: --home of each entry; state under it
+	Backups  string // where a config is copied before each write
+	// Writable refuses a file that must not or cannot be written, before
+	// anything changes. Nil accepts every file.
+	Writable func(path string) error
+	// Now stamps backups; time.Now when nil.
+	Now func() time.Time
+
+	mu sync.Mutex // one reconcile at a time: the state file is read-modify-write
+}
+
+// maxRereads bounds how often Reconcile starts over because someone else
+// wrote the file while it was working.
+const maxRereads = 5
+
+// Reconcile wraps every stdio server of cfg (registering each), leaves the
+// others, and writes the file when that changed it: backup, atomic write,
+// install record. Just before writing it reads the file again; when the
+// client wrote it meanwhile (Claude Code rewrites ~/.claude.json often), it
+// starts over on the new bytes instead of overwriting them. cfg.File holds
+// the result. A server registered from this file before and gone now is
+// marked removed, unless another config of the client still has it.
+func (r *Reconciler) Reconcile(ctx context.Context, cfg *discovery.Config) (Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := Result{Path: cfg.Path}
+	for {
+		if err := r.wrap(ctx, cfg, &res); err != nil {
+			return res, err
+		}
+		if r.Registry == nil || !cfg.File.Changed() {
+			break
+		}
+		cur, err := os.ReadFile(cfg.Path)
+		if err != nil {
+			return res, fmt.Errorf("read %q again before writing: %w", cfg.Path, err)
+		}
+		if bytes.Equal(cur, cfg.File.Loaded()) {
+			if err := r.save(ctx, cfg, &res); err != nil {
+				return res, err
+			}
+			break
+		}
+		if res.Rereads++; res.Rereads > maxRereads {
+			return res, fmt.Errorf("%q keeps changing while aim-mcp edits it; nothing written, try again", cfg.Path)
+		}
+		f, err := claudeconfig.Parse(cfg.Path, cur, cfg.Format)
+		if err != nil {
+			return res, err
+		}
+		cfg.File = f
+	}
+	if r.Registry != nil {
+		if err := r.removeGone(ctx, cfg, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// wrap wraps the file's entries in memory and, unless a dry run, registers
+// them.
+func (r *Reconciler) wrap(ctx context.Context, cfg *discovery.Config, res *Result) error {
+	res.Outcomes = res.Outcomes[:0]
+	for _, s := range cfg.Servers() {
+		o := Outcome{Server: s, Action: Skipped}
+		if s.Skip == "" {
+			changed, err := cfg.File.Wrap(s.Root, s.Name, claudeconfig.ProxySpec{
+				Exe: r.Exe, Client: cfg.Client.Name, Server: s.RegName, Home: r.Home})
+			if err != nil {
+				return err
+			}
+			switch {
+			case !changed:
+				o.Action = AlreadyWrapped
+			case s.Wrapped:
+				o.Action = Rewrapped
+			default:
+				o.Action = Wrapped
+			}
+		}
+		res.Outcomes = append(res.Outcomes, o)
+	}
+	if r.Registry == nil {
+		return nil
+	}
+	if cfg.File.Changed() && r.Writable != nil {
+		if err := r.Writable(cfg.Path); err != nil {
+			return &NotWritableError{Path: cfg.Path, Err: err}
+		}
+	}
+	for i, o := range res.Outcomes {
+		if o.Action == Skipped {
+			continue
+		}
+		orig := o.Original
+		srv, created, err := r.Registry.Register(ctx, registry.Registration{
+			Client: cfg.Client.Name, Name: o.RegName, Command: orig[0], Args: orig[1:], EnvNames: o.EnvNames,
+		})
+		if err != nil {
+			return fmt.Errorf("register %q: %w", o.RegName, err)
+		}
+		res.Outcomes[i].Registered, res.Outcomes[i].Created = srv, created
+	}
+	return nil
+}
+
+// save backs the file up, writes it atomically and records the write, so
+// that uninstall can tell whether the user changed it since.
+func (r *Reconciler) save(ctx context.Context, cfg *discovery.Config, res *Result) error {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	backup, err := claudeconfig.Backup(cfg.Path, r.Backups, now())
+	if err != nil {
+		return &SaveError{Path: cfg.Path, Err: err}
+	}
+	if err := cfg.File.Save(); err != nil {
+		return &SaveError{Path: cfg.Path, Backup: backup, Err: err}
+	}
+	res.Wrote, res.Backup, res.Written = true, backup, cfg.File.Bytes()
+	return r.Registry.SaveInstall(ctx, registry.Install{Path: cfg.Path, Client: cfg.Client.Name, Backup: backup,
+		WrittenHash: canon.Sum(res.Written)})
+}
+
+// NotWritableError is a file that needs changes Reconciler.Writable refused.
+type NotWritableError struct {
+	Path string
+	Err  error
+}
+
+func (e *NotWritableError) Error() string { return e.Err.Error() }
+func (e *NotWritableError) Unwrap() error { return e.Err }
+
+// SaveError is a failed backup (Backup empty: nothing changed) or write
+// (the file is unchanged; Backup is the copy taken).
+type SaveError struct {
+	Path, Backup string
+	Err          error
+}
+
+func (e *SaveError) Error() string {
+	if e.Backup == "" {
+		return fmt.Sprintf("back up %q: %v", e.Path, e.Err)
+	}
+	return fmt.Sprintf("write %q: %v", e.Path, e.Err)
+}
+
+func (e *SaveError) Unwrap() error { return e.Err }
+
+// removeGone marks as removed the servers this file had at its last
+// reconcile and has no more, and remembers what it has now.
+func (r *Reconciler) removeGone(ctx context.Context, cfg *discovery.Config, res *Result) error {
+	var now []string
+	for _, o := range res.Outcomes {
+		if o.Action != Skipped {
+			now = append(now, o.RegName)
+		}
+	}
+	slices.Sort(now)
+	now = slices.Compact(now)
+	st, err := loadState(r.statePath())
+	if err != nil {
+		return err
+	}
+	prev := st.Configs[cfg.Path]
+	for _, name := range prev.Servers {
+		if slices.Contains(now, name) || st.elsewhere(cfg.Client.Name, name, cfg.Path) {
+			continue
+		}
+		srv, err := r.Registry.Server(ctx, cfg.Client.Name, name)
+		if errors.Is(err, registry.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if srv.Status != registry.StatusActive {
+			continue
+		}
+		if err := r.Registry.SetStatus(ctx, srv.ID, registry.StatusRemoved); err != nil {
+			return err
+		}
+		srv.Status = registry.StatusRemoved
+		res.Removed = append(res.Removed, srv)
+	}
+	if prev.Client == cfg.Client.Name && slices.Equal(prev.Servers, now) && !prev.Released {
+		return nil
+	}
+	st.Configs[cfg.Path] = fileState{Client: cfg.Client.Name, Servers: now}
+	return st.save(r.statePath())
+}
+
+func (r *Reconciler) statePath() string { return filepath.Join(r.Home, stateFile) }
