@@ -169,7 +169,10 @@ type Proxy struct {
 	client   ClientInfo
 
 	w     writer
-	calls sync.WaitGroup // held calls and observers
+	calls sync.WaitGroup // held calls
+	// observers are added by the server's pump, which may run while
+	// drainHeld waits on calls; they are waited for once that pump is done.
+	observers sync.WaitGroup
 
 	heldCtx  context.Context // parent of every held call
 	stopHeld context.CancelFunc
@@ -321,6 +324,7 @@ func (p *Proxy) run(ctx context.Context) int {
 	p.finish(crashed)
 	p.stopHeld() // nobody is left to run them
 	p.calls.Wait()
+	p.observers.Wait()
 	p.record(registry.Event{Kind: registry.KindSessionEnd, Decision: how, Data: map[string]any{
 		"exit_code": code, "exit": how, "crashed": crashed,
 		"duration_ms": time.Since(started).Milliseconds(),
@@ -386,28 +390,47 @@ func (p *Proxy) finish(crashed bool) {
 }
 
 // pump reads lines with no length limit and hands each to handle. A line is
-// only valid during the call: the reader's buffer is reused.
-func (p *Proxy) pump(r io.Reader, handle func(line []byte)) {
+// only valid during the call (the reader's buffer is reused) unless owned
+// is true: then the pump lets go of it and handle may keep it.
+func (p *Proxy) pump(r io.Reader, handle func(line []byte, owned bool)) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var big []byte
+	var chunks [][]byte
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			big = append(big[:0], line...)
+			// Collect the pieces, then copy them once into a slice of the
+			// exact size: appending would double the buffer, and a
+			// multi-megabyte line would briefly take three times its size.
+			n := 0
+			chunks = chunks[:0]
 			for errors.Is(err, bufio.ErrBufferFull) {
+				chunks = append(chunks, bytes.Clone(line))
+				n += len(line)
 				line, err = br.ReadSlice('\n')
-				big = append(big, line...)
 			}
-			line = big
+			if cap(big) < n+len(line)+1 {
+				big = make([]byte, 0, n+len(line)+1)
+			}
+			big = big[:0]
+			for i, c := range chunks {
+				big = append(big, c...)
+				chunks[i] = nil
+			}
+			line = append(big, line...)
+			big = line
 		}
+		// A one-off huge message is not kept for reuse: it goes to the
+		// handler or back to the GC.
+		owned := cap(big) > 1<<20 && len(line) > 0 && &line[0] == &big[0]
 		if len(line) > 0 {
 			if line[len(line)-1] != '\n' {
 				line = append(line, '\n') // a last line without its newline
 			}
-			handle(line)
+			handle(line, owned)
 		}
 		if cap(big) > 1<<20 {
-			big = nil // give a one-off huge message back to the GC
+			big = nil
 		}
 		if err != nil {
 			return
@@ -418,7 +441,7 @@ func (p *Proxy) pump(r io.Reader, handle func(line []byte)) {
 func trimLine(line []byte) []byte { return bytes.TrimSpace(line) }
 
 // fromClient routes one client line.
-func (p *Proxy) fromClient(line []byte) {
+func (p *Proxy) fromClient(line []byte, owned bool) {
 	body := trimLine(line)
 	if len(body) == 0 {
 		p.toServer.write(line)
@@ -426,7 +449,7 @@ func (p *Proxy) fromClient(line []byte) {
 	}
 	switch body[0] {
 	case '{':
-		p.clientMessage(line, body)
+		p.clientMessage(line, body, owned)
 	case '[':
 		p.clientBatch(line, body)
 	default:
@@ -434,7 +457,7 @@ func (p *Proxy) fromClient(line []byte) {
 	}
 }
 
-func (p *Proxy) clientMessage(line, body []byte) {
+func (p *Proxy) clientMessage(line, body []byte, owned bool) {
 	m, err := scanMessage(body)
 	if err != nil {
 		p.clientUnreadable(line, body, m, err)
@@ -457,7 +480,7 @@ func (p *Proxy) clientMessage(line, body []byte) {
 				Data: map[string]any{"reason": "tools/call without an id", "size": len(body)}})
 			return
 		}
-		p.intercept(line, body, m)
+		p.intercept(line, body, m, owned)
 		return
 	case "notifications/cancelled":
 		if p.cancelHeld(m.params) {
@@ -527,7 +550,7 @@ func (p *Proxy) clientBatch(line, body []byte) {
 	}
 	for _, e := range elems {
 		line := append(bytes.Clone(e), '\n')
-		p.clientMessage(line, line[:len(e)])
+		p.clientMessage(line, line[:len(e)], true)
 	}
 }
 
@@ -541,8 +564,11 @@ func (p *Proxy) track(k string, f *inflight) {
 }
 
 // intercept holds a tools/call and decides it on its own goroutine.
-func (p *Proxy) intercept(line, body []byte, m message) {
-	own := bytes.Clone(line) // the call outlives the reader's buffer
+func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
+	own := line
+	if !owned {
+		own = bytes.Clone(line) // the call outlives the reader's buffer
+	}
 	var params []byte
 	if m.params != nil { // a call without params has no span to take
 		off := cap(line) - cap(m.params)
@@ -580,9 +606,9 @@ func (p *Proxy) intercept(line, body []byte, m message) {
 	}
 	// Decode the arguments once: the digest, the log's redacted copy and
 	// the policy's conditions all read the same value.
-	if v, err := decodeArgs(c.Args); err == nil {
+	if v, err := decodeValue(c.Args); err == nil {
 		c.value = v
-		c.ArgsDigest = canon.Sum(canon.Value(v))
+		c.ArgsDigest = canon.DigestValue(v)
 	} else {
 		c.ArgsDigest = canon.Sum(c.Args)
 	}
@@ -621,6 +647,7 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 		fmt.Fprintf(p.opt.Stderr, "aim-mcp: warning: call to %q runs unrecorded (fail_mode open, registry unavailable)\n", c.Tool)
 	} else if v.Allow {
 		err := p.commit(p.callEvent(registry.KindCall, c, v))
+		c.value = nil // decided and recorded: a big argument need not live on
 		if err != nil && v.FailOpen {
 			fmt.Fprintf(p.opt.Stderr, "aim-mcp: warning: call to %q runs unrecorded (fail_mode open): %v\n", c.Tool, err)
 		} else if err != nil {
@@ -726,7 +753,7 @@ func (p *Proxy) cancelHeld(params []byte) bool {
 
 // fromServer routes one server line. Forwarding comes first; what is
 // observed is worked out afterwards.
-func (p *Proxy) fromServer(line []byte) {
+func (p *Proxy) fromServer(line []byte, _ bool) {
 	body := trimLine(line)
 	if len(body) > 0 && body[0] != '{' && body[0] != '[' {
 		p.toClient.write(line)
@@ -789,9 +816,9 @@ func (p *Proxy) fromServer(line []byte) {
 
 // observe hands an observation to the guard off the pump, once setup is done.
 func (p *Proxy) observe(f func(ToolsObserver)) {
-	p.calls.Add(1)
+	p.observers.Add(1)
 	go func() {
-		defer p.calls.Done()
+		defer p.observers.Done()
 		<-p.ready
 		if o, ok := p.guard.(ToolsObserver); ok {
 			f(o)

@@ -23,13 +23,32 @@ var (
 )
 
 // ambiguityError names the keys that made a message ambiguous.
-type ambiguityError struct{ a, b string }
+type ambiguityError struct {
+	a, b string
+	lone bool // b alone, standing for a
+}
 
 func (e *ambiguityError) Error() string {
-	if e.a == e.b {
+	switch {
+	case e.lone:
+		return fmt.Sprintf("key %q differs from %q only in case", e.b, e.a)
+	case e.a == e.b:
 		return fmt.Sprintf("duplicate key %q", e.a)
 	}
 	return fmt.Sprintf("keys %q and %q differ only in case", e.a, e.b)
+}
+
+// foldedKey refuses a key that equals one of names under case folding
+// without spelling it exactly. Go's encoding/json (so an mcp-go server) takes
+// "Method" or "paramſ" for "method" and "params"; the proxy reads exact keys
+// and would not see them.
+func foldedKey(key string, names ...string) error {
+	for _, n := range names {
+		if key != n && strings.EqualFold(key, n) {
+			return &ambiguityError{a: n, b: key, lone: true}
+		}
+	}
+	return nil
 }
 
 func (e *ambiguityError) Is(target error) bool { return target == errAmbiguous }
@@ -50,8 +69,11 @@ func scanMessage(line []byte) (message, error) {
 	err := s.object(func(key string, val []byte) error {
 		for _, k := range seen {
 			if strings.EqualFold(k, key) {
-				return &ambiguityError{k, key}
+				return &ambiguityError{a: k, b: key}
 			}
+		}
+		if err := foldedKey(key, "jsonrpc", "id", "method", "params", "result", "error"); err != nil {
+			return err
 		}
 		seen = append(seen, key)
 		switch key {
@@ -222,7 +244,7 @@ func (s *scanner) value() (byte, error) {
 		return c, s.object(func(key string, _ []byte) error {
 			for _, k := range seen {
 				if strings.EqualFold(k, key) {
-					return &ambiguityError{k, key}
+					return &ambiguityError{a: k, b: key}
 				}
 			}
 			seen = append(seen, key)
@@ -398,4 +420,118 @@ func (s *scanner) skipNested() error {
 		}
 	}
 	return s.errorf("unterminated value")
+}
+
+// decodeValue decodes JSON into the types encoding/json would use with
+// UseNumber, straight from the bytes: encoding/json's Decoder would first
+// copy a multi-megabyte argument into a buffer of its own.
+func decodeValue(v []byte) (any, error) {
+	s := scanner{b: v}
+	s.ws()
+	out, err := s.decode()
+	if err != nil {
+		return nil, err
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, fmt.Errorf("trailing data at offset %d", s.i)
+	}
+	return out, nil
+}
+
+func (s *scanner) decode() (any, error) {
+	if s.i >= len(s.b) {
+		return nil, s.errorf("want a value")
+	}
+	start := s.i
+	switch c := s.b[s.i]; {
+	case c == '{':
+		m := map[string]any{}
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return m, nil
+		}
+		for {
+			s.ws()
+			ks := s.i
+			if s.i >= len(s.b) || s.b[s.i] != '"' {
+				return nil, s.errorf("want an object key")
+			}
+			if err := s.str(); err != nil {
+				return nil, err
+			}
+			key, _ := decodeString(s.b[ks:s.i])
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return nil, s.errorf("want ':'")
+			}
+			s.i++
+			s.ws()
+			val, err := s.decode()
+			if err != nil {
+				return nil, err
+			}
+			m[key] = val
+			s.ws()
+			if s.i >= len(s.b) {
+				return nil, s.errorf("unterminated object")
+			}
+			if s.b[s.i] == '}' {
+				s.i++
+				return m, nil
+			}
+			if s.b[s.i] != ',' {
+				return nil, s.errorf("want ',' or '}'")
+			}
+			s.i++
+		}
+	case c == '[':
+		a := []any{}
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return a, nil
+		}
+		for {
+			s.ws()
+			val, err := s.decode()
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, val)
+			s.ws()
+			if s.i >= len(s.b) {
+				return nil, s.errorf("unterminated array")
+			}
+			if s.b[s.i] == ']' {
+				s.i++
+				return a, nil
+			}
+			if s.b[s.i] != ',' {
+				return nil, s.errorf("want ',' or ']'")
+			}
+			s.i++
+		}
+	case c == '"':
+		if err := s.str(); err != nil {
+			return nil, err
+		}
+		str, _ := decodeString(s.b[start:s.i])
+		return str, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		if err := s.number(); err != nil {
+			return nil, err
+		}
+		return json.Number(s.b[start:s.i]), nil
+	case c == 't':
+		return true, s.lit("true")
+	case c == 'f':
+		return false, s.lit("false")
+	case c == 'n':
+		return nil, s.lit("null")
+	}
+	return nil, s.errorf("unexpected %q", s.b[s.i])
 }

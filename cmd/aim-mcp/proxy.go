@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/opena2a-org/aim-mcp/config"
@@ -54,6 +55,10 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// One proxy runs per server, often a dozen at once: keep each small.
+	// The soft limit makes the GC work harder while a multi-megabyte
+	// message passes, instead of letting the heap double behind it.
+	debug.SetMemoryLimit(24 << 20)
 	level := slog.LevelWarn
 	if isTrue(getenv("AIM_DEBUG")) {
 		level = slog.LevelDebug
@@ -82,6 +87,12 @@ func runProxy(ctx context.Context, e env, args []string) error {
 			db.Close()
 		}
 	}()
+	var aimDone func() // sends what is still queued for a remote AIM
+	defer func() {
+		if aimDone != nil {
+			aimDone()
+		}
+	}()
 	setup := func(ctx context.Context) (mcpproxy.Guard, mcpproxy.Journal, error) {
 		if err := home.Ensure(dir); err != nil {
 			return nil, nil, err
@@ -108,6 +119,9 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		}
 		guard, err := policy.NewGuard(ctx, db, srv, cfg)
 		if err != nil {
+			return nil, nil, err
+		}
+		if aimDone, err = attachAIM(e, dir, cfg, db, srv, guard, log); err != nil {
 			return nil, nil, err
 		}
 		journal := &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}

@@ -10,14 +10,17 @@
 package canon
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // JSON returns the canonical text of raw. Empty input is taken as {}.
@@ -35,9 +38,7 @@ func JSON(raw []byte) ([]byte, error) {
 	if dec.More() {
 		return nil, errors.New("canonical json: trailing data")
 	}
-	var buf bytes.Buffer
-	write(&buf, v)
-	return buf.Bytes(), nil
+	return Value(v), nil
 }
 
 // Value returns the canonical text of a decoded value (as produced by
@@ -46,6 +47,16 @@ func Value(v any) []byte {
 	var buf bytes.Buffer
 	write(&buf, v)
 	return buf.Bytes()
+}
+
+// DigestValue is Digest of a decoded value, hashed as it is written so a
+// multi-megabyte argument is never held twice.
+func DigestValue(v any) string {
+	h := sha256.New()
+	w := bufio.NewWriterSize(h, 32<<10)
+	write(w, v)
+	w.Flush()
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Digest is "sha256:" and the hex SHA-256 of the canonical text of raw.
@@ -63,7 +74,14 @@ func Sum(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-func write(buf *bytes.Buffer, v any) {
+// sink is what canonical text is written to: a buffer or a hasher.
+type sink interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+}
+
+func write(buf sink, v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(v))
@@ -102,17 +120,72 @@ func write(buf *bytes.Buffer, v any) {
 		}
 	case nil:
 		buf.WriteString("null")
+	case float64: // values decoded without UseNumber
+		b, _ := json.Marshal(v)
+		buf.Write(b)
 	default:
 		b, _ := json.Marshal(v)
 		buf.Write(b)
 	}
 }
 
-func writeString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s)
-	buf.Truncate(buf.Len() - 1) // Encode adds a newline
+// writeString writes s as encoding/json does with HTML escaping off:
+// control characters escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029
+// escaped, everything else literal.
+func writeString(buf sink, s string) {
+	const hex = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch b {
+			case '\\', '"':
+				buf.WriteByte('\\')
+				buf.WriteByte(b)
+			case '\b':
+				buf.WriteString(`\b`)
+			case '\f':
+				buf.WriteString(`\f`)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hex[b>>4])
+				buf.WriteByte(hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\u202`)
+			buf.WriteByte(hex[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }
 
 func compareUTF16(a, b string) int {

@@ -1,6 +1,10 @@
 package canon
 
-import "testing"
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
 
 func TestJSON(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -37,4 +41,39 @@ func TestDigestIgnoresEncoding(t *testing.T) {
 	if a == c {
 		t.Errorf("different values, same digest %s", a)
 	}
+}
+
+// The hand-written string escaper matches encoding/json with HTML escaping
+// off, so digests do not depend on which one wrote them.
+func FuzzString(f *testing.F) {
+	for _, s := range []string{"", "plain", "q\"b\\s", "\x00\x01\x1f\t\n\r\b\f", "<&>", "\u2028\u2029", "\xff\xfe", "Łódź 😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.Encode(s)
+		var got bytes.Buffer
+		writeString(&got, s)
+		if got.String()+"\n" != want.String() {
+			t.Fatalf("writeString(%q) = %s, encoding/json gives %s", s, got.String(), want.String())
+		}
+	})
+}
+
+func TestDigestValue(t *testing.T) {
+	raw := []byte(`{"b":[1,2.50,"x"],"a":{"z":null,"y":true}}`)
+	v, _ := decodeForTest(raw)
+	want, _ := Digest(raw)
+	if got := DigestValue(v); got != want {
+		t.Errorf("DigestValue = %s, Digest = %s", got, want)
+	}
+}
+
+func decodeForTest(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	return v, dec.Decode(&v)
 }
