@@ -55,6 +55,7 @@ func commands() []command {
 		{"deny", "refuse a waiting call", runDeny},
 		{"pins", "show tool pins and drift; diff and accept changed tools", runPins},
 		{"trust", "show a server's trust score and, with --detailed, why", runTrust},
+		{"status", "show which registry is in use, whether AIM answers, the agent ids", runStatus},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}

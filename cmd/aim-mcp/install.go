@@ -18,6 +18,7 @@ import (
 
 const installUsage = `
 Usage: aim-mcp install [--config PATH] [--home DIR] [--dry-run]
+                      [--aim-url URL --api-key KEY]
 
 Finds the MCP servers in Claude Desktop's config, registers each with AIM,
 gives each an Ed25519 identity, and rewrites the config so that every stdio
@@ -29,6 +30,13 @@ Flags:
   --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME, else the
                  XDG data directory's aim-mcp)
   --dry-run      show what would change and write nothing
+  --aim-url URL  register the servers with the remote AIM server at URL
+                 too (default AIM_URL, aim_url in config.yaml, or the AIM
+                 of an earlier install); each becomes an AIM agent of type
+                 mcp_server, and every tool call is verified by AIM
+  --api-key KEY  AIM API key for registering (default AIM_API_KEY or
+                 api_key in config.yaml; "-" reads it from stdin). It is
+                 stored in the home with mode 0600 and never printed
 `
 
 func runInstall(ctx context.Context, e env, args []string) error {
@@ -36,6 +44,8 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	configPath := fs.String("config", "", "")
 	homeFlag := fs.String("home", "", "")
 	dryRun := fs.Bool("dry-run", false, "")
+	aimURL := fs.String("aim-url", "", "")
+	apiKey := fs.String("api-key", "", "")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -58,6 +68,10 @@ func runInstall(ctx context.Context, e env, args []string) error {
 		if err := writable(cfg.Path); err != nil {
 			return err
 		}
+	}
+	aim, err := newAIMInstall(e, dir, *aimURL, *apiKey, *dryRun)
+	if err != nil {
+		return err
 	}
 	var db *registry.DB
 	if !*dryRun {
@@ -82,6 +96,9 @@ func runInstall(ctx context.Context, e env, args []string) error {
 			}
 			if created {
 				fmt.Fprintf(e.stderr, "aim-mcp: registered %q as %s (key %s)\n", s.Name, srv.ID, srv.Fingerprint())
+			}
+			if err := aim.enroll(ctx, e, db, srv); err != nil {
+				return err
 			}
 		}
 		changed, err := cfg.File.Wrap(s.Root, s.Name, claudeconfig.ProxySpec{Exe: exe, Client: cfg.Client.Name, Home: dir})

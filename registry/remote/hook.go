@@ -163,10 +163,12 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 		if reason == "" {
 			reason = "no reason given"
 		}
+		next := fmt.Sprintf("An AIM admin must grant the capability %q to the agent of server %q%s", ve.Action, name, agent)
+		if h.opt.Client.HasAPIKey() {
+			next += "; aim-mcp has requested it"
+		}
 		return "", &mcpproxy.Verdict{Decision: "deny", Risk: d.Risk, Source: "AIM",
-			Reason: "AIM denied it: " + reason,
-			Next: fmt.Sprintf("An AIM admin must grant the capability %q to the agent of server %q%s; aim-mcp has requested it",
-				ve.Action, name, agent),
+			Reason: "AIM denied it: " + reason, Next: next,
 			Data: map[string]any{"aim_reason": ve.Reason, "aim_audit_id": ve.AuditID, "aim_action": ve.Action}}
 	case ctx.Err() != nil:
 		return "", &mcpproxy.Verdict{Decision: "cancelled", Source: "AIM", Reason: "the client cancelled the call"}
@@ -186,23 +188,21 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 	return "", v
 }
 
-// unavailable applies the fail mode. A call the fail mode would let run
-// still goes through the local policy when that asks for more (approval).
+// unavailable applies the fail mode. A call the fail mode lets run gets no
+// say from AIM at all: the other hooks (pins) and the local policy still
+// decide it, so an unreachable AIM never loosens anything.
 func (h *Hook) unavailable(ctx context.Context, c *mcpproxy.Call, err error) (string, *mcpproxy.Verdict) {
 	d := h.local(ctx, c)
 	v := policy.FailMode(h.opt.Config, d, err)
+	if v.Allow {
+		h.log.Warn("AIM unavailable: fail_mode open leaves the call to the local policy", "tool", c.Tool, "error", err.Error())
+		return "", nil
+	}
 	v.Source = "AIM unavailable; " + v.Source
 	if v.Data == nil {
 		v.Data = map[string]any{}
 	}
 	v.Data["aim_error"] = err.Error()
-	if v.Allow {
-		if d.Action != policy.Allow {
-			return "", nil
-		}
-		h.log.Warn("AIM unavailable: call allowed by fail_mode open", "tool", c.Tool, "error", err.Error())
-		return "", &v
-	}
 	v.Next = "Run `aim-mcp status` in a terminal to see whether AIM answers"
 	return "", &v
 }

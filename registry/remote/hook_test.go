@@ -101,10 +101,10 @@ func TestHookFailMode(t *testing.T) {
 		name     string
 		cfg      config.Config
 		tool     string
-		decision string // "" means no say (local policy decides)
+		decision string // "" means no say: the local policy decides
 	}{
 		{"closed low", config.Defaults(), "read_file", "fail_closed"},
-		{"open low", open, "read_file", "allow_fail_open"},
+		{"open low", open, "read_file", ""},
 		{"open high", open, "delete_file", "fail_closed"},
 		{"open medium that needs approval", func() config.Config {
 			c := open

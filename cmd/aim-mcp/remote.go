@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/config"
+	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
+	"github.com/opena2a-org/aim-mcp/policy"
+	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/registry/remote"
+)
+
+// A home that uses a remote AIM keeps its URL and API key in two files of
+// mode 0600, written by install: the proxy runs with the client's reduced
+// environment (and the MCP server's own env, which may well say AIM_URL for
+// the server's sake), so it reads these, not the environment.
+func aimURLFile(dir string) string      { return filepath.Join(dir, "aim-url") }
+func aimKeyFile(dir string) string      { return filepath.Join(dir, "aim-api-key") }
+func aimRequestsFile(dir string) string { return filepath.Join(dir, "aim-requested.json") }
+
+// aimSettings is which AIM to use, and with what key.
+type aimSettings struct {
+	URL, APIKey      string
+	URLFrom, KeyFrom string // where each came from, for status
+}
+
+// storedAIM reads what install stored in the home.
+func storedAIM(dir string, warn io.Writer) (url, key string, err error) {
+	b, err := os.ReadFile(aimURLFile(dir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("read %q: %v", aimURLFile(dir), err)
+	}
+	url = strings.TrimSpace(string(b))
+	p := aimKeyFile(dir)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return url, "", nil
+	}
+	if err != nil {
+		return url, "", fmt.Errorf("read %q: %v", p, err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 && warn != nil {
+		fmt.Fprintf(warn, "aim-mcp: warning: %q has mode %04o; it holds the AIM API key and should be 0600 (chmod 600 %q)\n", p, st.Mode().Perm(), p)
+	}
+	kb, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return url, "", fmt.Errorf("read %q: %v", p, err)
+	}
+	return url, strings.TrimSpace(string(kb)), nil
+}
+
+// saveAIM stores the URL and key for the proxies, each in a 0600 file.
+func saveAIM(dir string, s aimSettings) error {
+	for _, f := range []struct{ path, value string }{{aimURLFile(dir), s.URL}, {aimKeyFile(dir), s.APIKey}} {
+		if f.value == "" {
+			continue
+		}
+		if err := atomicfile.WriteFile(f.path, []byte(f.value+"\n"), 0o600); err != nil {
+			return fmt.Errorf("save AIM settings: %v", err)
+		}
+		if err := os.Chmod(f.path, 0o600); err != nil {
+			return fmt.Errorf("save AIM settings: %v", err)
+		}
+	}
+	return nil
+}
+
+// proxyAIM is the AIM the proxies of a home use: what install stored, else
+// config.yaml and the environment. An empty URL means none.
+func proxyAIM(dir string, cfg config.Config, warn io.Writer) (aimSettings, error) {
+	url, key, err := storedAIM(dir, warn)
+	if err != nil {
+		return aimSettings{}, err
+	}
+	s := aimSettings{URL: url, APIKey: key, URLFrom: aimURLFile(dir), KeyFrom: aimKeyFile(dir)}
+	if s.URL == "" && cfg.AIMURL != "" {
+		s.URL, s.URLFrom = cfg.AIMURL, configSource(cfg, "aim_url", "AIM_URL")
+	}
+	if s.APIKey == "" && cfg.APIKey != "" {
+		s.APIKey, s.KeyFrom = cfg.APIKey, configSource(cfg, "api_key", "AIM_API_KEY")
+	}
+	if s.APIKey == "" {
+		s.KeyFrom = ""
+	}
+	return s, nil
+}
+
+func configSource(cfg config.Config, key, env string) string {
+	if os.Getenv(env) != "" {
+		return env
+	}
+	if cfg.Path != "" {
+		return fmt.Sprintf("%s in %q", key, cfg.Path)
+	}
+	return "config"
+}
+
+// testOnlyAIMBackoff shortens the waits between retries in tests.
+var testOnlyAIMBackoff time.Duration
+
+// aimOptions are the client options of the config: AIM_TIMEOUT per
+// attempt, AIM_RETRY_ATTEMPTS, debug logging.
+func aimOptions(s aimSettings, cfg config.Config, log *slog.Logger) *remote.Options {
+	return &remote.Options{APIKey: s.APIKey, Timeout: cfg.Timeout, RetryAttempts: cfg.RetryAttempts,
+		Backoff: testOnlyAIMBackoff, Logger: log, UserAgent: "aim-mcp/" + version()}
+}
+
+// aimClient builds the client for s with the config's timeout, retries
+// and debug logging.
+func aimClient(s aimSettings, cfg config.Config, log *slog.Logger) (*remote.Client, error) {
+	c, err := remote.New(s.URL, aimOptions(s, cfg, log))
+	if err != nil {
+		return nil, errorf("%v", err).hint("pass --aim-url http(s)://host[:port], the address of the AIM server")
+	}
+	return c, nil
+}
+
+// debugLogger logs AIM's requests to stderr when AIM_DEBUG (or debug in
+// config.yaml) says so; otherwise nothing.
+func debugLogger(e env, cfg config.Config) *slog.Logger {
+	if !cfg.Debug && !isTrue(getenv("AIM_DEBUG")) {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// aimError turns the remote package's errors into a person's error.
+func aimError(what string, err error) error {
+	ce := errorf("%s: %v", what, err)
+	var h remote.Hinter
+	if errors.As(err, &h) {
+		ce.hint("%s", h.Hint())
+	}
+	return ce
+}
+
+// enrollment is what AIM is told about a server: its name, never its
+// arguments or environment (they may hold secrets).
+func enrollment(srv registry.Server) remote.Enrollment {
+	return remote.Enrollment{
+		Name:        remote.AgentName(srv.Name),
+		DisplayName: srv.Name,
+		Description: fmt.Sprintf("MCP server %q of %s (command %s), run through aim-mcp", srv.Name, srv.Client, filepath.Base(srv.Command)),
+		AgentID:     srv.RemoteID,
+	}
+}
+
+// aimInstall registers a home's servers with a remote AIM during install.
+type aimInstall struct {
+	client   *remote.Client
+	settings aimSettings
+	dir      string
+	saved    bool
+	dryRun   bool
+}
+
+// newAIMInstall prepares registration with the AIM that --aim-url, then
+// AIM_URL or aim_url in config.yaml, then an earlier install name; nil when
+// none does. It makes no request yet.
+func newAIMInstall(e env, dir, flagURL, flagKey string, dryRun bool) (*aimInstall, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "aim-mcp: warning: %v; only the flags, AIM_URL and AIM_API_KEY say which AIM to use\n", err)
+		cfg = config.Defaults()
+		cfg.AIMURL, cfg.APIKey = getenv("AIM_URL"), getenv("AIM_API_KEY")
+	}
+	url, key, err := storedAIM(dir, e.stderr)
+	if err != nil {
+		return nil, errorf("%v", err)
+	}
+	s := aimSettings{URL: url, APIKey: key}
+	if cfg.AIMURL != "" {
+		s.URL = cfg.AIMURL
+	}
+	if cfg.APIKey != "" {
+		s.APIKey = cfg.APIKey
+	}
+	if flagURL != "" {
+		s.URL = flagURL
+	}
+	if flagKey == "-" {
+		b, err := io.ReadAll(io.LimitReader(e.stdin, 4096))
+		if err != nil {
+			return nil, errorf("read the API key from stdin: %v", err)
+		}
+		flagKey = strings.TrimSpace(string(b))
+	}
+	if flagKey != "" {
+		s.APIKey = flagKey
+	}
+	if s.URL == "" {
+		if flagKey != "" {
+			return nil, errorf("--api-key given without an AIM URL").hint("pass --aim-url URL too, or set AIM_URL")
+		}
+		return nil, nil
+	}
+	u, err := remote.ParseURL(s.URL)
+	if err != nil {
+		return nil, errorf("%v", err).hint("pass --aim-url http(s)://host[:port], the address of the AIM server")
+	}
+	s.URL = u.String()
+	if s.APIKey == "" {
+		return nil, errorf("registering with AIM at %s needs an API key", s.URL).
+			hint("pass --api-key KEY (or --api-key - to read it from stdin), or set AIM_API_KEY or api_key in config.yaml").
+			hint("an AIM user creates one with POST /api/v1/api-keys, or in AIM's web UI")
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		fmt.Fprintf(e.stderr, "aim-mcp: warning: %s is plain http: the API key and every check travel unencrypted\n", s.URL)
+	}
+	c, err := aimClient(s, cfg, debugLogger(e, cfg))
+	if err != nil {
+		return nil, err
+	}
+	if dryRun {
+		fmt.Fprintf(e.stdout, "AIM at %s: dry run, no server is registered there\n", s.URL)
+	}
+	return &aimInstall{client: c, settings: s, dir: dir, dryRun: dryRun}, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+}
+
+// enroll makes sure srv is an AIM agent whose key this home holds, and
+// links the two. The server keeps its own key for the local chain.
+func (a *aimInstall) enroll(ctx context.Context, e env, db *registry.DB, srv registry.Server) error {
+	if a == nil || a.dryRun {
+		return nil
+	}
+	en, err := a.client.Enroll(ctx, db.Keys(), enrollment(srv))
+	if err != nil {
+		return aimError(fmt.Sprintf("register %q with AIM at %s", srv.Name, a.client.URL()), err)
+	}
+	if !a.saved {
+		if err := saveAIM(a.dir, a.settings); err != nil {
+			return errorf("%v", err)
+		}
+		a.saved = true
+	}
+	if en.AgentID != srv.RemoteID {
+		// The public key stays the server's own: it verifies the local chain.
+		if err := db.SetRemoteID(ctx, srv.ID, en.AgentID, srv.PublicKey); err != nil {
+			return errorf("%v", err)
+		}
+	}
+	switch {
+	case en.Created:
+		fmt.Fprintf(e.stderr, "aim-mcp: registered %q with AIM as agent %s (%s)\n", srv.Name, en.AgentID, en.Status)
+	case en.AgentID != srv.RemoteID:
+		fmt.Fprintf(e.stderr, "aim-mcp: %q is AIM agent %s (%s)\n", srv.Name, en.AgentID, en.Status)
+	}
+	return nil
+}
+
+// attachAIM puts the remote AIM in front of a proxy's policy when the home
+// uses one. It makes no request: the hook asks AIM when the first call
+// comes, and registers the server then if install did not. The returned
+// func sends what is still queued; call it when the session ends.
+func attachAIM(e env, dir string, cfg config.Config, db *registry.DB, srv registry.Server, guard *policy.Guard, log *slog.Logger) (func(), error) {
+	s, err := proxyAIM(dir, cfg, e.stderr)
+	if err != nil || s.URL == "" {
+		return nil, err
+	}
+	c, err := remote.New(s.URL, aimOptions(s, cfg, log))
+	if err != nil {
+		return nil, err
+	}
+	keys := db.Keys()
+	agent := func(ctx context.Context) (remote.Identity, error) {
+		if srv.RemoteID != "" {
+			if k, err := keys.Load(remote.KeyName(srv.RemoteID)); err == nil {
+				return remote.Identity{AgentID: srv.RemoteID, Key: k}, nil
+			}
+		}
+		en, err := c.Enroll(ctx, keys, enrollment(srv))
+		if err != nil {
+			return remote.Identity{}, err
+		}
+		if err := db.SetRemoteID(context.WithoutCancel(ctx), srv.ID, en.AgentID, srv.PublicKey); err != nil {
+			return remote.Identity{}, err
+		}
+		fmt.Fprintf(e.stderr, "aim-mcp: note: server %q is AIM agent %s\n", srv.Name, en.AgentID)
+		return en.Identity(), nil
+	}
+	h := remote.NewHook(remote.HookOptions{
+		Client: c, Server: srv, Agent: agent, DB: db, Config: cfg,
+		Requests: &remote.RequestLog{Path: aimRequestsFile(dir)}, Logger: log,
+	})
+	guard.AddHook(h)
+	return func() { h.Close(2 * time.Second) }, nil
+}
+
+// aimTrust is AIM's trust score (0–1) for a server, for "aim-mcp trust" to
+// show beside the local score. ok is false when the home uses no remote
+// AIM or the server has no agent there; err says why AIM did not answer.
+func aimTrust(ctx context.Context, e env, dir string, db *registry.DB, srv registry.Server) (t *remote.Trust, ok bool, err error) {
+	cfg, cerr := config.Load()
+	if cerr != nil {
+		cfg = config.Defaults()
+	}
+	s, err := proxyAIM(dir, cfg, e.stderr)
+	if err != nil || s.URL == "" || srv.RemoteID == "" {
+		return nil, false, err
+	}
+	c, err := aimClient(s, cfg, debugLogger(e, cfg))
+	if err != nil {
+		return nil, true, err
+	}
+	k, err := db.Keys().Load(remote.KeyName(srv.RemoteID))
+	if err != nil {
+		return nil, true, fmt.Errorf("the key of AIM agent %s: %v", srv.RemoteID, err)
+	}
+	t, err = c.TrustScore(ctx, remote.Identity{AgentID: srv.RemoteID, Key: k})
+	return t, true, err
+}
+
+// aimTrustLine is the line "aim-mcp trust" prints for AIM's score.
+func aimTrustLine(ctx context.Context, e env, dir string, db *registry.DB, srv registry.Server) (string, bool) {
+	t, ok, err := aimTrust(ctx, e, dir, db, srv)
+	switch {
+	case !ok:
+		return "", false
+	case err != nil:
+		return fmt.Sprintf("AIM trust: unavailable (%v)", err), true
+	}
+	return fmt.Sprintf("AIM trust: %.2f (AIM agent %s)", t.Score, srv.RemoteID), true
+}

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/config"
+	"github.com/opena2a-org/aim-mcp/internal/home"
+	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/registry/remote"
+)
+
+const statusUsage = `
+Usage: aim-mcp status [--home DIR] [--json]
+
+Shows which registry aim-mcp uses: the embedded one alone, or a remote AIM
+server as well (with --aim-url at install, or aim_url in config.yaml).
+For a remote AIM it checks that AIM answers and accepts the API key and
+the servers' agent keys, and lists each server's AIM agent id, status and
+trust score. It exits 1 when AIM does not answer or refuses a key.
+
+Flags:
+  --home DIR  aim-mcp's data directory
+  --json      print JSON
+`
+
+// statusReport is what status prints.
+type statusReport struct {
+	Registry string         `json:"registry"` // "embedded" or "remote"
+	DB       string         `json:"db"`
+	AIM      *aimStatus     `json:"aim,omitempty"`
+	Servers  []serverStatus `json:"servers"`
+}
+
+type aimStatus struct {
+	URL       string `json:"url"`
+	URLFrom   string `json:"url_from"`
+	Answers   bool   `json:"answers"`
+	LatencyMS int64  `json:"latency_ms,omitempty"`
+	APIKey    string `json:"api_key"` // "accepted", "refused", "not checked" or "none"; never the key
+	KeyFrom   string `json:"api_key_from,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+type serverStatus struct {
+	Client    string   `json:"client"`
+	Name      string   `json:"name"`
+	ID        string   `json:"id"`
+	State     string   `json:"state"`
+	AgentID   string   `json:"aim_agent_id,omitempty"`
+	AgentName string   `json:"aim_agent_name,omitempty"`
+	AIMStatus string   `json:"aim_status,omitempty"`
+	AIMTrust  *float64 `json:"aim_trust,omitempty"`
+	Error     string   `json:"error,omitempty"`
+}
+
+func runStatus(ctx context.Context, e env, args []string) error {
+	fset := flags(e, "status", statusUsage)
+	homeFlag := fset.String("home", "", "")
+	asJSON := fset.Bool("json", false, "")
+	if err := parse(e, fset, args); err != nil {
+		return err
+	}
+	if err := noArgs(fset); err != nil {
+		return err
+	}
+	dir, err := home.Resolve(*homeFlag)
+	if err != nil {
+		return err
+	}
+	cfg, cerr := config.Load()
+	if cerr != nil {
+		fmt.Fprintf(e.stderr, "aim-mcp: warning: %v\n", cerr)
+		cfg = config.Defaults()
+	}
+	rep := statusReport{Registry: "embedded", DB: home.DB(dir)}
+	var db *registry.DB
+	if _, err := os.Stat(home.DB(dir)); err == nil {
+		if db, err = openRegistry(ctx, e, dir, false); err != nil {
+			return err
+		}
+		defer db.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return errorf("%v", err)
+	}
+	var servers []registry.Server
+	if db != nil {
+		if servers, err = db.Servers(ctx); err != nil {
+			return errorf("%v", err)
+		}
+	}
+	for _, s := range servers {
+		if s.Status == registry.StatusPurged {
+			continue
+		}
+		rep.Servers = append(rep.Servers, serverStatus{Client: s.Client, Name: s.Name, ID: s.ID, State: s.Status, AgentID: s.RemoteID})
+	}
+	settings, err := proxyAIM(dir, cfg, e.stderr)
+	if err != nil {
+		return errorf("%v", err)
+	}
+	var failure error
+	if settings.URL != "" {
+		rep.Registry = "remote"
+		failure = checkAIM(ctx, e, cfg, settings, db, servers, &rep)
+	}
+	if *asJSON {
+		out, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintf(e.stdout, "%s\n", out)
+	} else if err := printStatus(e, rep, db != nil); err != nil {
+		return err
+	}
+	return failure
+}
+
+// checkAIM asks AIM whether it answers, whether it takes the API key, and
+// about each server's agent. It returns the error status should exit with.
+func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *registry.DB, servers []registry.Server, rep *statusReport) error {
+	a := &aimStatus{URL: s.URL, URLFrom: s.URLFrom, APIKey: "none", KeyFrom: s.KeyFrom}
+	rep.AIM = a
+	if s.APIKey != "" {
+		a.APIKey = "not checked"
+	}
+	c, err := aimClient(s, cfg, debugLogger(e, cfg))
+	if err != nil {
+		a.Error = err.Error()
+		return err
+	}
+	a.URL = c.URL()
+	// A person waits: one attempt per check, with the CLI timeout.
+	start := time.Now()
+	if err := c.Health(ctx); err != nil {
+		a.Error = err.Error()
+		return aimError("AIM at "+c.URL()+" does not answer", err)
+	}
+	a.Answers, a.LatencyMS = true, time.Since(start).Milliseconds()
+	var failure error
+	for _, srv := range servers {
+		if srv.Status == registry.StatusPurged || srv.RemoteID == "" {
+			continue
+		}
+		st := &rep.Servers[indexOf(rep.Servers, srv.ID)]
+		if s.APIKey != "" && a.APIKey != "refused" {
+			ag, err := c.Agent(ctx, srv.RemoteID)
+			var ae *remote.AuthenticationError
+			switch {
+			case errors.As(err, &ae) && ae.Status == 401:
+				a.APIKey, a.Error = "refused", err.Error()
+				failure = aimError("AIM refused the API key", err)
+			case err != nil:
+				st.Error = err.Error()
+			default:
+				a.APIKey = "accepted"
+				st.AgentName, st.AIMStatus = ag.Name, ag.Status
+				trust := ag.Trust
+				st.AIMTrust = &trust
+				continue
+			}
+		}
+		// Without a usable API key, the agent's own key reads its trust
+		// score, which also proves AIM accepts that key.
+		k, err := db.Keys().Load(remote.KeyName(srv.RemoteID))
+		if err != nil {
+			st.Error = fmt.Sprintf("no key for AIM agent %s", srv.RemoteID)
+			continue
+		}
+		t, err := c.TrustScore(ctx, remote.Identity{AgentID: srv.RemoteID, Key: k})
+		if err != nil {
+			st.Error = err.Error()
+			if failure == nil {
+				failure = aimError(fmt.Sprintf("AIM refused the agent key of %q", srv.Name), err)
+			}
+			continue
+		}
+		st.AIMTrust = &t.Score
+	}
+	if s.APIKey != "" && a.APIKey == "not checked" {
+		// No agent to look up: ask for one that cannot exist, which a
+		// valid key answers with a 404.
+		_, err := c.Agent(ctx, "aim-mcp-status-check")
+		var ae *remote.AuthenticationError
+		switch {
+		case err == nil || errors.Is(err, remote.ErrNotFound):
+			a.APIKey = "accepted"
+		case errors.As(err, &ae):
+			a.APIKey, a.Error = "refused", err.Error()
+			failure = aimError("AIM refused the API key", err)
+		default:
+			a.Error = err.Error()
+		}
+	}
+	return failure
+}
+
+func indexOf(ss []serverStatus, id string) int {
+	for i, s := range ss {
+		if s.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func printStatus(e env, rep statusReport, haveDB bool) error {
+	w := e.stdout
+	switch {
+	case rep.AIM != nil:
+		fmt.Fprintf(w, "registry: remote AIM at %s (from %s); the local audit chain is %s\n", rep.AIM.URL, rep.AIM.URLFrom, rep.DB)
+		switch {
+		case rep.AIM.Answers:
+			fmt.Fprintf(w, "AIM:      answers (%d ms)\n", rep.AIM.LatencyMS)
+		default:
+			fmt.Fprintf(w, "AIM:      does not answer: %s\n", rep.AIM.Error)
+		}
+		key := rep.AIM.APIKey
+		if rep.AIM.KeyFrom != "" {
+			key += " (from " + rep.AIM.KeyFrom + ")"
+		}
+		fmt.Fprintf(w, "API key:  %s\n", key)
+	case haveDB:
+		fmt.Fprintf(w, "registry: embedded, %s (no remote AIM)\n", rep.DB)
+	default:
+		fmt.Fprintf(w, "registry: embedded, none yet at %s: run \"aim-mcp install\"\n", rep.DB)
+	}
+	if len(rep.Servers) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if rep.AIM == nil {
+		fmt.Fprintln(tw, "SERVER\tCLIENT\tID\tSTATE")
+		for _, s := range rep.Servers {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Client, s.ID, s.State)
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintln(tw, "SERVER\tCLIENT\tID\tAIM AGENT\tAIM STATUS\tAIM TRUST")
+	for _, s := range rep.Servers {
+		agent, status, trust := s.AgentID, s.AIMStatus, "-"
+		if agent == "" {
+			agent, status = "-", "not registered with AIM"
+		}
+		if s.AIMTrust != nil {
+			trust = fmt.Sprintf("%.2f", *s.AIMTrust)
+		}
+		if s.Error != "" {
+			status = "error: " + s.Error
+		}
+		if status == "" {
+			status = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Client, s.ID, agent, status, trust)
+	}
+	return tw.Flush()
+}
