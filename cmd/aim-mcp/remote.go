@@ -262,6 +262,15 @@ func (a *aimInstall) enroll(ctx context.Context, e env, db *registry.DB, srv reg
 	return nil
 }
 
+// onRegister is enroll in the shape of watch.Reconciler's OnRegister; nil
+// when no AIM is in use, so that it can be assigned as is.
+func (a *aimInstall) onRegister(e env, db *registry.DB) func(context.Context, registry.Server, bool) error {
+	if a == nil || a.dryRun {
+		return nil
+	}
+	return func(ctx context.Context, srv registry.Server, _ bool) error { return a.enroll(ctx, e, db, srv) }
+}
+
 // attachAIM puts the remote AIM in front of a proxy's policy when the home
 // uses one. It makes no request: the hook asks AIM when the first call
 // comes, and registers the server then if install did not. The returned
@@ -316,6 +325,10 @@ func aimTrust(ctx context.Context, e env, dir string, db *registry.DB, srv regis
 	if err != nil {
 		return nil, true, err
 	}
+	// A side line of another command: AIM gets the proxy's budget, not
+	// the CLI's, so that a down AIM does not hold the local score up.
+	ctx, cancel := context.WithTimeout(ctx, cfg.CallTimeout)
+	defer cancel()
 	k, err := db.Keys().Load(remote.KeyName(srv.RemoteID))
 	if err != nil {
 		return nil, true, fmt.Errorf("the key of AIM agent %s: %v", srv.RemoteID, err)

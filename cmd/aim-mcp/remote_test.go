@@ -424,6 +424,12 @@ func TestRemoteInstallProxyVerifyRecord(t *testing.T) {
 		t.Errorf("status = %d:\n%s", code, out)
 	}
 
+	// trust shows AIM's score beside the local one.
+	code, out, errs = w.aimMCP(nil, "trust", "notes", "--home", w.home)
+	if code != 0 || !strings.Contains(out, "AIM trust: 0.91 (AIM agent "+notes.RemoteID+")") {
+		t.Errorf("trust = %d:\n%s%s", code, out, errs)
+	}
+
 	// AIM goes down mid-session: the granted call fails closed, with the
 	// reason, and the local chain stays intact.
 	s = w.proxy("notes")

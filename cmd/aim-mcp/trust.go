@@ -88,6 +88,9 @@ func runTrust(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "trust score of %q (%s): %.2f\n", s.Server, s.Client, s.Overall)
+	if line, ok := aimTrustLine(ctx, e, dir, db, srv); ok {
+		fmt.Fprintln(e.stdout, line) // AIM's own score, beside the local one
+	}
 	reasons := s.Reasons()
 	if !*detailed {
 		if len(reasons) > 0 {
