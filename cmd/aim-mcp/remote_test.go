@@ -509,6 +509,17 @@ func TestRemoteDebugAndRetries(t *testing.T) {
 			t.Errorf("debug log lacks %q:\n%s", want, errs)
 		}
 	}
+	// The proxy logs each AIM request and its status, and (checked at
+	// cleanup) no key nor signature.
+	w.aim.Grant("notes", "mcp_tool:*")
+	s := w.proxy("notes")
+	if _, isErr := s.call(1, "echo"); isErr {
+		t.Errorf("echo failed")
+	}
+	s.close()
+	if !strings.Contains(s.stderr.String(), "/verify-action status=200") {
+		t.Errorf("proxy debug log lacks the verify-action:\n%s", s.stderr.String())
+	}
 	// Rate limited: 429 with Retry-After 0 is retried at once.
 	w.aim.FailNext(1, 429, "0")
 	if code, out, errs := w.aimMCP(nil, "status", "--home", w.home); code != 0 || !strings.Contains(errs, "status=429") {

@@ -427,10 +427,16 @@ func (h *Hook) enqueue(job func(context.Context)) {
 	}
 }
 
+// jobTimeout bounds each queued job, so that a long Retry-After (AIM's rate
+// limit answers 60 s) drops the job instead of stalling the queue.
+const jobTimeout = 30 * time.Second
+
 func (h *Hook) work() {
 	defer close(h.done)
 	for job := range h.jobs {
-		job(h.bg)
+		ctx, cancel := context.WithTimeout(h.bg, jobTimeout)
+		job(ctx)
+		cancel()
 	}
 }
 
