@@ -19,6 +19,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/opena2a-org/aim-mcp/report/pdftext"
 )
 
 // envFakeTools makes the test binary a small MCP server whose tools are
@@ -436,6 +438,27 @@ func TestPinsDriftThroughProxy(t *testing.T) {
 	s.close()
 	if n := strings.Count(c.run(0, "logs", "--kind", "drift"), " drift "); n != 8 {
 		t.Errorf("session 3 recorded drift: %d records", n)
+	}
+
+	// The day's report shows the servers, the calls and the chain check.
+	pdf := filepath.Join(t.TempDir(), "day.pdf")
+	now := time.Now()
+	c.run(0, "report", "--type", "soc2", "--format", "pdf", "--since", now.Add(-24*time.Hour).Format(time.RFC3339),
+		"--until", now.Add(time.Hour).Format(time.RFC3339), "-o", pdf)
+	data, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := pdftext.Pages(data)
+	if err != nil {
+		t.Fatalf("the report PDF does not open: %v", err)
+	}
+	text := strings.Join(pages, "\n")
+	for _, want := range []string{"fake", "claude-desktop", "search", "upload", "approval_required", "success",
+		"Audit chain: INTACT", "CC6.8", "changed", "accepted by"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report PDF has no %q", want)
+		}
 	}
 }
 

@@ -1,0 +1,147 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/opena2a-org/aim-mcp/trust"
+)
+
+const (
+	evidenced = "evidenced"
+	attention = "attention"
+)
+
+// facts are the sentences the controls are written from.
+type facts struct {
+	r *Report
+}
+
+func (f facts) chain() string {
+	c := f.r.Chain
+	if c.Intact {
+		return fmt.Sprintf("the audit chain verifies: %d records hash-linked and signed, checked %s", c.Records, c.CheckedAt.Format("2006-01-02 15:04 MST"))
+	}
+	return fmt.Sprintf("the audit chain does NOT verify: record %d: %s", c.BadSeq, c.Reason)
+}
+
+func (f facts) identities() (string, bool) {
+	ok := true
+	var weak []string
+	for _, s := range f.r.Servers {
+		if s.Trust.Evidence[trust.VerificationStatus].Value < 1 {
+			ok = false
+			weak = append(weak, fmt.Sprintf("%s (%s)", s.Name, s.Trust.Evidence[trust.VerificationStatus].Evidence))
+		}
+	}
+	text := fmt.Sprintf("%d MCP servers, each registered with its own Ed25519 key (fingerprints in the servers table); every record is signed with its server's key", len(f.r.Servers))
+	if !ok {
+		text += "; identity checks failing: " + strings.Join(weak, "; ")
+	}
+	return text, ok
+}
+
+func (f facts) decisions() string {
+	s := f.r.Summary
+	return fmt.Sprintf("%d tool calls were checked against policy before they ran: %d forwarded, %d refused or held for a person", s.Calls, s.Forwarded, s.Refused)
+}
+
+func (f facts) approvals() string {
+	s := f.r.Summary
+	return fmt.Sprintf("%d approval requests; a person approved %d and denied %d, each bound to the exact call (server, tool, argument digest), single use and expiring", s.Approvals, s.HumanApproved, s.HumanDenied)
+}
+
+func (f facts) unsettled() []string {
+	var out []string
+	for _, s := range f.r.Servers {
+		if s.Trust.Evidence[trust.DriftDetection].Value < 1 && !s.Trust.Evidence[trust.DriftDetection].Neutral {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+func (f facts) drift() (string, bool) {
+	accepted := 0
+	for _, d := range f.r.Drift {
+		if d.Change == "accepted" {
+			accepted++
+		}
+	}
+	text := fmt.Sprintf("tool definitions are pinned by hash; %d drift events (changed, new or removed tools) in the period, %d acceptances", f.r.Summary.DriftEvents, accepted)
+	u := f.unsettled()
+	if len(u) > 0 {
+		text += "; drift not yet accepted on: " + strings.Join(u, ", ")
+	}
+	return text, len(u) == 0
+}
+
+func (f facts) outcomes() (string, bool) {
+	missing := 0
+	for _, c := range f.r.Calls {
+		if c.Outcome == "" {
+			missing++
+		}
+	}
+	s := f.r.Summary
+	text := fmt.Sprintf("every forwarded call has a call record before it ran and an outcome after: %d succeeded, %d failed", s.Succeeded, s.Failed)
+	if missing > 0 {
+		text += fmt.Sprintf("; %d without an outcome in the period (still running, or the proxy was killed)", missing)
+	}
+	return text, true
+}
+
+func (f facts) alerts() (string, bool) {
+	s := f.r.Summary
+	text := fmt.Sprintf("%d bypass attempts (ambiguous or unidentified tools/call lines refused), %d drift events, %d calls refused", s.BypassAttempts, s.DriftEvents, s.Refused)
+	_, settled := f.drift()
+	return text, s.BypassAttempts == 0 && settled
+}
+
+func status(ok ...bool) string {
+	for _, o := range ok {
+		if !o {
+			return attention
+		}
+	}
+	return evidenced
+}
+
+func controls(r *Report) []Control {
+	f := facts{r}
+	chainOK := r.Chain.Intact
+	ids, idOK := f.identities()
+	drift, driftOK := f.drift()
+	outcomes, outOK := f.outcomes()
+	alerts, alertsOK := f.alerts()
+	join := func(parts ...string) string { return strings.Join(parts, "; ") + "." }
+	switch r.Type {
+	case "hipaa":
+		return []Control{
+			{"§164.312(b)", "Audit controls: record and examine activity in systems that contain or use ePHI", status(chainOK, outOK),
+				join(f.decisions(), outcomes, f.chain())},
+			{"§164.312(c)(1)", "Integrity: protect ePHI from improper alteration or destruction", status(chainOK, driftOK),
+				join(f.chain(), drift)},
+			{"§164.312(d)", "Person or entity authentication", status(idOK, chainOK), join(ids)},
+			{"§164.312(a)(1)", "Access control: allow access only to those granted rights", status(true),
+				join(f.decisions(), f.approvals())},
+		}
+	case "gdpr":
+		return []Control{
+			{"Art. 30", "Records of processing activities", status(chainOK, outOK),
+				join(fmt.Sprintf("each tool call is a record of processing: when, which server and tool, the decision and its outcome (%d calls, by tool in the table)", r.Summary.Calls),
+					"arguments are kept as a digest, with secret-looking values redacted", f.chain())},
+			{"Art. 32(1)(b)", "Security of processing: confidentiality and integrity", status(chainOK, idOK, alertsOK),
+				join(ids, f.decisions(), alerts, f.chain())},
+			{"Art. 32(1)(d)", "Security of processing: regularly testing and evaluating the measures", status(driftOK),
+				join("trust scores are measured per server from its own record (servers table)", drift)},
+		}
+	}
+	return []Control{
+		{"CC6.1", "Logical access security: identities and credentials of system components", status(idOK), join(ids)},
+		{"CC6.3", "Access is authorized, and changes to it approved", status(true), join(f.decisions(), f.approvals())},
+		{"CC6.8", "Prevent or detect unauthorized or malicious software", status(driftOK), join(drift)},
+		{"CC7.2", "Monitor system components for anomalies", status(chainOK, outOK), join(outcomes, f.chain())},
+		{"CC7.3", "Evaluate security events", status(alertsOK), join(alerts)},
+	}
+}
