@@ -76,17 +76,20 @@ func saveAIM(dir string, s aimSettings) error {
 }
 
 // proxyAIM is the AIM the proxies of a home use: what install stored, else
-// config.yaml and the environment. An empty URL means none.
+// aim_url and api_key of config.yaml. AIM_URL and AIM_API_KEY do not count:
+// a proxy's environment is its MCP server's, and an AIM_URL there is meant
+// for the server. An empty URL means none.
 func proxyAIM(dir string, cfg config.Config, warn io.Writer) (aimSettings, error) {
 	url, key, err := storedAIM(dir, warn)
 	if err != nil {
 		return aimSettings{}, err
 	}
 	s := aimSettings{URL: url, APIKey: key, URLFrom: aimURLFile(dir), KeyFrom: aimKeyFile(dir)}
-	if s.URL == "" && cfg.AIMURL != "" {
+	fromEnv := func(v, name string) bool { return v != "" && v == getenv(name) }
+	if s.URL == "" && cfg.AIMURL != "" && !fromEnv(cfg.AIMURL, "AIM_URL") {
 		s.URL, s.URLFrom = cfg.AIMURL, configSource(cfg, "aim_url", "AIM_URL")
 	}
-	if s.APIKey == "" && cfg.APIKey != "" {
+	if s.APIKey == "" && cfg.APIKey != "" && !fromEnv(cfg.APIKey, "AIM_API_KEY") {
 		s.APIKey, s.KeyFrom = cfg.APIKey, configSource(cfg, "api_key", "AIM_API_KEY")
 	}
 	if s.APIKey == "" {
@@ -96,9 +99,6 @@ func proxyAIM(dir string, cfg config.Config, warn io.Writer) (aimSettings, error
 }
 
 func configSource(cfg config.Config, key, env string) string {
-	if os.Getenv(env) != "" {
-		return env
-	}
 	if cfg.Path != "" {
 		return fmt.Sprintf("%s in %q", key, cfg.Path)
 	}
@@ -287,7 +287,7 @@ func attachAIM(e env, dir string, cfg config.Config, db *registry.DB, srv regist
 	keys := db.Keys()
 	agent := func(ctx context.Context) (remote.Identity, error) {
 		if srv.RemoteID != "" {
-			if k, err := keys.Load(remote.KeyName(srv.RemoteID)); err == nil {
+			if k, err := keys.LoadFile(remote.KeyName(srv.RemoteID)); err == nil {
 				return remote.Identity{AgentID: srv.RemoteID, Key: k}, nil
 			}
 		}
@@ -329,7 +329,7 @@ func aimTrust(ctx context.Context, e env, dir string, db *registry.DB, srv regis
 	// the CLI's, so that a down AIM does not hold the local score up.
 	ctx, cancel := context.WithTimeout(ctx, cfg.CallTimeout)
 	defer cancel()
-	k, err := db.Keys().Load(remote.KeyName(srv.RemoteID))
+	k, err := db.Keys().LoadFile(remote.KeyName(srv.RemoteID))
 	if err != nil {
 		return nil, true, fmt.Errorf("the key of AIM agent %s: %v", srv.RemoteID, err)
 	}

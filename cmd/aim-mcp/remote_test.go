@@ -526,3 +526,26 @@ func TestRemoteDebugAndRetries(t *testing.T) {
 		t.Errorf("status after a 429 = %d:\n%s%s", code, out, errs)
 	}
 }
+
+func TestRemoteProxyIgnoresServerEnv(t *testing.T) {
+	w := newRemoteWorld(t)
+	if code, out, errs := w.install(); code != 0 {
+		t.Fatalf("install = %d\n%s%s", code, out, errs)
+	}
+	// An MCP server's own env (Claude Desktop passes it to the proxy) may
+	// name an AIM for the server's sake: the proxy does not take it as its own.
+	t.Setenv("AIM_URL", w.aim.URL)
+	t.Setenv("AIM_API_KEY", w.aim.APIKey)
+	s := w.proxy("notes")
+	if text, isErr := s.call(1, "echo"); isErr {
+		t.Errorf("echo = %q, want it run under the local policy alone", text)
+	}
+	s.close()
+	if n := len(w.aim.Requests()); n != 0 {
+		t.Errorf("the proxy sent %d requests to the AIM of its server's env", n)
+	}
+	code, out, errs := w.aimMCP(nil, "status", "--home", w.home)
+	if code != 0 || !strings.Contains(out, "registry: embedded") || !strings.Contains(errs, "proxies do not read the environment") {
+		t.Errorf("status = %d:\n%s%s", code, out, errs)
+	}
+}

@@ -105,6 +105,9 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return errorf("%v", err)
 	}
+	if u := getenv("AIM_URL"); u != "" && u != settings.URL {
+		fmt.Fprintf(e.stderr, "aim-mcp: note: AIM_URL is set here, but proxies do not read the environment; run \"aim-mcp install\" to register with %s\n", u)
+	}
 	var failure error
 	if settings.URL != "" {
 		rep.Registry = "remote"
@@ -165,7 +168,7 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 		}
 		// Without a usable API key, the agent's own key reads its trust
 		// score, which also proves AIM accepts that key.
-		k, err := db.Keys().Load(remote.KeyName(srv.RemoteID))
+		k, err := db.Keys().LoadFile(remote.KeyName(srv.RemoteID))
 		if err != nil {
 			st.Error = fmt.Sprintf("no key for AIM agent %s", srv.RemoteID)
 			continue

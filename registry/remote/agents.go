@@ -244,9 +244,11 @@ func (c *Client) Enroll(ctx context.Context, keys identity.Store, in Enrollment)
 	return Enrolled{AgentID: r.AgentID, Status: r.Status, Trust: r.Trust, Created: true, Key: r.Key}, nil
 }
 
-// link uses an agent that exists, when its key is here.
+// link uses an agent that exists, when its key is here. AIM_PRIVATE_KEY
+// does not count: a proxy's environment is its MCP server's, which may
+// hold an AIM key of the server's own.
 func (c *Client) link(keys identity.Store, a *Agent, name string) (Enrolled, error) {
-	k, err := keys.Load(KeyName(a.ID))
+	k, err := keys.LoadFile(KeyName(a.ID))
 	if err != nil || k.PublicString() != a.PublicKey {
 		return Enrolled{}, &KeyUnknownError{Name: first(a.Name, name), AgentID: a.ID, KeyPath: keys.Path(KeyName(a.ID))}
 	}
