@@ -138,7 +138,7 @@ type session struct {
 	alerts  []string
 }
 
-func newSession(t *testing.T, action string) *session {
+func newSession(t testing.TB, action string) *session {
 	t.Helper()
 	ctx := context.Background()
 	db, err := registry.Open(ctx, filepath.Join(t.TempDir(), "aim.db"), registry.Options{})
