@@ -81,6 +81,10 @@ type Reconciler struct {
 	Writable func(path string) error
 	// Now stamps backups; time.Now when nil.
 	Now func() time.Time
+	// OnRegister, when set, runs after each registration, created saying
+	// whether the server is new (install enrolls it with a remote AIM).
+	// An error stops the reconcile before the file is written.
+	OnRegister func(ctx context.Context, srv registry.Server, created bool) error
 
 	mu sync.Mutex // one reconcile at a time: the state file is read-modify-write
 }
@@ -177,6 +181,11 @@ func (r *Reconciler) wrap(ctx context.Context, cfg *discovery.Config, res *Resul
 			return fmt.Errorf("register %q: %w", o.RegName, err)
 		}
 		res.Outcomes[i].Registered, res.Outcomes[i].Created = srv, created
+		if r.OnRegister != nil {
+			if err := r.OnRegister(ctx, srv, created); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -46,6 +46,7 @@ func commands() []command {
 		{"install", "wrap the MCP servers of a client's config so they run through aim-mcp", runInstall},
 		{"uninstall", "give the client its config back", runUninstall},
 		{"list", "show each MCP server, its state, identity and trust", runList},
+		{"watch", "keep client configs wrapped as they change (--service: at login)", runWatch},
 		{"proxy", "run an MCP server behind aim-mcp (the command install writes)", runProxy},
 		{"logs", "show the audit trail", runLogs},
 		{"audit", "verify the audit trail (audit verify)", runAudit},

@@ -7,26 +7,33 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
-	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/watch"
 )
 
 const installUsage = `
-Usage: aim-mcp install [--config PATH] [--home DIR] [--dry-run]
+Usage: aim-mcp install [--client NAME|all] [--config PATH]... [--home DIR] [--dry-run]
                       [--aim-url URL --api-key KEY]
 
-Finds the MCP servers in Claude Desktop's config, registers each with AIM,
-gives each an Ed25519 identity, and rewrites the config so that every stdio
-server is launched through "aim-mcp proxy". Only "command" and "args" of
-those entries change; a backup is taken before the file is written.
+Finds the MCP servers in the configs of the MCP clients on this machine
+(Claude Desktop, Claude Code, Cursor, VS Code, Windsurf), registers each
+with AIM, gives each an Ed25519 identity, and rewrites each config so that
+every stdio server is launched through "aim-mcp proxy". Only "command" and
+"args" of those entries change; a backup is taken before a file is written.
+Remote servers (url, serverUrl, type http or sse) are listed, not wrapped.
 
 Flags:
-  --config PATH  the config file (default: Claude Desktop's, found per OS)
+  --client NAME  only this client: claude-desktop, claude-code, cursor,
+                 vscode, windsurf, or all (default: every client found)
+  --config PATH  this config file (repeatable); --client says whose it is,
+                 else its name does (a project's .mcp.json, .cursor/mcp.json
+                 or .vscode/mcp.json; anything else is read as Claude
+                 Desktop's). Project files are only changed when named here:
+                 they are often shared in a repository
   --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME, else the
                  XDG data directory's aim-mcp)
   --dry-run      show what would change and write nothing
@@ -41,7 +48,9 @@ Flags:
 
 func runInstall(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "install", installUsage)
-	configPath := fs.String("config", "", "")
+	var configs stringsFlag
+	fs.Var(&configs, "config", "")
+	client := fs.String("client", "", "")
 	homeFlag := fs.String("home", "", "")
 	dryRun := fs.Bool("dry-run", false, "")
 	aimURL := fs.String("aim-url", "", "")
@@ -56,7 +65,7 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(discovery.ClaudeDesktop, *configPath)
+	cfgs, failed, err := loadConfigs(e, *client, configs)
 	if err != nil {
 		return err
 	}
@@ -64,70 +73,66 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !*dryRun {
-		if err := writable(cfg.Path); err != nil {
-			return err
-		}
-	}
 	aim, err := newAIMInstall(e, dir, *aimURL, *apiKey, *dryRun)
 	if err != nil {
 		return err
 	}
-	var db *registry.DB
-	if !*dryRun {
-		if db, err = openRegistry(ctx, e, dir, true); err != nil {
+	rec := &watch.Reconciler{Exe: exe, Home: dir, Backups: home.Backups(dir), Writable: writable}
+	if !*dryRun && len(cfgs) > 0 {
+		db, err := openRegistry(ctx, e, dir, true)
+		if err != nil {
 			return err
 		}
 		defer db.Close()
-	}
-	wrapped := 0
-	for _, s := range cfg.Servers() {
-		if s.Skip != "" {
-			fmt.Fprintf(e.stdout, "  %-24s skipped: %s\n", s.Name, s.Skip)
-			continue
-		}
-		if db != nil {
-			orig := s.Original
-			srv, created, err := db.Register(ctx, registry.Registration{
-				Client: cfg.Client.Name, Name: s.Name, Command: orig[0], Args: orig[1:], EnvNames: s.EnvNames,
-			})
-			if err != nil {
-				return errorf("register %q: %v", s.Name, err)
-			}
+		rec.Registry = db
+		rec.OnRegister = func(ctx context.Context, srv registry.Server, created bool) error {
 			if created {
-				fmt.Fprintf(e.stderr, "aim-mcp: registered %q as %s (key %s)\n", s.Name, srv.ID, srv.Fingerprint())
+				fmt.Fprintf(e.stderr, "aim-mcp: registered %q as %s (key %s)\n", srv.Name, srv.ID, srv.Fingerprint())
 			}
-			if err := aim.enroll(ctx, e, db, srv); err != nil {
-				return err
-			}
+			return aim.enroll(ctx, e, db, srv)
 		}
-		changed, err := cfg.File.Wrap(s.Root, s.Name, claudeconfig.ProxySpec{Exe: exe, Client: cfg.Client.Name, Home: dir})
-		if err != nil {
-			return errorf("wrap %q: %v", s.Name, err)
+	}
+	for _, cfg := range cfgs {
+		if err := installConfig(ctx, e, rec, cfg, *dryRun); err != nil {
+			report(e.stderr, err)
+			failed = true
 		}
-		state := "already wrapped"
-		if changed {
-			state, wrapped = "wrapped", wrapped+1
-			if *dryRun {
-				state = "would be wrapped"
-			}
-		}
-		fmt.Fprintf(e.stdout, "  %-24s %s\n", s.Name, state)
 	}
-	if !cfg.File.Changed() {
-		fmt.Fprintf(e.stdout, "%s: nothing to change\n", cfg.Path)
-		return nil
+	if failed {
+		return errSilent
 	}
-	if *dryRun {
-		fmt.Fprintf(e.stdout, "%s: dry run, nothing written\n", cfg.Path)
-		return nil
-	}
-	backup, err := saveConfig(ctx, db, cfg, dir)
+	return nil
+}
+
+// installConfig wraps the servers of one config and says what it did.
+func installConfig(ctx context.Context, e env, rec *watch.Reconciler, cfg *discovery.Config, dryRun bool) error {
+	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Client.Display, cfg.Path)
+	res, err := rec.Reconcile(ctx, cfg)
 	if err != nil {
-		return err
+		return reconcileError(err)
 	}
-	fmt.Fprintf(e.stdout, "%s: %d server(s) wrapped\nbackup: %s\n", cfg.Path, wrapped, backup)
-	restartReminder(e, cfg.Client)
+	for _, o := range res.Outcomes {
+		state := o.Action
+		switch {
+		case o.Action == watch.Skipped:
+			state += ": " + o.Skip
+		case dryRun && o.Action != watch.AlreadyWrapped:
+			state = "would be " + o.Action
+		}
+		fmt.Fprintf(e.stdout, "  %-24s %s\n", o.RegName, state)
+	}
+	for _, s := range res.Removed {
+		fmt.Fprintf(e.stdout, "  %-24s gone from the config: marked removed\n", s.Name)
+	}
+	switch {
+	case !res.Changed():
+		fmt.Fprintf(e.stdout, "%s: nothing to change\n", cfg.Path)
+	case dryRun:
+		fmt.Fprintf(e.stdout, "%s: dry run, nothing written\n", cfg.Path)
+	default:
+		fmt.Fprintf(e.stdout, "%s: %d server(s) wrapped\nbackup: %s\n", cfg.Path, wrappedCount(res), res.Backup)
+		restartReminder(e, cfg.Client)
+	}
 	return nil
 }
 
@@ -151,6 +156,9 @@ func loadConfig(c discovery.Client, path string) (*discovery.Config, error) {
 // writable refuses a config aim-mcp must not or cannot rewrite, before
 // anything else changes.
 func writable(path string) error {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		path = r // a symlinked config is written where it points
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return errorf("%v", err)
@@ -165,23 +173,6 @@ func writable(path string) error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
-}
-
-// saveConfig backs the file up, writes it atomically and remembers the write
-// so that uninstall can tell whether the user changed it since.
-func saveConfig(ctx context.Context, db *registry.DB, cfg *discovery.Config, dir string) (string, error) {
-	backup, err := claudeconfig.Backup(cfg.Path, home.Backups(dir), time.Now())
-	if err != nil {
-		return "", errorf("back up %q: %v", cfg.Path, err).hint("nothing was changed")
-	}
-	if err := cfg.File.Save(); err != nil {
-		return "", errorf("write %q: %v", cfg.Path, err).hint("the file is unchanged; the backup is %q", backup)
-	}
-	if err := db.SaveInstall(ctx, registry.Install{Path: cfg.Path, Client: cfg.Client.Name, Backup: backup,
-		WrittenHash: canon.Sum(cfg.File.Bytes())}); err != nil {
-		return "", errorf("%v", err)
-	}
-	return backup, nil
 }
 
 // selfPath is the absolute path of aim-mcp to write into configs. When the
@@ -218,6 +209,10 @@ func realPath(p string) string {
 }
 
 func restartReminder(e env, c discovery.Client) {
+	if c.Name != claudeconfig.DefaultClient && c.Reload != "" {
+		fmt.Fprintf(e.stdout, "For %s to use it: %s.\n", c.Display, c.Reload)
+		return
+	}
 	if running(c) {
 		fmt.Fprintf(e.stdout, "\n%s is running: quit it completely (from the menu bar or tray, not just the window) and start it again.\nIt reads its config only at start, and may overwrite changes made while it runs.\n", c.Display)
 		return

@@ -14,15 +14,18 @@ import (
 )
 
 const listUsage = `
-Usage: aim-mcp list [--config PATH] [--home DIR] [--json]
+Usage: aim-mcp list [--client NAME|all] [--config PATH]... [--home DIR] [--json]
 
-Shows every MCP server in the client's config: whether it runs through
-aim-mcp (and if not, why), its registration id, its key's fingerprint, its
-trust score and activity. Servers registered but gone from the config are
-shown as gone.
+Shows every MCP server in the clients' configs: its client, whether it runs
+through aim-mcp (and if not, why), its registration id, its key's
+fingerprint, its trust score and activity. Servers registered but gone from
+the configs are shown as gone. A server of a project is named
+NAME@PROJECT-DIRECTORY.
 
 Flags:
-  --config PATH  the config file (default: Claude Desktop's, found per OS)
+  --client NAME  only this client: claude-desktop, claude-code, cursor,
+                 vscode, windsurf, or all (default: every client found)
+  --config PATH  this config file (repeatable), as for install
   --home DIR     aim-mcp's data directory
   --json         print JSON
 `
@@ -31,7 +34,8 @@ Flags:
 type listed struct {
 	Client       string    `json:"client"`
 	Name         string    `json:"name"`
-	State        string    `json:"state"` // wrapped, not wrapped, skipped, gone
+	Config       string    `json:"config,omitempty"` // the file it is in
+	State        string    `json:"state"`            // wrapped, not wrapped, skipped, gone
 	Reason       string    `json:"reason,omitempty"`
 	ID           string    `json:"id,omitempty"`
 	Fingerprint  string    `json:"fingerprint,omitempty"`
@@ -43,9 +47,11 @@ type listed struct {
 	LastActivity time.Time `json:"last_activity,omitzero"`
 }
 
-func runList(ctx context.Context, e env, args []string) error {
+func runList(ctx context.Context, e env, args []string) (err error) {
 	fs := flags(e, "list", listUsage)
-	configPath := fs.String("config", "", "")
+	var configs stringsFlag
+	fs.Var(&configs, "config", "")
+	client := fs.String("client", "", "")
 	homeFlag := fs.String("home", "", "")
 	asJSON := fs.Bool("json", false, "")
 	if err := parse(e, fs, args); err != nil {
@@ -58,7 +64,7 @@ func runList(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(discovery.ClaudeDesktop, *configPath)
+	cfgs, failed, err := loadConfigs(e, *client, configs)
 	if err != nil {
 		return err
 	}
@@ -69,9 +75,12 @@ func runList(ctx context.Context, e env, args []string) error {
 		}
 		defer db.Close()
 	}
-	rows, err := listRows(ctx, db, []*discovery.Config{cfg})
+	rows, err := listRows(ctx, db, cfgs)
 	if err != nil {
 		return err
+	}
+	if failed { // said on stderr; list the others, and exit 1
+		defer func() { err = errSilent }()
 	}
 	if *asJSON {
 		out, _ := json.MarshalIndent(rows, "", "  ")
@@ -127,7 +136,7 @@ func listRows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([
 	inConfig := map[string]bool{}
 	for _, cfg := range cfgs {
 		for _, s := range cfg.Servers() {
-			r := listed{Client: s.Client, Name: s.Name, Command: s.Original, EnvNames: s.EnvNames}
+			r := listed{Client: s.Client, Name: s.RegName, Config: s.Path, Command: s.Original, EnvNames: s.EnvNames}
 			switch {
 			case s.Skip != "":
 				r.State, r.Reason = "skipped", s.Skip
@@ -136,7 +145,7 @@ func listRows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([
 			default:
 				r.State = "not wrapped"
 			}
-			if srv := find(s.Client, s.Name); srv != nil {
+			if srv := find(s.Client, s.RegName); srv != nil {
 				inConfig[srv.ID] = true
 				fill(ctx, db, &r, *srv, stats[srv.ID])
 			}

@@ -10,18 +10,22 @@ import (
 	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/watch"
 )
 
 const uninstallUsage = `
-Usage: aim-mcp uninstall [--config PATH] [--home DIR] [--purge]
+Usage: aim-mcp uninstall [--client NAME|all] [--config PATH]... [--home DIR] [--purge]
 
-Gives the client its config back. When the file is unchanged since
-"aim-mcp install" wrote it, the backup taken then is restored byte for
-byte; otherwise each wrapped entry is unwrapped and your later edits stay.
+Gives each client its config back. When a file is unchanged since aim-mcp
+last wrote it, the backup taken then is restored byte for byte; otherwise
+each wrapped entry is unwrapped and your later edits stay. "aim-mcp watch"
+leaves a file given back alone until "aim-mcp install" runs again.
 Registrations, keys and the audit trail stay unless --purge.
 
 Flags:
-  --config PATH  the config file (default: Claude Desktop's, found per OS)
+  --client NAME  only this client: claude-desktop, claude-code, cursor,
+                 vscode, windsurf, or all (default: every client found)
+  --config PATH  this config file (repeatable), as for install
   --home DIR     aim-mcp's data directory
   --purge        also delete the servers' registrations and keys (the audit
                  trail is kept: it is evidence)
@@ -29,7 +33,9 @@ Flags:
 
 func runUninstall(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "uninstall", uninstallUsage)
-	configPath := fs.String("config", "", "")
+	var configs stringsFlag
+	fs.Var(&configs, "config", "")
+	client := fs.String("client", "", "")
 	homeFlag := fs.String("home", "", "")
 	purge := fs.Bool("purge", false, "")
 	if err := parse(e, fs, args); err != nil {
@@ -42,7 +48,7 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(discovery.ClaudeDesktop, *configPath)
+	cfgs, failed, err := loadConfigs(e, *client, configs)
 	if err != nil {
 		return err
 	}
@@ -53,38 +59,17 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 		}
 		defer db.Close()
 	}
-	restored, err := restoreBackup(ctx, db, cfg)
-	if err != nil {
-		return err
-	}
-	for _, s := range cfg.Servers() {
-		if !s.Wrapped {
+	purged := map[string]bool{}
+	for _, cfg := range cfgs {
+		if err := uninstallConfig(ctx, e, db, dir, cfg); err != nil {
+			report(e.stderr, err)
+			failed = true
 			continue
 		}
-		if _, err := cfg.File.Unwrap(s.Root, s.Name); err != nil {
-			return errorf("unwrap %q: %v", s.Name, err)
+		if !*purge || db == nil || purged[cfg.Client.Name] {
+			continue
 		}
-		fmt.Fprintf(e.stdout, "  %-24s unwrapped\n", s.Name)
-	}
-	switch {
-	case restored != "":
-		fmt.Fprintf(e.stdout, "%s: restored from %s\n", cfg.Path, restored)
-	case !cfg.File.Changed():
-		fmt.Fprintf(e.stdout, "%s: no aim-mcp entries, nothing to change\n", cfg.Path)
-	}
-	if cfg.File.Changed() {
-		if err := writable(cfg.Path); err != nil {
-			return err
-		}
-		if err := cfg.File.Save(); err != nil {
-			return errorf("write %q: %v", cfg.Path, err).hint("the file is unchanged")
-		}
-		if db != nil {
-			db.ForgetInstall(ctx, cfg.Path)
-		}
-		restartReminder(e, cfg.Client)
-	}
-	if *purge && db != nil {
+		purged[cfg.Client.Name] = true
 		servers, err := db.Servers(ctx)
 		if err != nil {
 			return err
@@ -98,6 +83,54 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 			}
 			fmt.Fprintf(e.stdout, "  %-24s registration and key deleted\n", s.Name)
 		}
+	}
+	if failed {
+		return errSilent
+	}
+	return nil
+}
+
+// uninstallConfig gives one config back.
+func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cfg *discovery.Config) error {
+	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Client.Display, cfg.Path)
+	restored, err := restoreBackup(ctx, db, cfg)
+	if err != nil {
+		return err
+	}
+	for _, s := range cfg.Servers() {
+		if !s.Wrapped {
+			continue
+		}
+		if _, err := cfg.File.Unwrap(s.Root, s.Name); err != nil {
+			return errorf("unwrap %q: %v", s.Name, err)
+		}
+		fmt.Fprintf(e.stdout, "  %-24s unwrapped\n", s.RegName)
+	}
+	switch {
+	case restored != "":
+		fmt.Fprintf(e.stdout, "%s: restored from %s\n", cfg.Path, restored)
+	case !cfg.File.Changed():
+		fmt.Fprintf(e.stdout, "%s: no aim-mcp entries, nothing to change\n", cfg.Path)
+	}
+	if cfg.File.Changed() {
+		if err := writable(cfg.Path); err != nil {
+			return err
+		}
+	}
+	if db != nil {
+		// Before the write: a watcher that sees it must already know.
+		if err := watch.Release(dir, cfg.Path); err != nil {
+			return errorf("%v", err)
+		}
+	}
+	if cfg.File.Changed() {
+		if err := cfg.File.Save(); err != nil {
+			return errorf("write %q: %v", cfg.Path, err).hint("the file is unchanged")
+		}
+		if db != nil {
+			db.ForgetInstall(ctx, cfg.Path)
+		}
+		restartReminder(e, cfg.Client)
 	}
 	return nil
 }
