@@ -121,13 +121,15 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		if aimDone, err = attachAIM(e, dir, cfg, db, srv, guard, log); err != nil {
-			return nil, nil, err
-		}
+		// Pins first: a local check that may refuse the call before AIM is
+		// asked about it.
 		journal := &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}
 		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction,
 			Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
 			Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }})
+		if aimDone, err = attachAIM(e, dir, cfg, db, srv, guard, log); err != nil {
+			return nil, nil, err
+		}
 		return guard, journal, nil
 	}
 	code := mcpproxy.Run(ctx, mcpproxy.Options{
