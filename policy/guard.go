@@ -53,6 +53,13 @@ func NewGuard(ctx context.Context, db *registry.DB, server registry.Server, cfg 
 	if _, err := g.currentRules(ctx); err != nil {
 		return nil, err
 	}
+	// The annotations the server gave last time hold until it lists its
+	// tools again: a client may call before it lists.
+	if tools, err := db.Tools(ctx, server.ID); err == nil {
+		for _, t := range tools {
+			g.tools[t.Name] = ParseAnnotations(t.Annotations)
+		}
+	}
 	return g, nil
 }
 
@@ -140,6 +147,18 @@ func (g *Guard) currentRules(ctx context.Context) ([]*Rule, error) {
 	}
 	g.rules, g.version, g.checked = rules, v, time.Now()
 	return rules, nil
+}
+
+// ParseAnnotations reads a tool's stored annotations; nil when it has none.
+func ParseAnnotations(raw json.RawMessage) *Annotations {
+	if len(raw) == 0 {
+		return nil
+	}
+	var a Annotations
+	if json.Unmarshal(raw, &a) != nil || (a == Annotations{}) {
+		return nil
+	}
+	return &a
 }
 
 // ToolsListed keeps each tool's annotations for risk.

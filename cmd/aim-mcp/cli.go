@@ -144,8 +144,10 @@ func (e *usageError) Error() string { return e.msg }
 // reported once, by report, not by the flag package.
 func flags(e env, name, text string) *flag.FlagSet {
 	fs := flag.NewFlagSet("aim-mcp "+name, flag.ContinueOnError)
+	// The flag package prints the usage on every parse error; it goes to
+	// the discarded output then, and parse prints it once, for -h only.
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() { fmt.Fprint(e.stdout, strings.TrimLeft(text, "\n")) }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), strings.TrimLeft(text, "\n")) }
 	return fs
 }
 
@@ -154,6 +156,7 @@ func parse(e env, fs *flag.FlagSet, args []string) error {
 	name := strings.TrimPrefix(fs.Name(), "aim-mcp ")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stdout)
 			fs.Usage()
 			return err
 		}

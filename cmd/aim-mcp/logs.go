@@ -160,7 +160,7 @@ func summary(r registry.Record) string {
 	var parts []string
 	for _, k := range []string{"reason", "args", "duration_ms", "error", "exit", "line", "count", "approval_id"} {
 		v, ok := d[k]
-		if !ok {
+		if !ok || fmt.Sprint(v) == r.Decision {
 			continue
 		}
 		s := fmt.Sprint(v)

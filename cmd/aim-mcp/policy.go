@@ -254,7 +254,18 @@ func verb(action string) string {
 }
 
 // toolAnnotations are the annotations the server last listed for tool, if
-// the registry has seen them.
+// the registry has seen them (from any client's proxy of that server).
 func toolAnnotations(ctx context.Context, db *registry.DB, server, tool string) *policy.Annotations {
+	servers, err := db.FindServers(ctx, server)
+	if err != nil {
+		return nil
+	}
+	for _, s := range servers {
+		if t, err := db.Tool(ctx, s.ID, tool); err == nil {
+			if a := policy.ParseAnnotations(t.Annotations); a != nil {
+				return a
+			}
+		}
+	}
 	return nil
 }
