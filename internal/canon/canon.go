@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -53,11 +54,17 @@ func Value(v any) []byte {
 // multi-megabyte argument is never held twice.
 func DigestValue(v any) string {
 	h := sha256.New()
-	w := bufio.NewWriterSize(h, 32<<10)
+	w := writers.Get().(*bufio.Writer)
+	w.Reset(h)
 	write(w, v)
 	w.Flush()
+	w.Reset(nil)
+	writers.Put(w)
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
+
+// writers are reused: DigestValue runs on every tool call.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8<<10) }}
 
 // Digest is "sha256:" and the hex SHA-256 of the canonical text of raw.
 func Digest(raw []byte) (string, error) {
