@@ -65,7 +65,7 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfgs, failed, err := loadConfigs(e, *client, configs)
+	cfgs, failed, err := loadConfigs(e, "install", *client, configs)
 	if err != nil {
 		return err
 	}

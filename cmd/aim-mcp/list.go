@@ -64,7 +64,7 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	cfgs, failed, err := loadConfigs(e, *client, configs)
+	cfgs, failed, err := loadConfigs(e, "list", *client, configs)
 	if err != nil {
 		return err
 	}

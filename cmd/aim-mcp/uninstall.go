@@ -48,7 +48,7 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfgs, failed, err := loadConfigs(e, *client, configs)
+	cfgs, failed, err := loadConfigs(e, "uninstall", *client, configs)
 	if err != nil {
 		return err
 	}

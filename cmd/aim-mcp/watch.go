@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
@@ -71,7 +73,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	if *service != "" {
 		return runService(ctx, e, *service, serviceArgs(dir, *client, configs, *debounce))
 	}
-	locs, err := resolveLocations(*client, configs, true)
+	locs, err := resolveLocations("watch", *client, configs, true)
 	if err != nil {
 		return err
 	}
@@ -122,6 +124,10 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
+	// SIGINT and SIGTERM end it cleanly, whoever started it (a shell, a
+	// service manager, a test).
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	for _, l := range locs {
 		if running(l.Client) && l.Client.Name == claudeconfig.DefaultClient {
 			log.Warn("Claude Desktop is running: it reads its config only at start; quit it completely and start it again to use wrapped servers")
@@ -139,14 +145,14 @@ func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 
 // resolveLocations turns --client and --config into config files. missing
 // keeps the user files that do not exist yet (for watch).
-func resolveLocations(client string, configs []string, missing bool) ([]discovery.Location, error) {
+func resolveLocations(cmd, client string, configs []string, missing bool) ([]discovery.Location, error) {
 	locs, err := discovery.Resolve(discovery.Selection{Client: client, Configs: configs, Missing: missing}, discovery.Host())
 	var nc *discovery.ErrNoConfig
 	switch {
 	case errors.As(err, &nc):
 		return nil, errorf("%v", err).hint("pass the file with --config PATH, or name its client with --client NAME")
 	case err != nil:
-		return nil, &usageError{cmd: "install", msg: err.Error()}
+		return nil, &usageError{cmd: cmd, msg: err.Error()}
 	}
 	return locs, nil
 }
@@ -154,8 +160,8 @@ func resolveLocations(client string, configs []string, missing bool) ([]discover
 // loadConfigs resolves and parses the configs a command works on. It
 // reports each one that cannot be loaded on stderr and goes on with the
 // others; failed says whether any could not.
-func loadConfigs(e env, client string, configs []string) (cfgs []*discovery.Config, failed bool, err error) {
-	locs, err := resolveLocations(client, configs, false)
+func loadConfigs(e env, cmd, client string, configs []string) (cfgs []*discovery.Config, failed bool, err error) {
+	locs, err := resolveLocations(cmd, client, configs, false)
 	if err != nil {
 		return nil, false, err
 	}
