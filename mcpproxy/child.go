@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 var errNotFound = errors.New("command not found")
@@ -32,6 +33,9 @@ func startChild(argv, env []string, stderr io.Writer) (*child, error) {
 	cmd.Args[0] = argv[0]
 	cmd.Env = env
 	cmd.Stderr = stderr
+	// When stderr is not a file, os/exec copies it, and Wait would wait for
+	// every grandchild that inherited it: a crashed server would go unseen.
+	cmd.WaitDelay = 500 * time.Millisecond
 	setProcAttr(cmd)
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -63,7 +67,7 @@ func (c *child) wait() { c.err = c.cmd.Wait() }
 
 // exitStatus is the code to exit with and a few words on how it ended.
 func (c *child) exitStatus() (int, string) {
-	if c.err == nil {
+	if c.err == nil || errors.Is(c.err, exec.ErrWaitDelay) { // exited 0, a grandchild kept stderr
 		return 0, "exited"
 	}
 	var ee *exec.ExitError
