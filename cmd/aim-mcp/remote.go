@@ -165,7 +165,7 @@ type aimInstall struct {
 }
 
 // newAIMInstall prepares registration with the AIM that --aim-url, then
-// AIM_URL or aim_url in config.yaml, then an earlier install name; nil when
+// AIM_URL or aim_url in config.yaml, then the AIM of an earlier install; nil when
 // none does. It makes no request yet.
 func newAIMInstall(e env, dir, flagURL, flagKey string, dryRun bool) (*aimInstall, error) {
 	cfg, err := config.Load()
