@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -68,6 +69,11 @@ type target struct {
 	resolved string // where a symlinked path points; "" when not a link
 
 	lastHash string // of the bytes last reconciled, written, or refused
+	// lastEntries identifies the server entries of the last successful
+	// reconcile: Claude Code rewrites ~/.claude.json for reasons of its
+	// own all the time, and when its servers are as they were there is
+	// nothing to reconcile.
+	lastEntries string
 	missing  bool   // last seen absent
 	blocked  bool   // last refused as read-only: a chmod may unblock it
 
@@ -328,8 +334,14 @@ func (w *Watcher) pass(ctx context.Context, t *target) (err error) {
 	}
 	if t.paused {
 		log.Info("installed again; watching resumes")
-		t.paused = false
+		t.paused, t.lastEntries = false, ""
 	}
+	entries := entriesKey(cfg)
+	if entries == t.lastEntries {
+		log.Debug("config changed, its servers did not")
+		return nil
+	}
+	t.lastEntries = ""
 
 	res, err = w.Reconciler.Reconcile(ctx, cfg)
 	for _, o := range res.Outcomes {
@@ -356,12 +368,20 @@ func (w *Watcher) pass(ctx context.Context, t *target) (err error) {
 		}
 		return err
 	}
+	t.lastEntries = entriesKey(cfg) // as reconciled: cfg.File holds what was written
 	if res.Wrote {
 		// Our own write comes back as an event: its hash says it is ours.
 		t.lastHash = sum(res.Written)
 		log.Info("config written", "backup", res.Backup)
 	}
 	return nil
+}
+
+// entriesKey identifies a config's server entries: where they are, what
+// they run, whether and how they are wrapped.
+func entriesKey(cfg *discovery.Config) string {
+	b, _ := json.Marshal(cfg.File.Entries())
+	return sum(b)
 }
 
 // read reads and parses the file, reading it again with backoff while it

@@ -1,10 +1,12 @@
 package watch
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,5 +302,31 @@ func TestOnce(t *testing.T) {
 	}
 	if got := wrappedAs(t, good); len(got) != 1 {
 		t.Errorf("Once() did not wrap: %v", got)
+	}
+}
+
+// TestUnrelatedRewrite: Claude Code rewrites ~/.claude.json all the time
+// for its own state. When the servers are as they were, the registry is not
+// asked and nothing is written.
+func TestUnrelatedRewrite(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), ".claude.json")
+	write(t, path, config("a"))
+	h := newHarness(t, path)
+	var registers atomic.Int32
+	h.reg.onRegister = func(registry.Registration) { registers.Add(1) }
+	h.start()
+	h.waitFor("wrapped", isWrapped(t, path, "a"))
+	before := registers.Load()
+	wrapped := read(t, path)
+	for i := range 3 {
+		write(t, path, strings.Replace(wrapped, "Alt+Space", fmt.Sprintf("Alt+Space %d", i), 1))
+		time.Sleep(3 * h.w.Debounce)
+	}
+	if n := registers.Load() - before; n != 0 {
+		t.Errorf("%d registrations for rewrites that left the servers alone, want 0", n)
+	}
+	if c := h.counts(); c.writes != 1 {
+		t.Errorf("%d writes, want 1", c.writes)
 	}
 }

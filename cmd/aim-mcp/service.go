@@ -23,8 +23,8 @@ func absPath(p string) string {
 
 // runService installs, removes or describes the login service that runs
 // "aim-mcp watch" with args.
-func runService(ctx context.Context, e env, action string, args []string) error {
-	s, err := loginService(args)
+func runService(ctx context.Context, e env, action, dir string, args []string) error {
+	s, err := loginService(dir, args)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func runService(ctx context.Context, e env, action string, args []string) error 
 }
 
 // loginService describes the service for this user and OS.
-func loginService(args []string) (watch.Service, error) {
+func loginService(dir string, args []string) (watch.Service, error) {
 	exe, err := selfPath()
 	if err != nil {
 		return watch.Service{}, err
@@ -72,7 +72,7 @@ func loginService(args []string) (watch.Service, error) {
 	}
 	s := watch.Service{
 		GOOS: runtime.GOOS, Exe: exe, Args: args, Home: userHome,
-		Dir: args[2], // "watch", "--home", DIR
+		Dir: dir,
 		UID: os.Getuid(),
 		Run: func(name string, args ...string) (string, error) {
 			out, err := exec.Command(name, args...).CombinedOutput()

@@ -71,7 +71,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *service != "" {
-		return runService(ctx, e, *service, serviceArgs(dir, *client, configs, *debounce))
+		return runService(ctx, e, *service, dir, serviceArgs(dir, *client, configs, *debounce))
 	}
 	locs, err := resolveLocations("watch", *client, configs, true)
 	if err != nil {
