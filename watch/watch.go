@@ -74,8 +74,8 @@ type target struct {
 	// own all the time, and when its servers are as they were there is
 	// nothing to reconcile.
 	lastEntries string
-	missing  bool   // last seen absent
-	blocked  bool   // last refused as read-only: a chmod may unblock it
+	missing     bool // last seen absent
+	blocked     bool // last refused as read-only: a chmod may unblock it
 
 	paused bool // given back by uninstall: hands off until installed again
 
