@@ -224,10 +224,15 @@ func Resolve(sel Selection, sys System) ([]Location, error) {
 	}
 	var out []Location
 	if len(sel.Configs) > 0 {
+		seen := map[string]bool{}
 		for _, p := range sel.Configs {
 			if abs, err := filepath.Abs(p); err == nil && sys.GOOS == runtime.GOOS {
 				p = abs
 			}
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
 			if len(pick) == 1 {
 				out = append(out, pick[0].At(p, sys))
 			} else {

@@ -168,9 +168,9 @@ func TestResolve(t *testing.T) {
 	if _, err := Resolve(Selection{Client: "windsurf"}, sys); err == nil || !strings.Contains(err.Error(), "no Windsurf config found") {
 		t.Errorf("Resolve(windsurf, absent) error = %v", err)
 	}
-	got, _ = Resolve(Selection{Client: "vscode", Configs: []string{"/x/.vscode/mcp.json"}}, sys)
-	if got[0].Client.Name != "vscode" || got[0].Project != "/x" {
-		t.Errorf("Resolve(vscode --config) = %+v", got[0])
+	got, _ = Resolve(Selection{Client: "vscode", Configs: []string{"/x/.vscode/mcp.json", "/x/.vscode/mcp.json"}}, sys)
+	if len(got) != 1 || got[0].Client.Name != "vscode" || got[0].Project != "/x" {
+		t.Errorf("Resolve(vscode --config, twice) = %+v", got)
 	}
 }
 
