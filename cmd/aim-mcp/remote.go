@@ -134,9 +134,13 @@ func debugLogger(e env, cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// aimError turns the remote package's errors into a person's error.
+// aimError turns the remote package's errors into a person's error: what
+// was being done (may be empty), the error, and its hint.
 func aimError(what string, err error) error {
-	ce := errorf("%s: %v", what, err)
+	ce := errorf("%v", err)
+	if what != "" {
+		ce = errorf("%s: %v", what, err)
+	}
 	var h remote.Hinter
 	if errors.As(err, &h) {
 		ce.hint("%s", h.Hint())

@@ -140,7 +140,7 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 	start := time.Now()
 	if err := c.Health(ctx); err != nil {
 		a.Error = err.Error()
-		return aimError("AIM at "+c.URL()+" does not answer", err)
+		return aimError("", err)
 	}
 	a.Answers, a.LatencyMS = true, time.Since(start).Milliseconds()
 	var failure error
