@@ -173,6 +173,7 @@ type Proxy struct {
 	// observers are added by the server's pump, which may run while
 	// drainHeld waits on calls; they are waited for once that pump is done.
 	observers sync.WaitGroup
+	listing   gate // tools/list answers being compared with the pins
 
 	heldCtx  context.Context // parent of every held call
 	stopHeld context.CancelFunc
@@ -634,6 +635,7 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	case <-p.ready:
 	case <-ctx.Done():
 	}
+	p.listing.wait(ctx)
 	var v Verdict
 	select {
 	case <-p.ready:
@@ -778,7 +780,7 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		p.toClient.write(line)
 		if err == nil && m.hasMethod {
 			if method, _ := decodeString(m.method); method == "notifications/tools/list_changed" {
-				p.observe(func(o ToolsObserver) { o.ToolsChanged(p.ctx) })
+				p.observe(func(o ToolsObserver) { o.ToolsChanged(p.ctx) }, nil)
 			}
 		}
 		return
@@ -796,6 +798,13 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		// the answer: its first call may need to ask it something.
 		p.observeInit(f, m)
 	}
+	var result []byte
+	if ok && f.method == "tools/list" && m.result != nil {
+		// Calls the client makes after it has this answer are decided
+		// after the answer is compared with the pins, not before.
+		result = bytes.Clone(m.result)
+		p.listing.enter()
+	}
 	p.toClient.write(line)
 	if !ok {
 		return
@@ -804,26 +813,68 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	case "tools/call":
 		p.recordOutcome(f.call, outcomeOf(m, time.Since(f.start)))
 	case "tools/list":
-		if m.result != nil {
-			result := bytes.Clone(m.result)
-			p.observe(func(o ToolsObserver) { o.ToolsListed(p.ctx, result) })
-			p.record(registry.Event{Kind: registry.KindToolsList, Data: toolsSummary(m.result)})
+		if result != nil {
+			p.observe(func(o ToolsObserver) { o.ToolsListed(p.ctx, result) }, &p.listing)
+			p.record(registry.Event{Kind: registry.KindToolsList, Data: toolsSummary(result)})
 		}
 	case "server/discover":
 		p.observeInit(f, m)
 	}
 }
 
-// observe hands an observation to the guard off the pump, once setup is done.
-func (p *Proxy) observe(f func(ToolsObserver)) {
+// observe hands an observation to the guard off the pump, once setup is
+// done; g, when given, was entered by the caller and is left afterwards.
+func (p *Proxy) observe(f func(ToolsObserver), g *gate) {
 	p.observers.Add(1)
 	go func() {
 		defer p.observers.Done()
+		if g != nil {
+			defer g.leave()
+		}
 		<-p.ready
 		if o, ok := p.guard.(ToolsObserver); ok {
 			f(o)
 		}
 	}()
+}
+
+// gate counts observations in progress; calls wait until there are none.
+type gate struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0
+}
+
+func (g *gate) enter() {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.zero = make(chan struct{})
+	}
+	g.n++
+	g.mu.Unlock()
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	if g.n--; g.n == 0 {
+		close(g.zero)
+	}
+	g.mu.Unlock()
+}
+
+// wait returns when no observation is in progress, or ctx is done.
+func (g *gate) wait(ctx context.Context) {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.mu.Unlock()
+		return
+	}
+	zero := g.zero
+	g.mu.Unlock()
+	select {
+	case <-zero:
+	case <-ctx.Done():
+	}
 }
 
 func outcomeOf(m message, d time.Duration) Outcome {

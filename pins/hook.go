@@ -45,6 +45,33 @@ type Hook struct {
 	last  string             // digest of the last complete answer compared
 	pages []registry.ToolDef // earlier pages of a paginated answer
 	stale bool               // the server said its tools changed
+
+	// pinned caches which tools are settled, so the common call costs a
+	// map lookup, not a query. It is reloaded after each comparison and
+	// at most a second old otherwise (another proxy of the same server may
+	// have compared meanwhile). Unsettled tools are always read afresh, so
+	// "aim-mcp pins accept" releases them at once.
+	pinned   map[string]bool
+	pinnedAt time.Time
+}
+
+// settled reports from the cache whether tool is pinned and unchanged.
+func (h *Hook) settled(ctx context.Context, tool string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pinned == nil || time.Since(h.pinnedAt) > time.Second {
+		tools, err := h.DB.Tools(ctx, h.Server.ID)
+		if err != nil {
+			h.pinned = nil
+			return false
+		}
+		h.pinned = make(map[string]bool, len(tools))
+		for _, t := range tools {
+			h.pinned[t.Name] = t.State == registry.ToolPinned
+		}
+		h.pinnedAt = time.Now()
+	}
+	return h.pinned[tool]
 }
 
 func (h *Hook) now() time.Time {
@@ -93,6 +120,7 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 		return
 	}
 	h.last, h.stale = digest, false
+	h.pinned = nil // the comparison may have changed what is settled
 	for _, c := range changes {
 		if c.Change == registry.ChangePinned {
 			continue
@@ -175,9 +203,11 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 	if action == ActionAllow {
 		return "", nil
 	}
-	// An answer being compared right now is compared first.
-	h.mu.Lock()
-	h.mu.Unlock()
+	// An answer being compared right now is compared first (settled
+	// takes the same lock).
+	if h.settled(ctx, c.Tool) {
+		return "", nil
+	}
 	why := ""
 	t, err := h.DB.Tool(ctx, h.Server.ID, c.Tool)
 	switch {
