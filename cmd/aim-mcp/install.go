@@ -73,6 +73,11 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !*dryRun && len(cfgs) > 0 {
+		if err := home.Ensure(dir); err != nil {
+			return errorf("%v", err).hint("pass --home DIR or set AIM_MCP_HOME to a directory you can write; nothing was changed")
+		}
+	}
 	aim, err := newAIMInstall(e, dir, *aimURL, *apiKey, *dryRun)
 	if err != nil {
 		return err
