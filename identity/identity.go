@@ -153,15 +153,36 @@ func (s Store) Save(id string, k *Key) error {
 	return nil
 }
 
-// Load reads the key of server id. AIM_PRIVATE_KEY, when set, takes the place
-// of every stored key, as the SDK guide's private_key argument does.
-func (s Store) Load(id string) (*Key, error) {
-	if v := os.Getenv(EnvPrivateKey); v != "" {
-		k, err := ParsePrivateKey(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvPrivateKey, err)
+// FromEnv returns the key in AIM_PRIVATE_KEY, nil when it is not set.
+func FromEnv() (*Key, error) {
+	v := os.Getenv(EnvPrivateKey)
+	if v == "" {
+		return nil, nil
+	}
+	k, err := ParsePrivateKey(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvPrivateKey, err)
+	}
+	return k, nil
+}
+
+// Load reads the key of server id whose registered public key is pub.
+// AIM_PRIVATE_KEY, when set, takes the place of the stored key, as the SDK
+// guide's private_key argument does, but only when it is that identity:
+// a proxy's environment is its server's, and a key meant for the server
+// must not sign the server's audit records in place of its own.
+func (s Store) Load(id, pub string) (*Key, error) {
+	k, err := FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if k != nil {
+		if k.PublicString() == pub {
+			return k, nil
 		}
-		return k, nil
+		if s.Warn != nil {
+			s.Warn(EnvPrivateKey + " is not this server's registered key; using the stored key")
+		}
 	}
 	return s.LoadFile(id)
 }

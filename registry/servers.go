@@ -85,12 +85,19 @@ func (r *DB) Register(ctx context.Context, in Registration) (s Server, created b
 			Command: in.Command, Args: in.Args, EnvNames: in.EnvNames,
 			Status: StatusActive, RegisteredAt: now, UpdatedAt: now,
 		}
-		key, err := identity.Generate()
+		// AIM_PRIVATE_KEY, when set, is the identity (and stays where the
+		// user keeps it: it is not copied into a key file).
+		key, err := identity.FromEnv()
 		if err != nil {
-			return Server{}, false, err
-		}
-		if err := r.keys.Save(s.ID, key); err != nil {
 			return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+		}
+		if key == nil {
+			if key, err = identity.Generate(); err != nil {
+				return Server{}, false, err
+			}
+			if err := r.keys.Save(s.ID, key); err != nil {
+				return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+			}
 		}
 		s.PublicKey = key.PublicString()
 		args, _ := json.Marshal(s.Args)
@@ -210,7 +217,7 @@ func (r *DB) Purge(ctx context.Context, id string) error {
 }
 
 // Key loads a server's private key.
-func (r *DB) Key(s Server) (*identity.Key, error) { return r.keys.Load(s.ID) }
+func (r *DB) Key(s Server) (*identity.Key, error) { return r.keys.Load(s.ID, s.PublicKey) }
 
 const serverSelect = `SELECT id, client, name, agent_type, command, args, env_names, public_key,
 	status, remote_id, registered_at, updated_at FROM servers`
