@@ -187,8 +187,9 @@ var migrations = []string{
 		hash      TEXT NOT NULL,
 		sig       TEXT NOT NULL
 	);
-	CREATE INDEX records_server_time ON records (server_id, time);
-	CREATE INDEX records_time ON records (time);`,
+	-- One index: each one costs a page write on every append, the hot
+	-- path of every tool call. Time ranges without a server scan.
+	CREATE INDEX records_server_time ON records (server_id, time);`,
 	`CREATE TABLE approvals (
 		id          TEXT PRIMARY KEY,
 		server_id   TEXT NOT NULL,
