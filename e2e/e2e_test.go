@@ -17,6 +17,11 @@
 //
 // AIM_MCP_BIN=/path/aim-mcp tests that binary instead of building ./cmd/aim-mcp.
 //
+// Nothing a test starts sees the real user's home or settings: the driver,
+// the servers and proxies it launches, and the aim-mcp CLI run with HOME (and
+// the XDG directories) inside the test's temp dir, where the test writes the
+// config.yaml it means (see testEnv).
+//
 // AIM_E2E_WRAPPER=relay runs the "proxied" side through e2e/benchrelay, a
 // bare line relay, instead of aim-mcp: a self-check of this harness that does
 // not depend on the proxy (install is emulated, audit checks are skipped).
@@ -138,7 +143,8 @@ func setup(t *testing.T) *harness {
 }
 
 // runDir is a fresh directory whose path is unique to one test; it doubles as
-// the marker that finds processes left behind (see leftovers).
+// the marker that finds processes left behind (see leftovers). Its user/ is
+// the HOME of everything the test runs (userHome).
 func runDir(t *testing.T) string {
 	t.Helper()
 	d, err := os.MkdirTemp("", "aim-e2e-run-")
@@ -146,7 +152,66 @@ func runDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Mkdir(userHome(d), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return d
+}
+
+// userHome is the HOME of the driver, the servers and proxies it starts and
+// the aim-mcp CLI in the test whose run dir is dir.
+func userHome(dir string) string { return filepath.Join(dir, "user") }
+
+// testEnv is the environment of every process a test starts: this one's,
+// without what would let the real user's settings in (HOME, the XDG
+// directories, AIM_* but the harness's own), with HOME and the XDG
+// directories in user. The driver passes the SDK's default environment (HOME,
+// PATH, ...) to the server command, so a proxy finds its config.yaml under
+// user: $HOME/.config/aim-mcp/config.yaml.
+func testEnv(user string, extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "HOME", strings.HasPrefix(k, "XDG_"):
+			continue
+		case strings.HasPrefix(k, "AIM_") && k != "AIM_DEBUG" && !strings.HasPrefix(k, "AIM_E2E_"):
+			continue // AIM_URL, AIM_MCP_HOME, AIM_MCP_CONFIG, AIM_PRIVATE_KEY, ...
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "HOME="+user,
+		"XDG_CONFIG_HOME="+filepath.Join(user, ".config"),
+		"XDG_DATA_HOME="+filepath.Join(user, ".local", "share"),
+		"XDG_STATE_HOME="+filepath.Join(user, ".local", "state"),
+		"XDG_CACHE_HOME="+filepath.Join(user, ".cache"))
+	return append(env, extra...)
+}
+
+// transparentConfig is the config.yaml of the transparency suites. They test
+// that the relay is transparent (a client gets through the proxy what it gets
+// straight from the server), not the policy, so every call must reach the
+// server: the default policy would hold destructiveHint tools (write_file,
+// edit_file) for a person's approval, and tool pinning would hold a call to a
+// tool the server never listed (no-such-tool). TestApproval tests the policy.
+const transparentConfig = `# aim-mcp e2e: the transparency suites test that the relay is transparent,
+# not the policy: every call is allowed, whatever its risk, and calls to
+# tools the server never listed are not held by tool pinning.
+actions: {low: allow, medium: allow, high: allow, critical: allow}
+drift_action: allow
+`
+
+// writeConfig writes aim-mcp's config.yaml where a proxy and the CLI started
+// with testEnv(user) look first.
+func writeConfig(t *testing.T, user, body string) {
+	t.Helper()
+	d := filepath.Join(user, ".config", "aim-mcp")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "config.yaml"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // wrap returns the command line that runs serverCmd through the proxy (or,
@@ -180,43 +245,90 @@ type driverRun struct {
 
 // drive runs the SDK client's suite against cmdline and checks that it ran
 // clean: exit 0, no failed assertion in the driver, no process left behind.
+// The driver's HOME is userHome(marker).
 func (h *harness) drive(t *testing.T, label, suite, marker string, extra []string, cmdline []string) driverRun {
 	t.Helper()
-	metaFile := filepath.Join(marker, label+"-"+suite+".meta.json")
-	args := append([]string{h.client, "--scenario", suite, "--meta", metaFile}, extra...)
+	return h.startDriver(t, label, suite, marker, extra, cmdline).finish(t)
+}
+
+// driverProc is a driver running in the background.
+type driverProc struct {
+	label, suite, marker string
+	cmdline              []string
+	metaFile             string
+	cmd                  *exec.Cmd
+	cancel               context.CancelFunc
+	stdout, stderr       bytes.Buffer
+	start                time.Time
+	done                 chan struct{} // closed when the driver has exited
+	err                  error         // of cmd.Wait, once done
+}
+
+// startDriver starts the driver; finish waits for it and checks its run.
+func (h *harness) startDriver(t *testing.T, label, suite, marker string, extra []string, cmdline []string) *driverProc {
+	t.Helper()
+	p := &driverProc{label: label, suite: suite, marker: marker, cmdline: cmdline, done: make(chan struct{}),
+		metaFile: filepath.Join(marker, label+"-"+suite+".meta.json")}
+	args := append([]string{h.client, "--scenario", suite, "--meta", p.metaFile}, extra...)
 	args = append(args, "--")
 	args = append(args, cmdline...)
 	ctx, cancel := context.WithTimeout(context.Background(), driverTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", args...)
-	cmd.Dir = h.nodeDir
-	cmd.Env = append(os.Environ(), "AIM_E2E_MARKER="+marker)
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	elapsed := time.Since(start)
+	p.cancel = cancel
+	p.cmd = exec.CommandContext(ctx, "node", args...)
+	p.cmd.Dir = h.nodeDir
+	p.cmd.Env = testEnv(userHome(marker), "AIM_E2E_MARKER="+marker)
+	p.cmd.WaitDelay = 5 * time.Second
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.start = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("%s: node client.mjs: %v", label, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	// A test that stops before finish must not leave the driver and what it
+	// started running.
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			cancel()
+			<-p.done
+			leftovers(t, marker)
+		}
+	})
+	return p
+}
+
+// finish waits for the driver to exit and checks that it ran clean (see drive).
+func (p *driverProc) finish(t *testing.T) driverRun {
+	t.Helper()
+	defer p.cancel()
+	<-p.done
+	label, suite, err := p.label, p.suite, p.err
+	elapsed := time.Since(p.start)
 	defer func() {
 		if t.Failed() {
-			t.Logf("%s: stderr of the driver and the server:\n%s", label, tail(stderr.String(), 8000))
+			t.Logf("%s: stderr of the driver and the server:\n%s", label, tail(p.stderr.String(), 8000))
 		}
 	}()
-	if left := leftovers(t, marker); len(left) > 0 {
+	if left := leftovers(t, p.marker); len(left) > 0 {
 		t.Errorf("%s: processes left behind after the client closed: %v", label, left)
 	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		// the driver exited, but something it started still holds its stdout or stderr
 		t.Errorf("%s: a process left behind kept the driver's output open: %v", label, err)
 	} else if err != nil {
-		t.Fatalf("%s: node client.mjs --scenario %s -- %s: %v", label, suite, strings.Join(cmdline, " "), err)
+		t.Fatalf("%s: node client.mjs --scenario %s -- %s: %v", label, suite, strings.Join(p.cmdline, " "), err)
 	}
 	var r driverRun
-	r.raw = stdout.Bytes()
+	r.raw = p.stdout.Bytes()
 	if err := json.Unmarshal(r.raw, &r.doc); err != nil {
-		t.Fatalf("%s: driver output is not JSON: %v\n%s", label, err, tail(stdout.String(), 2000))
+		t.Fatalf("%s: driver output is not JSON: %v\n%s", label, err, tail(p.stdout.String(), 2000))
 	}
-	if mb, err := os.ReadFile(metaFile); err != nil {
+	if mb, err := os.ReadFile(p.metaFile); err != nil {
 		t.Errorf("%s: driver meta: %v", label, err)
 	} else if err := json.Unmarshal(mb, &r.meta); err != nil {
 		t.Errorf("%s: driver meta: %v", label, err)
@@ -308,12 +420,14 @@ type record struct {
 	Server string `json:"server"`
 }
 
-// aim runs the aim-mcp CLI. skip is true when the command does not exist yet.
-func aim(t *testing.T, args ...string) (out []byte, skip bool, err error) {
+// aim runs the aim-mcp CLI with HOME user. skip is true when the command
+// does not exist yet.
+func aim(t *testing.T, user string, args ...string) (out []byte, skip bool, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, aimBin, args...)
+	cmd.Env = testEnv(user)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
@@ -329,14 +443,15 @@ func aim(t *testing.T, args ...string) (out []byte, skip bool, err error) {
 // checkAudit asserts that the proxy recorded a `call` and an `outcome` record
 // for every tools/call the client sent to server (a cancelled call may lack its
 // outcome: the server never answers it), nothing was denied, and the trail
-// verifies. With exclusive, home must hold records of no other server.
-func checkAudit(t *testing.T, home, server string, exclusive bool, runs ...driverRun) {
+// verifies. With exclusive, home must hold records of no other server. The
+// CLI runs with HOME user.
+func checkAudit(t *testing.T, user, home, server string, exclusive bool, runs ...driverRun) {
 	t.Helper()
 	t.Run("audit-"+server, func(t *testing.T) {
 		if relayMode() {
 			t.Skip("AIM_E2E_WRAPPER=relay: no aim-mcp, no audit trail")
 		}
-		out, skip, err := aim(t, "logs", "--home", home, "--json")
+		out, skip, err := aim(t, user, "logs", "--home", home, "--json")
 		if skip {
 			t.Skip("aim-mcp logs: unknown command (not implemented yet)")
 		}
@@ -390,7 +505,7 @@ func checkAudit(t *testing.T, home, server string, exclusive bool, runs ...drive
 		}
 		t.Logf("%d records in the home; %s: %d call, outcomes %v", len(recs), server, nCalls, outcomes)
 
-		out, skip, err = aim(t, "audit", "verify", "--home", home)
+		out, skip, err = aim(t, user, "audit", "verify", "--home", home)
 		if skip {
 			t.Skip("aim-mcp audit: unknown command (not implemented yet)")
 		}
@@ -408,12 +523,13 @@ func TestEverything(t *testing.T) {
 	h := setup(t)
 	dir := runDir(t)
 	home := filepath.Join(dir, "home")
+	writeConfig(t, userHome(dir), transparentConfig)
 	server := []string{"node", h.everything, "stdio"}
 	direct := h.drive(t, "direct", "everything", dir, nil, server)
 	proxied := h.drive(t, "proxied", "everything", dir, nil, wrap("everything", home, server))
 	compare(t, "everything", direct, proxied)
 	checkEverythingDoc(t, direct)
-	checkAudit(t, home, "everything", true, proxied)
+	checkAudit(t, userHome(dir), home, "everything", true, proxied)
 }
 
 // checkEverythingDoc pins a few facts of the document, so that a driver that
@@ -455,6 +571,7 @@ func TestFilesystem(t *testing.T) {
 	h := setup(t)
 	dir := runDir(t)
 	home := filepath.Join(dir, "home")
+	writeConfig(t, userHome(dir), transparentConfig)
 	rootA, rootB := filepath.Join(dir, "root-direct"), filepath.Join(dir, "root-proxied")
 	for _, d := range []string{rootA, rootB} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -468,18 +585,19 @@ func TestFilesystem(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(rootB, "e2e", "hello.txt")); err != nil || !strings.HasPrefix(string(b), "line one\n") {
 		t.Errorf("proxied write_file: %q, %v", b, err)
 	}
-	checkAudit(t, home, "filesystem", true, proxied)
+	checkAudit(t, userHome(dir), home, "filesystem", true, proxied)
 }
 
 func TestMemory(t *testing.T) {
 	h := setup(t)
 	dir := runDir(t)
 	home := filepath.Join(dir, "home")
+	writeConfig(t, userHome(dir), transparentConfig)
 	memA, memB := filepath.Join(dir, "memory-direct.jsonl"), filepath.Join(dir, "memory-proxied.jsonl")
 	direct := h.drive(t, "direct", "memory", dir, []string{"--env", "MEMORY_FILE_PATH=" + memA}, []string{"node", h.memory})
 	proxied := h.drive(t, "proxied", "memory", dir, []string{"--env", "MEMORY_FILE_PATH=" + memB}, wrap("memory", home, []string{"node", h.memory}))
 	compare(t, "memory", direct, proxied)
-	checkAudit(t, home, "memory", true, proxied)
+	checkAudit(t, userHome(dir), home, "memory", true, proxied)
 }
 
 // ---------------------------------------------------------------- Claude Desktop
@@ -497,11 +615,12 @@ type entry struct {
 func TestClaudeDesktopInstall(t *testing.T) {
 	h := setup(t)
 	dir := runDir(t)
-	userHome := filepath.Join(dir, "user")
+	user := userHome(dir)
+	writeConfig(t, user, transparentConfig)
 	aimHome := filepath.Join(dir, "aim-home")
 	fsRoot := filepath.Join(dir, "desktop")
 	memFile := filepath.Join(dir, "memory.jsonl")
-	cfgDir := filepath.Join(userHome, ".config", "Claude")
+	cfgDir := filepath.Join(user, ".config", "Claude")
 	for _, d := range []string{cfgDir, fsRoot} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -531,7 +650,7 @@ func TestClaudeDesktopInstall(t *testing.T) {
 	} else {
 		install := func() []byte {
 			cmd := exec.Command(aimBin, "install", "--config", cfgPath, "--home", aimHome)
-			cmd.Env = append(os.Environ(), "HOME="+userHome, "XDG_CONFIG_HOME="+filepath.Join(userHome, ".config"))
+			cmd.Env = testEnv(user)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("aim-mcp install --config %s --home %s: %v\n%s", cfgPath, aimHome, err, out)
@@ -591,7 +710,7 @@ func TestClaudeDesktopInstall(t *testing.T) {
 			if name == "everything" {
 				checkEverythingDoc(t, proxied)
 			}
-			checkAudit(t, aimHome, name, false, proxied)
+			checkAudit(t, user, aimHome, name, false, proxied)
 		})
 	}
 }
@@ -669,5 +788,297 @@ func emulateInstall(t *testing.T, cfgPath string) {
 	}
 	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// ---------------------------------------------------------------- approvals
+
+// approvalConfig is the config.yaml of TestApproval: the defaults, except
+// that a held call waits 20 s for a person instead of 50 s, so that a run
+// that goes wrong ends sooner.
+const approvalConfig = `# aim-mcp e2e: the default policy; only the wait for a person is shorter.
+approval_wait: 20s
+`
+
+// approvalSeenWithin is how soon after the client sent a held call its
+// approval request must be listed by `aim-mcp approvals`.
+const approvalSeenWithin = time.Second
+
+// TestApproval is issue 4's "done when", against the real server-everything
+// and the official client, through the command line `aim-mcp install` wrote,
+// with the default config and one rule: get-sum needs a person's approval.
+// The driver (suite "approval") sends get-sum A and, while A waits, a ping and
+// an echo call; this side answers A with `aim-mcp approve` and a second
+// get-sum B with `aim-mcp deny --reason`, as a person in a terminal would.
+func TestApproval(t *testing.T) {
+	if relayMode() {
+		t.Skip("AIM_E2E_WRAPPER=relay: no aim-mcp, no approvals")
+	}
+	h := setup(t)
+	dir := runDir(t)
+	user := userHome(dir)
+	writeConfig(t, user, approvalConfig)
+	aimHome := filepath.Join(dir, "aim-home")
+	cfgDir := filepath.Join(user, ".config", "Claude")
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(cfgDir, "claude_desktop_config.json")
+	orig := entry{Command: "node", Args: []string{h.everything, "stdio"}}
+	body, err := json.MarshalIndent(map[string]any{"mcpServers": map[string]entry{"everything": orig}}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		out, _, err := aim(t, user, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	cli("install", "--config", cfgPath, "--home", aimHome)
+	var cfg struct {
+		MCPServers map[string]entry `json:"mcpServers"`
+	}
+	if b, err := os.ReadFile(cfgPath); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("config after install: %v\n%s", err, b)
+	}
+	wrapped := cfg.MCPServers["everything"]
+	checkWrapped(t, "everything", wrapped, orig, aimHome)
+	out := cli("policy", "add", "--server", "*", "--tool", "get-sum", "--action", "approve", "--home", aimHome)
+	t.Logf("aim-mcp policy add: %s", strings.TrimSpace(out))
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	const reason = "not during the demo"
+	hs := filepath.Join(dir, "handshake")
+	if err := os.Mkdir(hs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := h.startDriver(t, "approval", "approval", dir, []string{"--handshake", hs, "--deny-reason", reason},
+		append([]string{wrapped.Command}, wrapped.Args...))
+	// The person at the terminal. Whatever goes wrong here, the driver is
+	// waited for (and its leftovers checked) by finish: no t.Fatal before it.
+	a, b := func() (a, b approval) {
+		pollStart := time.Now()
+		a, seenA, polls, err := waitApproval(t, user, aimHome, "", map[string]any{"a": 1.0, "b": 2.0}, d.done)
+		if err != nil {
+			t.Errorf("get-sum A: %v", err)
+			return
+		}
+		sentA, err := waitEvent(hs, "A-sent", d.done)
+		if err != nil {
+			t.Errorf("get-sum A: %v", err)
+			return
+		}
+		sent := time.UnixMilli(int64(sentA["t"].(float64)))
+		t.Logf("get-sum A: approval %s listed %v after the client sent the call (the proxy created it %v after; polling started %v before the call, %d polls)",
+			a.ID, seenA.Sub(sent).Round(time.Millisecond), a.CreatedAt.Sub(sent).Round(time.Millisecond),
+			sent.Sub(pollStart).Round(time.Millisecond), polls)
+		if seenA.Sub(sent) > approvalSeenWithin {
+			t.Errorf("get-sum A: its approval was listed %v after the call was sent, want within %v", seenA.Sub(sent), approvalSeenWithin)
+		}
+		if a.Server != "everything" || a.Risk == "" || !strings.Contains(a.Reason, "rule 1") {
+			t.Errorf("get-sum A: approval %+v: want server everything, a risk, and rule 1 as the reason", a)
+		}
+		// A waits: let the driver send its ping and echo, then answer
+		if err := os.WriteFile(filepath.Join(hs, "go-A-pending"), nil, 0o644); err != nil {
+			t.Error(err)
+			return
+		}
+		held, err := waitEvent(hs, "held-checks-done", d.done)
+		if err != nil {
+			t.Errorf("get-sum A: %v", err)
+			return
+		}
+		t.Logf("while get-sum A waited: ping answered in %v ms, echo in %v ms; order %v", held["pingMs"], held["echoMs"], held["order"])
+		out, _, err := aim(t, user, "approve", a.ID, "--home", aimHome)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Logf("aim-mcp approve: %s", strings.TrimSpace(string(out)))
+
+		b, seenB, _, err := waitApproval(t, user, aimHome, a.ID, map[string]any{"a": 40.0, "b": 2.0}, d.done)
+		if err != nil {
+			t.Errorf("get-sum B: %v", err)
+			return
+		}
+		if sentB, err := waitEvent(hs, "B-sent", d.done); err == nil {
+			t.Logf("get-sum B: approval %s listed %v after the client sent the call", b.ID,
+				seenB.Sub(time.UnixMilli(int64(sentB["t"].(float64)))).Round(time.Millisecond))
+		}
+		out, _, err = aim(t, user, "deny", b.ID, "--reason", reason, "--home", aimHome)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Logf("aim-mcp deny: %s", strings.TrimSpace(string(out)))
+		return a, b
+	}()
+	r := d.finish(t)
+	if t.Failed() {
+		t.FailNow()
+	}
+	res := r.doc["results"].(map[string]any)
+	t.Logf("order of the answers: %v; get-sum A waited %v ms in all", res["held"].(map[string]any)["order"], r.meta.Timings["heldAMs"])
+	t.Logf("get-sum B, denied: %v", res["denied"])
+
+	// the approvals were spent and answered
+	var all []approval
+	if err := json.Unmarshal([]byte(cli("approvals", "--all", "--json", "--home", aimHome)), &all); err != nil {
+		t.Fatalf("aim-mcp approvals --all --json: %v", err)
+	}
+	status := map[string]string{}
+	for _, x := range all {
+		status[x.ID] = x.Status
+	}
+	if status[a.ID] != "used" || status[b.ID] != "denied" || len(all) != 2 {
+		t.Errorf("approvals after the run: %v; want %s used, %s denied and no other", status, a.ID, b.ID)
+	}
+
+	// the audit trail tells the story
+	var recs []struct {
+		Kind      string          `json:"kind"`
+		Tool      string          `json:"tool"`
+		Decision  string          `json:"decision"`
+		RequestID json.RawMessage `json:"request_id"`
+		Data      struct {
+			Args       map[string]any `json:"args"`
+			ApprovalID string         `json:"approval_id"`
+			Approver   string         `json:"approver"`
+			Reason     string         `json:"reason"`
+		} `json:"data"`
+	}
+	logs := cli("logs", "--home", aimHome, "--json")
+	if err := json.Unmarshal([]byte(logs), &recs); err != nil {
+		t.Fatalf("aim-mcp logs --json: %v\n%s", err, tail(logs, 2000))
+	}
+	var callA, outcomeA, deniedB, kinds []string
+	var reqA json.RawMessage
+	for _, rec := range recs {
+		kinds = append(kinds, rec.Kind+"/"+rec.Tool+"/"+rec.Decision)
+		switch {
+		case rec.Kind == "call" && rec.Tool == "get-sum":
+			if rec.Decision == "approved" && rec.Data.Approver != "" && rec.Data.ApprovalID == a.ID && cmp.Equal(rec.Data.Args, map[string]any{"a": 1.0, "b": 2.0}) {
+				reqA = rec.RequestID
+			}
+			callA = append(callA, fmt.Sprintf("%s by %q", rec.Decision, rec.Data.Approver))
+		case rec.Kind == "outcome" && rec.Tool == "get-sum":
+			if bytes.Equal(rec.RequestID, reqA) {
+				outcomeA = append(outcomeA, rec.Decision)
+			}
+		case rec.Kind == "denied":
+			if rec.Tool == "get-sum" && rec.Decision == "denied" && rec.Data.ApprovalID == b.ID &&
+				strings.Contains(rec.Data.Reason, reason) && cmp.Equal(rec.Data.Args, map[string]any{"a": 40.0, "b": 2.0}) {
+				deniedB = append(deniedB, rec.Data.Reason)
+			} else {
+				t.Errorf("unexpected denied record: %+v", rec)
+			}
+		}
+	}
+	if reqA == nil || len(callA) != 1 {
+		t.Errorf("get-sum call records %v: want one, approved with approver set for approval %s", callA, a.ID)
+	}
+	if len(outcomeA) != 1 {
+		t.Errorf("get-sum A: outcome records %v, want one", outcomeA)
+	}
+	if len(deniedB) != 1 {
+		t.Errorf("get-sum B: want one denied record with the reason %q for approval %s", reason, b.ID)
+	}
+	if t.Failed() {
+		t.Logf("records: %v", kinds)
+	} else {
+		t.Logf("audit trail: call A %v, outcome %v; B denied: %q", callA, outcomeA, deniedB)
+	}
+	t.Logf("aim-mcp audit verify: %s", strings.TrimSpace(cli("audit", "verify", "--home", aimHome)))
+
+	check := cli("policy", "check", "--server", "everything", "--tool", "get-sum", "--home", aimHome)
+	if !strings.Contains(check, "approval") || !strings.Contains(check, "from rule 1") {
+		t.Errorf("aim-mcp policy check --server everything --tool get-sum does not explain the approval by rule 1:\n%s", check)
+	}
+	t.Logf("aim-mcp policy check --server everything --tool get-sum:\n%s", check)
+}
+
+// approval is what `aim-mcp approvals --json` lists.
+type approval struct {
+	ID        string         `json:"id"`
+	Server    string         `json:"server"`
+	Tool      string         `json:"tool"`
+	Args      map[string]any `json:"args"`
+	Risk      string         `json:"risk"`
+	Reason    string         `json:"reason"`
+	Status    string         `json:"status"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// waitApproval polls `aim-mcp approvals --json` until a pending approval of
+// get-sum with args, other than the one called not, is listed; seen is when
+// the listing that showed it returned. It gives up when the driver exits or
+// after a minute.
+func waitApproval(t *testing.T, user, aimHome, not string, args map[string]any, done <-chan struct{}) (a approval, seen time.Time, polls int, err error) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, _, err := aim(t, user, "approvals", "--json", "--home", aimHome)
+		polls++
+		if err != nil {
+			return a, seen, polls, err
+		}
+		seen = time.Now()
+		var list []approval
+		if err := json.Unmarshal(out, &list); err != nil {
+			return a, seen, polls, fmt.Errorf("aim-mcp approvals --json: %v\n%s", err, out)
+		}
+		for _, x := range list {
+			if x.ID != not && x.Tool == "get-sum" && x.Status == "pending" && cmp.Equal(x.Args, args) {
+				return x, seen, polls, nil
+			}
+		}
+		select {
+		case <-done:
+			return a, seen, polls, fmt.Errorf("the driver exited before an approval of get-sum %v was listed (listed: %+v)", args, list)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return a, seen, polls, fmt.Errorf("no approval of get-sum %v listed within a minute (listed: %+v)", args, list)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitEvent waits for the driver's event name in dir/events.jsonl (see
+// --handshake in node/client.mjs).
+func waitEvent(dir, name string, done <-chan struct{}) (map[string]any, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+		for len(b) > 0 {
+			line, rest, ok := bytes.Cut(b, []byte("\n"))
+			if !ok {
+				break // being written
+			}
+			b = rest
+			var ev map[string]any
+			if json.Unmarshal(line, &ev) == nil && ev["event"] == name {
+				return ev, nil
+			}
+		}
+		select {
+		case <-done:
+			return nil, fmt.Errorf("the driver exited without the event %q", name)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no event %q from the driver within a minute", name)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

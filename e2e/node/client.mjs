@@ -9,6 +9,7 @@
 //   node client.mjs --scenario everything [options] -- node .../server-everything/dist/index.js stdio
 //   node client.mjs --scenario filesystem --fs-root DIR [options] -- node .../server-filesystem/dist/index.js DIR
 //   node client.mjs --scenario memory --memory-file F [options] -- node .../server-memory/dist/index.js
+//   node client.mjs --scenario approval [--handshake DIR] [options] -- aim-mcp proxy ... -- node .../server-everything/dist/index.js stdio
 //
 // Options:
 //   --meta FILE      write timing/pid facts (not compared) as JSON to FILE: shutdown
@@ -16,6 +17,12 @@
 //   --env K=V        extra environment for the server process (repeatable); the SDK's
 //                    default safe environment is always passed as well.
 //   --big-mib N      size of the large echo payload (default 4).
+//   --handshake DIR  (approval) meet the side that answers the approvals through files in DIR:
+//                    this driver appends one JSON line per event to DIR/events.jsonl
+//                    ({"event", "t": epoch ms, ...}) and waits for DIR/go-<name> files.
+//                    Without it, the driver waits for no one: answer by hand with
+//                    `aim-mcp approvals` / `approve ID` / `deny ID --reason "not during the demo"`.
+//   --deny-reason T  (approval) the reason the denied call must carry (default "not during the demo").
 //
 // The document has a "failures" array: the driver's own assertions. It is empty
 // when every step behaved as the reference servers are known to behave.
@@ -36,11 +43,14 @@ import { EmptyResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { processTree, waitGone } from "./proc.mjs";
 
 const REQUEST_TIMEOUT_MS = 30_000;
+// A call that waits for a person: the proxy holds it up to approval_wait (50 s
+// by default), so the client must wait longer than that.
+const APPROVAL_TIMEOUT_MS = 90_000;
 
 // ---------------------------------------------------------------- arguments
 
 function parseArgs(argv) {
-  const opts = { env: {}, bigMiB: 4 };
+  const opts = { env: {}, bigMiB: 4, denyReason: "not during the demo" };
   const dd = argv.indexOf("--");
   if (dd < 0 || dd === argv.length - 1) usage("missing server command after --");
   opts.command = argv[dd + 1];
@@ -58,6 +68,8 @@ function parseArgs(argv) {
       case "--memory-file": opts.memoryFile = val(); break;
       case "--meta": opts.meta = val(); break;
       case "--big-mib": opts.bigMiB = Number(val()); break;
+      case "--handshake": opts.handshake = val(); break;
+      case "--deny-reason": opts.denyReason = val(); break;
       case "--env": {
         const kv = val();
         const eq = kv.indexOf("=");
@@ -73,7 +85,7 @@ function parseArgs(argv) {
 }
 
 function usage(msg) {
-  process.stderr.write(`client.mjs: ${msg}\nusage: node client.mjs --scenario everything|filesystem|memory [--fs-root DIR] [--memory-file F] [--env K=V] [--meta FILE] [--big-mib N] -- CMD ARGS...\n`);
+  process.stderr.write(`client.mjs: ${msg}\nusage: node client.mjs --scenario everything|filesystem|memory|approval [--fs-root DIR] [--memory-file F] [--env K=V] [--meta FILE] [--big-mib N] [--handshake DIR] [--deny-reason TEXT] -- CMD ARGS...\n`);
   process.exit(2);
 }
 
@@ -105,7 +117,7 @@ class TapTransport {
   #observeOut(m) {
     if ("method" in m && "id" in m) {
       bump(this.out.requests, m.method);
-      if (m.method === "tools/call") this.calls.set(m.id, { tool: m.params?.name, answered: false });
+      if (m.method === "tools/call") this.calls.set(m.id, { tool: m.params?.name, answered: false, sentAt: Date.now() });
       if (m.method === "initialize") this.initializeId = m.id;
     } else if ("method" in m) {
       bump(this.out.notifications, m.method);
@@ -127,6 +139,7 @@ class TapTransport {
       const c = this.calls.get(m.id);
       if (c) {
         c.answered = true;
+        c.answeredAt = Date.now();
         if (m.error) c.error = m.error.code;
         else c.isError = Boolean(m.result?.isError);
       }
@@ -187,6 +200,27 @@ class Run {
   }
   async call(name, args, options = {}) {
     return this.client.callTool({ name, arguments: args }, undefined, { timeout: REQUEST_TIMEOUT_MS, ...options });
+  }
+  // event tells the other side of a --handshake what just happened (and, without
+  // one, whoever reads stderr).
+  event(name, fields = {}) {
+    const line = JSON.stringify({ event: name, t: Date.now(), ...fields });
+    (this.meta.events ??= []).push(JSON.parse(line));
+    if (this.opts.handshake) fs.appendFileSync(path.join(this.opts.handshake, "events.jsonl"), line + "\n");
+    else process.stderr.write(`client.mjs: ${line}\n`);
+  }
+  // waitGo waits until the other side of a --handshake creates go-<name>.
+  async waitGo(name, ms) {
+    if (!this.opts.handshake) return true;
+    const f = path.join(this.opts.handshake, `go-${name}`);
+    return waitFor(() => fs.existsSync(f), ms, `the go-ahead ${f}`, this);
+  }
+  // sentCall waits until the tools/call number n (0-based, in sending order)
+  // is on the wire and returns what the tap knows of it.
+  async sentCall(n) {
+    await waitFor(() => this.tap.calls.size > n, 10_000, `tools/call #${n} on the wire`, this);
+    const [id, c] = [...this.tap.calls.entries()][n] ?? [];
+    return { id, ...c };
   }
   // callOutcome never throws: protocol errors become {error}.
   async callOutcome(name, args) {
@@ -604,7 +638,80 @@ async function suiteMemory(run) {
   await run.step("shutdown", () => shutdown(run));
 }
 
-const SUITES = { everything: suiteEverything, filesystem: suiteFilesystem, memory: suiteMemory };
+// Issue 4's "done when", through a proxy whose policy makes get-sum wait for a
+// person (aim-mcp policy add --tool get-sum --action approve): call A waits
+// while a ping and another call pass; approved, it returns the real sum. Call
+// B, with other arguments, is denied and its result carries the reason. The
+// client declares no elicitation, so the proxy cannot ask in the client and
+// the answers come from `aim-mcp approve` / `aim-mcp deny` in a terminal (the
+// Go side of --handshake).
+async function suiteApproval(run) {
+  const { client, tap } = run;
+
+  await run.step("initialize", async () => {
+    const s = initSummary(run);
+    run.check(s.serverInfo?.name === "mcp-servers/everything", `initialize: serverInfo.name = ${s.serverInfo?.name}`);
+    return { serverInfo: s.serverInfo, protocolVersion: s.protocolVersion };
+  });
+
+  // as a client does before it calls: the proxy pins the tools it sees listed
+  await run.step("tools/list", async () => {
+    const r = await client.listTools(undefined, { timeout: REQUEST_TIMEOUT_MS });
+    const names = r.tools.map((t) => t.name).sort();
+    for (const want of ["echo", "get-sum"]) run.check(names.includes(want), `tools/list: missing ${want}`);
+    return names;
+  });
+
+  await run.step("held", async () => {
+    const order = [];
+    let settled = false;
+    const n = tap.calls.size;
+    const pendingA = run.call("get-sum", { a: 1, b: 2 }, { timeout: APPROVAL_TIMEOUT_MS }).then(
+      (r) => { settled = true; order.push("get-sum A"); return r; },
+      (e) => { settled = true; order.push("get-sum A (failed)"); throw e; });
+    pendingA.catch(() => {}); // awaited below; no unhandled rejection meanwhile
+    const sent = await run.sentCall(n);
+    run.event("A-sent", { t: sent.sentAt, id: sent.id });
+    // the other side saw A's approval request: A now waits for a person
+    await run.waitGo("A-pending", 30_000);
+    const t0 = Date.now();
+    const ping = await client.ping({ timeout: REQUEST_TIMEOUT_MS });
+    order.push("ping");
+    const pingWhileAPending = !settled;
+    const pingMs = Date.now() - t0;
+    const echo = await run.call("echo", { message: "while get-sum waits" });
+    order.push("echo");
+    const echoWhileAPending = !settled;
+    const echoMs = Date.now() - t0 - pingMs;
+    run.check(pingWhileAPending, "held: the ping was answered only after get-sum A");
+    run.check(echoWhileAPending, "held: echo was answered only after get-sum A");
+    run.check(text(echo) === "Echo: while get-sum waits", `held: echo: ${JSON.stringify(text(echo))}`);
+    run.event("held-checks-done", { pingMs, echoMs, order: [...order] });
+    const a = await pendingA;
+    run.meta.timings.heldAMs = tap.calls.get(sent.id)?.answeredAt - sent.sentAt;
+    run.check(!a.isError && text(a) === "The sum of 1 and 2 is 3.", `held: get-sum A: ${JSON.stringify(a)}`);
+    run.check(JSON.stringify(order) === JSON.stringify(["ping", "echo", "get-sum A"]), `held: order ${order.join(", ")}`);
+    return { order, pingWhileAPending, echoWhileAPending, ping, echo, resultA: a };
+  });
+
+  await run.step("denied", async () => {
+    const n = tap.calls.size;
+    const pendingB = run.call("get-sum", { a: 40, b: 2 }, { timeout: APPROVAL_TIMEOUT_MS });
+    pendingB.catch(() => {});
+    const sent = await run.sentCall(n);
+    run.event("B-sent", { t: sent.sentAt, id: sent.id });
+    const b = await pendingB;
+    const why = text(b);
+    run.check(b.isError === true, `denied: get-sum B is not an isError result: ${JSON.stringify(b)}`);
+    run.check(why.includes(run.opts.denyReason), `denied: get-sum B does not give the reason ${JSON.stringify(run.opts.denyReason)}: ${JSON.stringify(why)}`);
+    run.check(!why.includes("The sum of"), `denied: get-sum B ran: ${JSON.stringify(why)}`);
+    return { isError: b.isError, text: why };
+  });
+
+  await run.step("shutdown", () => shutdown(run));
+}
+
+const SUITES = { everything: suiteEverything, filesystem: suiteFilesystem, memory: suiteMemory, approval: suiteApproval };
 
 // ---------------------------------------------------------------- main
 
