@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -68,11 +67,11 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	var db *registry.DB
-	if _, err := os.Stat(home.DB(dir)); err == nil {
-		if db, err = openRegistry(ctx, e, dir, false); err != nil {
-			return err
-		}
+	db, err := openExisting(ctx, e, dir)
+	if err != nil {
+		return err
+	}
+	if db != nil {
 		defer db.Close()
 	}
 	rows, err := listRows(ctx, db, cfgs)

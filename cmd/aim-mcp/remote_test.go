@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,24 +72,6 @@ func remoteTestServer(in io.Reader, out io.Writer) int {
 			return 0
 		}
 	}
-}
-
-// remoteBuf collects a command's stderr while it runs.
-type remoteBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *remoteBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *remoteBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // remoteWorld is a user's machine with Claude Desktop's config, and an AIM.
@@ -162,7 +143,7 @@ func (w *remoteWorld) aimMCP(stdin io.Reader, args ...string) (int, string, stri
 		stdin = strings.NewReader("")
 	}
 	var out bytes.Buffer
-	var errb remoteBuf
+	var errb lockedBuffer
 	code := run(context.Background(), args, env{stdin: stdin, stdout: &out, stderr: &errb})
 	w.outputs = append(w.outputs, out.String(), errb.String())
 	return code, out.String(), errb.String()
@@ -201,7 +182,7 @@ type aimSession struct {
 	in     *io.PipeWriter
 	lines  chan map[string]any
 	done   chan int
-	stderr *remoteBuf
+	stderr *lockedBuffer
 }
 
 // proxy starts the proxy exactly as install wrote it into the config.
@@ -223,7 +204,7 @@ func (w *remoteWorld) proxy(server string) *aimSession {
 	}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	s := &aimSession{t: w.t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &remoteBuf{}}
+	s := &aimSession{t: w.t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &lockedBuffer{}}
 	go func() {
 		code := run(context.Background(), entry.Args, env{stdin: inR, stdout: outW, stderr: s.stderr})
 		outW.Close()

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -80,14 +78,12 @@ func runStatus(ctx context.Context, e env, args []string) error {
 		cfg = config.Defaults()
 	}
 	rep := statusReport{Registry: "embedded", DB: home.DB(dir)}
-	var db *registry.DB
-	if _, err := os.Stat(home.DB(dir)); err == nil {
-		if db, err = openRegistry(ctx, e, dir, false); err != nil {
-			return err
-		}
+	db, err := openExisting(ctx, e, dir)
+	if err != nil {
+		return err
+	}
+	if db != nil {
 		defer db.Close()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return errorf("%v", err)
 	}
 	var servers []registry.Server
 	if db != nil {

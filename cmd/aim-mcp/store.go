@@ -34,6 +34,17 @@ func openRegistry(ctx context.Context, e env, dir string, create bool) (*registr
 	return db, nil
 }
 
+// openExisting opens the home's registry when there is one; nil when
+// aim-mcp never ran there (list and uninstall work without it).
+func openExisting(ctx context.Context, e env, dir string) (*registry.DB, error) {
+	if _, err := os.Stat(home.DB(dir)); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, errorf("%v", err)
+	}
+	return openRegistry(ctx, e, dir, false)
+}
+
 // parseTime reads a time for --since/--until: RFC 3339, a date, or an age
 // such as 90m, 24h or 7d (that long ago).
 func parseTime(s string, now time.Time) (time.Time, error) {

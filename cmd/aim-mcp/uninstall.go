@@ -52,11 +52,11 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var db *registry.DB
-	if _, err := os.Stat(home.DB(dir)); err == nil {
-		if db, err = openRegistry(ctx, e, dir, false); err != nil {
-			return err
-		}
+	db, err := openExisting(ctx, e, dir)
+	if err != nil {
+		return err
+	}
+	if db != nil {
 		defer db.Close()
 	}
 	purged := map[string]bool{}
