@@ -348,6 +348,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 			if cur.Note != "" {
 				v.Reason += ": " + cur.Note
 			}
+			v.Next = fmt.Sprintf("Approval %s was refused; do not retry unless the user asks: a new call asks for a new approval", cur.ID)
 			v.Data["wait_ms"] = time.Since(start).Milliseconds()
 			return v
 		case registry.ApprovalExpired, registry.ApprovalCancelled, registry.ApprovalUsed:
@@ -430,6 +431,7 @@ func (g *Guard) elicit(ctx context.Context, c *mcpproxy.Call, a registry.Approva
 	}
 	v.Decision, v.Approver = "denied", "client"
 	v.Reason = "the user denied it in the client"
+	v.Next = fmt.Sprintf("Approval %s was refused; do not retry unless the user asks", a.ID)
 	v.Data["wait_ms"] = time.Since(start).Milliseconds()
 	return v, true
 }

@@ -42,4 +42,8 @@ if [[ -n "${BENCH_JSON:-}" ]]; then
 	args+=(--json "$(realpath -m "$BENCH_JSON")")
 fi
 cd "$node_dir"
-exec node bench.mjs "${args[@]}"
+# The proxies read config.yaml from the user's config directory: give them
+# an empty one, so a personal policy cannot skew the figures.
+mkdir -p "$work/user"
+HOME="$work/user" XDG_CONFIG_HOME="$work/user/.config" XDG_DATA_HOME="$work/user/.local/share" \
+	AIM_MCP_CONFIG= AIM_URL= AIM_PRIVATE_KEY= exec node bench.mjs "${args[@]}"
