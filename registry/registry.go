@@ -99,6 +99,7 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(normal)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "cache_size(-1024)")
 	q.Set("_txlock", "immediate")
 	if opt.ReadOnly {
 		q.Set("mode", "ro")

@@ -58,7 +58,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	// One proxy runs per server, often a dozen at once: keep each small.
 	// The soft limit makes the GC work harder while a multi-megabyte
 	// message passes, instead of letting the heap double behind it.
-	debug.SetMemoryLimit(24 << 20)
+	debug.SetMemoryLimit(16 << 20)
 	level := slog.LevelWarn
 	if isTrue(getenv("AIM_DEBUG")) {
 		level = slog.LevelDebug
