@@ -173,7 +173,8 @@ type Proxy struct {
 	// observers are added by the server's pump, which may run while
 	// drainHeld waits on calls; they are waited for once that pump is done.
 	observers sync.WaitGroup
-	listing   gate // tools/list answers being compared with the pins
+	listing   gate   // tools/list answers being compared with the pins
+	lastList  string // digest of the last tools/list answer (under mu)
 
 	heldCtx  context.Context // parent of every held call
 	stopHeld context.CancelFunc
@@ -780,6 +781,9 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		p.toClient.write(line)
 		if err == nil && m.hasMethod {
 			if method, _ := decodeString(m.method); method == "notifications/tools/list_changed" {
+				p.mu.Lock()
+				p.lastList = "" // the next answer is compared in full
+				p.mu.Unlock()
 				p.observe(func(o ToolsObserver) { o.ToolsChanged(p.ctx) }, nil)
 			}
 		}
@@ -799,11 +803,21 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		p.observeInit(f, m)
 	}
 	var result []byte
+	var repeat bool
 	if ok && f.method == "tools/list" && m.result != nil {
-		// Calls the client makes after it has this answer are decided
-		// after the answer is compared with the pins, not before.
-		result = bytes.Clone(m.result)
-		p.listing.enter()
+		// The same one-page answer as last time, with no list_changed in
+		// between, has nothing new to compare: clients list often.
+		sum := canon.Sum(m.result)
+		p.mu.Lock()
+		repeat = sum == p.lastList && !bytes.Contains(m.result, []byte(`"nextCursor"`))
+		p.lastList = sum
+		p.mu.Unlock()
+		if !repeat {
+			// Calls the client makes after it has this answer are decided
+			// after the answer is compared with the pins, not before.
+			result = bytes.Clone(m.result)
+			p.listing.enter()
+		}
 	}
 	p.toClient.write(line)
 	if !ok {
@@ -813,9 +827,13 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	case "tools/call":
 		p.recordOutcome(f.call, outcomeOf(m, time.Since(f.start)))
 	case "tools/list":
-		if result != nil {
+		switch {
+		case result != nil:
 			p.observe(func(o ToolsObserver) { o.ToolsListed(p.ctx, result) }, &p.listing)
 			p.record(registry.Event{Kind: registry.KindToolsList, Data: toolsSummary(result)})
+		case repeat:
+			p.record(registry.Event{Kind: registry.KindToolsList, Data: map[string]any{
+				"digest": p.lastList, "same_as_last": true}})
 		}
 	case "server/discover":
 		p.observeInit(f, m)
