@@ -576,7 +576,7 @@ func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
 		off := cap(line) - cap(m.params)
 		params = own[off : off+len(m.params)]
 	}
-	c := &Call{ID: own[cap(line)-cap(m.id):][:len(m.id)], Line: own, Args: json.RawMessage("{}")}
+	c := &Call{ID: bytes.Clone(own[cap(line)-cap(m.id):][:len(m.id)]), Line: own, Args: json.RawMessage("{}")}
 	if len(params) > 0 {
 		if err := checkKeys(params); err != nil {
 			p.refuse(body, m, err)
@@ -674,6 +674,9 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	if !cancelled && v.Allow {
 		p.toServer.writeLocked(c.Line)
 		p.toServer.mu.Unlock()
+		// Forwarded: a multi-megabyte request need not live until the
+		// answer comes (the id is a copy of its own).
+		c.Line, c.Args = nil, nil
 		return
 	}
 	p.toServer.mu.Unlock()
