@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +105,7 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 	if opt.ReadOnly {
 		q.Set("mode", "ro")
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", dsn(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("open registry %q: %w", path, err)
 	}
@@ -156,6 +157,16 @@ func (r *DB) Close() error {
 	}
 	r.appendMu.Unlock()
 	return r.db.Close()
+}
+
+// dsn is a SQLite URI for path: percent-encoded, so a home such as
+// "Application Support" or one with '#' or '?' in it names the right file.
+func dsn(path string, q url.Values) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows volume: file:///C:/...
+	}
+	return (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
 }
 
 // migrations are applied in order; PRAGMA user_version counts how many ran.

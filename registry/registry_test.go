@@ -210,3 +210,17 @@ func TestConcurrentAppenders(t *testing.T) {
 		t.Errorf("Verify = %+v, want 150 intact records", v)
 	}
 }
+
+// A home whose path has spaces, '#' or '?' keeps its database inside it.
+func TestOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Application Support", "h#o?me")
+	path := filepath.Join(dir, "aim.db")
+	db, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not where it was asked for: %v", err)
+	}
+}
