@@ -436,6 +436,19 @@ func TestRemoteInstallProxyVerifyRecord(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "does not answer") || !strings.Contains(errs, "aim-mcp: hint: check that AIM is running") {
 		t.Errorf("status with AIM down = %d:\n%s%s", code, out, errs)
 	}
+
+	// uninstall --purge deletes the AIM agent's key with the server's own.
+	aimKey := db.Keys().Path(remote.KeyName(notes.RemoteID))
+	if _, err := os.Stat(aimKey); err != nil {
+		t.Fatalf("AIM key before purge: %v", err)
+	}
+	code, out, errs = w.aimMCP(nil, "uninstall", "--purge", "--config", w.config, "--home", w.home)
+	if code != 0 || !strings.Contains(out, "key of AIM agent "+notes.RemoteID+" deleted") {
+		t.Errorf("uninstall --purge = %d:\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(aimKey); !os.IsNotExist(err) {
+		t.Errorf("AIM key after purge: %v, want it gone", err)
+	}
 }
 
 func TestRemoteInstallErrors(t *testing.T) {

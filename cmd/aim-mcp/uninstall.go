@@ -10,6 +10,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/registry/remote"
 	"github.com/opena2a-org/aim-mcp/watch"
 )
 
@@ -82,12 +83,31 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 				return errorf("%v", err)
 			}
 			fmt.Fprintf(e.stdout, "  %-24s registration and key deleted\n", s.Name)
+			if s.RemoteID != "" && !sharesAgent(servers, s) {
+				// Its AIM agent's key goes too; the agent itself stays in
+				// AIM, whose admins decide about it.
+				if err := db.Keys().Remove(remote.KeyName(s.RemoteID)); err != nil {
+					return errorf("%v", err)
+				}
+				fmt.Fprintf(e.stdout, "  %-24s key of AIM agent %s deleted (the agent stays in AIM)\n", s.Name, s.RemoteID)
+			}
 		}
 	}
 	if failed {
 		return errSilent
 	}
 	return nil
+}
+
+// sharesAgent reports whether another live registration (another client's
+// server of the same name) uses s's AIM agent.
+func sharesAgent(servers []registry.Server, s registry.Server) bool {
+	for _, o := range servers {
+		if o.ID != s.ID && o.RemoteID == s.RemoteID && o.Status != registry.StatusPurged {
+			return true
+		}
+	}
+	return false
 }
 
 // uninstallConfig gives one config back.
