@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -620,17 +619,6 @@ func cleanupBinary() {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
-}
-
-// isSignaled reports whether err says the process was killed by sig.
-func isSignaled(err error, sig syscall.Signal) bool {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
-			return ws.Signaled() && ws.Signal() == sig
-		}
-	}
-	return false
 }
 
 // canonDigest is the digest the proxy records for arguments.

@@ -25,13 +25,12 @@ type Guard struct {
 	// Poll is how often a held call looks for a human's answer.
 	Poll time.Duration
 
-	mu         sync.Mutex
-	rules      []*Rule
-	version    string
-	checked    time.Time
-	tools      map[string]*Annotations
-	extra      []Hook
-	askedTimes []time.Time
+	mu      sync.Mutex
+	rules   []*Rule
+	version string
+	checked time.Time
+	tools   map[string]*Annotations
+	extra   []Hook
 }
 
 // Hook lets another concern (tool pinning, a remote AIM) weigh in on a call

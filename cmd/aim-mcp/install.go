@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -48,24 +47,12 @@ Flags:
 
 func runInstall(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "install", installUsage)
-	var configs stringsFlag
-	fs.Var(&configs, "config", "")
-	client := fs.String("client", "", "")
-	homeFlag := fs.String("home", "", "")
+	var cf clientFlags
+	cf.register(fs)
 	dryRun := fs.Bool("dry-run", false, "")
 	aimURL := fs.String("aim-url", "", "")
 	apiKey := fs.String("api-key", "", "")
-	if err := parse(e, fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	cfgs, failed, err := loadConfigs(e, "install", *client, configs)
+	dir, cfgs, failed, err := cf.load(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -139,23 +126,6 @@ func installConfig(ctx context.Context, e env, rec *watch.Reconciler, cfg *disco
 		restartReminder(e, cfg.Client)
 	}
 	return nil
-}
-
-// loadConfig finds and parses a client's config, turning the ways that can
-// fail into errors a person can act on.
-func loadConfig(c discovery.Client, path string) (*discovery.Config, error) {
-	cfg, err := discovery.Find(c, path)
-	var nc *discovery.ErrNoConfig
-	var pe *claudeconfig.ParseError
-	switch {
-	case errors.As(err, &nc):
-		return nil, errorf("%v", err).hint("pass the file with --config PATH")
-	case errors.As(err, &pe):
-		return nil, errorf("%v", err).hint("fix the file (nothing was changed), then run the command again")
-	case err != nil:
-		return nil, errorf("%v", err)
-	}
-	return cfg, nil
 }
 
 // writable refuses a config aim-mcp must not or cannot rewrite, before

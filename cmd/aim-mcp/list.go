@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/discovery"
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -48,22 +47,10 @@ type listed struct {
 
 func runList(ctx context.Context, e env, args []string) (err error) {
 	fs := flags(e, "list", listUsage)
-	var configs stringsFlag
-	fs.Var(&configs, "config", "")
-	client := fs.String("client", "", "")
-	homeFlag := fs.String("home", "", "")
+	var cf clientFlags
+	cf.register(fs)
 	asJSON := fs.Bool("json", false, "")
-	if err := parse(e, fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	cfgs, failed, err := loadConfigs(e, "list", *client, configs)
+	dir, cfgs, failed, err := cf.load(e, fs, args)
 	if err != nil {
 		return err
 	}

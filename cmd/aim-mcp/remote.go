@@ -266,15 +266,6 @@ func (a *aimInstall) enroll(ctx context.Context, e env, db *registry.DB, srv reg
 	return nil
 }
 
-// onRegister is enroll in the shape of watch.Reconciler's OnRegister; nil
-// when no AIM is in use, so that it can be assigned as is.
-func (a *aimInstall) onRegister(e env, db *registry.DB) func(context.Context, registry.Server, bool) error {
-	if a == nil || a.dryRun {
-		return nil
-	}
-	return func(ctx context.Context, srv registry.Server, _ bool) error { return a.enroll(ctx, e, db, srv) }
-}
-
 // attachAIM puts the remote AIM in front of a proxy's policy when the home
 // uses one. It makes no request: the hook asks AIM when the first call
 // comes, and registers the server then if install did not. The returned

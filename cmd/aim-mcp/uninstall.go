@@ -8,7 +8,6 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/discovery"
 	"github.com/opena2a-org/aim-mcp/internal/canon"
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 	"github.com/opena2a-org/aim-mcp/watch"
@@ -34,22 +33,10 @@ Flags:
 
 func runUninstall(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "uninstall", uninstallUsage)
-	var configs stringsFlag
-	fs.Var(&configs, "config", "")
-	client := fs.String("client", "", "")
-	homeFlag := fs.String("home", "", "")
+	var cf clientFlags
+	cf.register(fs)
 	purge := fs.Bool("purge", false, "")
-	if err := parse(e, fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	cfgs, failed, err := loadConfigs(e, "uninstall", *client, configs)
+	dir, cfgs, failed, err := cf.load(e, fs, args)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -142,6 +143,36 @@ type stringsFlag []string
 
 func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
 func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// clientFlags are the flags of the commands that work on client configs:
+// install, uninstall and list.
+type clientFlags struct {
+	configs stringsFlag
+	client  string
+	home    string
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.Var(&c.configs, "config", "")
+	fs.StringVar(&c.client, "client", "", "")
+	fs.StringVar(&c.home, "home", "", "")
+}
+
+// load parses the command line, resolves the home and loads the configs
+// it names. failed says some config could not be loaded (and was reported).
+func (c *clientFlags) load(e env, fs *flag.FlagSet, args []string) (dir string, cfgs []*discovery.Config, failed bool, err error) {
+	if err := parse(e, fs, args); err != nil {
+		return "", nil, false, err
+	}
+	if err := noArgs(fs); err != nil {
+		return "", nil, false, err
+	}
+	if dir, err = home.Resolve(c.home); err != nil {
+		return "", nil, false, err
+	}
+	cfgs, failed, err = loadConfigs(e, strings.TrimPrefix(fs.Name(), "aim-mcp "), c.client, c.configs)
+	return dir, cfgs, failed, err
+}
 
 // resolveLocations turns --client and --config into config files. missing
 // keeps the user files that do not exist yet (for watch).
