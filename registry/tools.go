@@ -127,7 +127,7 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			changes = append(changes, ToolChange{Tool: t, Change: change})
 			continue
 		}
-		state, change := old.State, ""
+		var state, change string
 		switch {
 		case old.PinnedHash == "": // new, not accepted yet
 			state = ToolNew

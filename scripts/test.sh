@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of aim-mcp on a fresh machine with Go and Node.js 20:
 # installs the pinned real MCP servers and the official TypeScript client
-# the end-to-end tests drive, checks formatting and vet, then runs the Go
+# the end-to-end tests drive, checks formatting, vet and staticcheck, then runs the Go
 # tests (unit, CLI scripts, the proxy against real child processes, the
 # real-server end-to-end suites and the demo) with the race detector.
 set -euo pipefail
@@ -20,6 +20,9 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== go test"
 go test -race -timeout 20m "$@" ./...

@@ -81,7 +81,6 @@ type apiKey struct {
 type fault struct {
 	status     int
 	retryAfter string
-	body       string
 }
 
 // Server is the fake AIM.
