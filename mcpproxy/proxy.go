@@ -56,6 +56,27 @@ type Journal interface {
 	Append(ctx context.Context, evs ...registry.Event) error
 }
 
+// QuickGuard is implemented by guards that can often decide at once, with
+// nothing to wait for. Quick returns ok false when the call may have to
+// wait (for a person, the network, the registry), and the proxy then holds
+// it and asks Check.
+type QuickGuard interface {
+	Quick(c *Call) (v Verdict, ok bool)
+}
+
+// TryJournal is implemented by journals that can try a commit without
+// waiting for the registry's write lock, returning registry.ErrBusy when
+// they would have to.
+type TryJournal interface {
+	TryAppend(ctx context.Context, evs ...registry.Event) error
+}
+
+// Checkpointer is implemented by journals whose storage wants tidying off
+// the hot path now and then (the SQLite WAL's checkpoint).
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) error
+}
+
 // Call is one tools/call as the client sent it.
 type Call struct {
 	ID         json.RawMessage // the caller's raw id, echoed as is
@@ -615,6 +636,9 @@ func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
 		c.ArgsDigest = canon.Sum(c.Args)
 	}
 	k := idKey(c.ID)
+	if p.inline(c, k) {
+		return
+	}
 	ctx, cancel := context.WithCancel(p.heldCtx)
 	h := &heldCall{cancel: cancel}
 	p.mu.Lock()
@@ -626,6 +650,74 @@ func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
 	p.mu.Unlock()
 	p.calls.Add(1)
 	go p.handle(ctx, h, c, k)
+}
+
+// inline decides, records and forwards a call on the pump itself when
+// nothing can make it wait: setup is done, no tools/list answer is being
+// compared, the guard is sure at once, and the registry's write lock is
+// free right now. Handing the call to a goroutine of its own costs more
+// than all of that (~0.1 ms of a round trip here); anything that might
+// wait still goes that way, so the pump never blocks.
+func (p *Proxy) inline(c *Call, k string) bool {
+	select {
+	case <-p.ready:
+	default:
+		return false
+	}
+	// Counted with the held calls, so the session's end waits for it.
+	p.calls.Add(1)
+	defer p.calls.Done()
+	if p.down != nil || p.journal == nil || p.listing.busy() || p.heldCtx.Err() != nil {
+		return false // (the last: the session is ending, and calls are cancelled)
+	}
+	if _, ok := p.journal.(TryJournal); !ok {
+		return false
+	}
+	p.mu.Lock()
+	c.Client = p.client
+	_, pending := p.held[k]
+	p.mu.Unlock()
+	if pending {
+		return false // a duplicate id: let the held path sort it out
+	}
+	v := Verdict{Allow: true, Decision: "allow", Source: "default"}
+	if p.guard != nil {
+		q, ok := p.guard.(QuickGuard)
+		if !ok {
+			return false
+		}
+		if v, ok = q.Quick(c); !ok {
+			return false
+		}
+	}
+	if !v.Allow {
+		p.toClient.write(denial(c, v))
+		p.record(p.callEvent(registry.KindDenied, c, v))
+		return true
+	}
+	if !p.w.commitMu.TryLock() {
+		return false
+	}
+	ev := p.callEvent(registry.KindCall, c, v)
+	ev.Time = time.Now()
+	err := p.flushLocked(&ev, true)
+	p.w.commitMu.Unlock()
+	if errors.Is(err, registry.ErrBusy) {
+		return false
+	}
+	if err != nil {
+		v = Verdict{Decision: "fail_closed", Source: "audit", Reason: "aim-mcp could not record the call, so it was not run: " + err.Error()}
+		p.toClient.write(denial(c, v))
+		p.record(p.callEvent(registry.KindDenied, c, v))
+		return true
+	}
+	c.value = nil
+	p.toServer.mu.Lock()
+	p.track(k, &inflight{method: "tools/call", call: c, start: time.Now()})
+	p.toServer.writeLocked(c.Line)
+	p.toServer.mu.Unlock()
+	c.Line, c.Args = nil, nil
+	return true
 }
 
 // handle decides one held call, then forwards it or answers it.
@@ -883,6 +975,13 @@ func (g *gate) leave() {
 	g.mu.Unlock()
 }
 
+// busy reports whether an observation is in progress.
+func (g *gate) busy() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n > 0
+}
+
 // wait returns when no observation is in progress, or ctx is done.
 func (g *gate) wait(ctx context.Context) {
 	g.mu.Lock()
@@ -1086,13 +1185,23 @@ func (p *Proxy) record(ev registry.Event) {
 // committed.
 func (p *Proxy) commit(ev registry.Event) error {
 	ev.Time = time.Now()
-	return p.flush(&ev)
-}
-
-// flush writes the queue, and then ev when given, in one transaction.
-func (p *Proxy) flush(ev *registry.Event) error {
 	p.w.commitMu.Lock()
 	defer p.w.commitMu.Unlock()
+	return p.flushLocked(&ev, false)
+}
+
+// flush writes the queue in one transaction.
+func (p *Proxy) flush() error {
+	p.w.commitMu.Lock()
+	defer p.w.commitMu.Unlock()
+	return p.flushLocked(nil, false)
+}
+
+// flushLocked writes the queue, and then ev when given, in one
+// transaction; commitMu is held. With try it never waits for the
+// registry's write lock: it returns registry.ErrBusy and leaves the queue
+// as it was.
+func (p *Proxy) flushLocked(ev *registry.Event, try bool) error {
 	p.w.mu.Lock()
 	queued, retried := p.w.queue, p.w.retried
 	p.w.queue, p.w.retried = nil, 0
@@ -1107,7 +1216,19 @@ func (p *Proxy) flush(ev *registry.Event) error {
 	if p.journal == nil {
 		return errors.New("no audit log") // fail closed: no call ran, nowhere to write
 	}
-	err := p.journal.Append(context.Background(), evs...)
+	var err error
+	if try {
+		err = p.journal.(TryJournal).TryAppend(context.Background(), evs...)
+		if errors.Is(err, registry.ErrBusy) {
+			p.w.mu.Lock()
+			p.w.queue = append(queued[:len(queued):len(queued)], p.w.queue...)
+			p.w.retried = retried
+			p.w.mu.Unlock()
+			return err
+		}
+	} else {
+		err = p.journal.Append(context.Background(), evs...)
+	}
 	if err == nil {
 		return nil
 	}
@@ -1138,15 +1259,20 @@ func (p *Proxy) recorder(done chan<- struct{}) {
 		select {
 		case <-p.w.kick:
 		case <-p.w.stop:
-			p.flush(nil)
-			p.flush(nil) // once more for what failed the first time
+			p.flush()
+			p.flush() // once more for what failed the first time
 			return
 		}
 		select {
 		case <-time.After(linger):
 		case <-p.w.stop:
 		}
-		p.flush(nil)
+		p.flush()
+		if cp, ok := p.journal.(Checkpointer); ok {
+			if err := cp.Checkpoint(context.Background()); err != nil {
+				p.log.Debug("checkpoint", "error", err)
+			}
+		}
 	}
 }
 

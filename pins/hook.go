@@ -56,8 +56,14 @@ type Hook struct {
 }
 
 // settled reports from the cache whether tool is pinned and unchanged.
-func (h *Hook) settled(ctx context.Context, tool string) bool {
-	h.mu.Lock()
+// With wait false it does not wait for an answer being compared (that
+// holds the lock): it reports false, and the caller takes the slow path.
+func (h *Hook) settled(ctx context.Context, tool string, wait bool) bool {
+	if wait {
+		h.mu.Lock()
+	} else if !h.mu.TryLock() {
+		return false
+	}
 	defer h.mu.Unlock()
 	if h.pinned == nil || time.Since(h.pinnedAt) > time.Second {
 		tools, err := h.DB.Tools(ctx, h.Server.ID)
@@ -205,7 +211,7 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 	}
 	// An answer being compared right now is compared first (settled
 	// takes the same lock).
-	if h.settled(ctx, c.Tool) {
+	if h.settled(ctx, c.Tool, true) {
 		return "", nil
 	}
 	why := ""
@@ -239,6 +245,15 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 			Next: "Ask the user to " + next, Data: map[string]any{"drift": true}}
 	}
 	return Source + ": " + why + "; " + next, nil
+}
+
+// Quick answers at once for a settled tool (or when drift is allowed); for
+// anything else the proxy holds the call and asks Before.
+func (h *Hook) Quick(c *mcpproxy.Call) (string, *mcpproxy.Verdict, bool) {
+	if h.action() == ActionAllow || h.settled(context.Background(), c.Tool, false) {
+		return "", nil, true
+	}
+	return "", nil, false
 }
 
 // Quote writes a name for a shell command line: as is when it is plain,

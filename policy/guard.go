@@ -230,12 +230,54 @@ func (g *Guard) check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
 			required = req
 		}
 	}
-	rules, err := g.currentRules(ctx)
-	d := Decide(Input{Server: g.server.Name, Tool: c.Tool, Args: c.Args, Value: c.Value(), Annotations: g.annotations(c.Tool)}, rules, g.cfg)
-	if err != nil {
-		return FailMode(g.cfg, d, err)
+	v, d, done := g.policy(ctx, c, required)
+	if done {
+		return v
 	}
-	v := mcpproxy.Verdict{Risk: d.Risk, Source: d.ActionSource + "; risk from " + d.RiskSource,
+	return g.approve(ctx, c, d, v)
+}
+
+// QuickHook is a Hook that can sometimes answer at once, without waiting
+// for the network or the registry's write lock: ok false means "ask Before".
+type QuickHook interface {
+	Quick(c *mcpproxy.Call) (require string, v *mcpproxy.Verdict, ok bool)
+}
+
+// Quick implements mcpproxy.QuickGuard: the decision when it needs nobody to
+// wait for (allow or deny, every hook sure at once); ok false otherwise,
+// and the proxy then holds the call and asks Check.
+func (g *Guard) Quick(c *mcpproxy.Call) (mcpproxy.Verdict, bool) {
+	start := time.Now()
+	for _, h := range g.extra {
+		q, ok := h.(QuickHook)
+		if !ok {
+			return mcpproxy.Verdict{}, false
+		}
+		req, v, ok := q.Quick(c)
+		if !ok || req != "" {
+			return mcpproxy.Verdict{}, false
+		}
+		if v != nil {
+			return *v, true
+		}
+	}
+	v, _, done := g.policy(context.Background(), c, "")
+	if !done || v.Decision == "fail_closed" || v.FailOpen {
+		return mcpproxy.Verdict{}, false // the slow path explains failures
+	}
+	v.Data["decision_ms"] = float64(time.Since(start).Microseconds()) / 1000
+	return v, true
+}
+
+// policy applies the rules: done with an allow or deny verdict, or not done
+// when a person must approve (v and d then describe why).
+func (g *Guard) policy(ctx context.Context, c *mcpproxy.Call, required string) (v mcpproxy.Verdict, d Decision, done bool) {
+	rules, err := g.currentRules(ctx)
+	d = Decide(Input{Server: g.server.Name, Tool: c.Tool, Args: c.Args, Value: c.Value(), Annotations: g.annotations(c.Tool)}, rules, g.cfg)
+	if err != nil {
+		return FailMode(g.cfg, d, err), d, true
+	}
+	v = mcpproxy.Verdict{Risk: d.Risk, Source: d.ActionSource + "; risk from " + d.RiskSource,
 		Data: map[string]any{"action": d.Action}}
 	action := d.Action
 	if required != "" && action == Allow {
@@ -246,14 +288,14 @@ func (g *Guard) check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
 	switch action {
 	case Allow:
 		v.Allow, v.Decision = true, "allow"
-		return v
+		return v, d, true
 	case Deny:
 		v.Decision = "deny"
 		v.Reason = fmt.Sprintf("denied by %s (risk %s)", d.ActionSource, d.Risk)
 		v.Next = fmt.Sprintf("To see why, run `aim-mcp policy check --server %q --tool %q` in a terminal", g.server.Name, c.Tool)
-		return v
+		return v, d, true
 	}
-	return g.approve(ctx, c, d, v)
+	return v, d, false
 }
 
 // Offline is the guard of a proxy whose registry could not be opened: it

@@ -110,6 +110,50 @@ func (r *DB) Append(ctx context.Context, key Signer, ev Event) (Record, error) {
 // call's cost low: an outcome waits briefly and shares the next call's
 // commit.
 func (r *DB) AppendAll(ctx context.Context, key Signer, evs []Event) ([]Record, error) {
+	recs, err := r.appendAll(ctx, key, evs, false)
+	if err == nil {
+		r.Checkpoint(ctx)
+	}
+	return recs, err
+}
+
+// ErrBusy is returned by TryAppendAll when another writer holds the lock.
+var ErrBusy = errors.New("registry is busy")
+
+// TryAppendAll is AppendAll that never waits: when another process holds
+// the write lock it returns ErrBusy and writes nothing. The proxy's pump
+// uses it to commit a call in line, and steps aside when it cannot.
+func (r *DB) TryAppendAll(ctx context.Context, key Signer, evs []Event) ([]Record, error) {
+	return r.appendAll(ctx, key, evs, true)
+}
+
+// checkpointEvery is how many records may wait in the WAL before
+// Checkpoint copies them into the database file.
+const checkpointEvery = 1000
+
+// Checkpoint copies the WAL into the database when enough was appended,
+// without waiting for readers or writers (PASSIVE). Appends do not
+// checkpoint inside their commit, so the hot path never pays for it.
+func (r *DB) Checkpoint(ctx context.Context) error {
+	r.appendMu.Lock()
+	defer r.appendMu.Unlock()
+	a := r.app
+	if a == nil || a.uncheckpointed < checkpointEvery {
+		return nil
+	}
+	if _, err := a.conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	a.uncheckpointed = 0
+	return nil
+}
+
+func isBusy(err error) bool {
+	var se interface{ Code() int }
+	return errors.As(err, &se) && se.Code()&0xff == 5 // SQLITE_BUSY and its extended codes
+}
+
+func (r *DB) appendAll(ctx context.Context, key Signer, evs []Event, try bool) ([]Record, error) {
 	bodies := make([]body, len(evs))
 	for i, ev := range evs {
 		if ev.Time.IsZero() {
@@ -131,14 +175,40 @@ func (r *DB) AppendAll(ctx context.Context, key Signer, evs []Event) ([]Record, 
 		}
 		bodies[i] = b
 	}
-	r.appendMu.Lock()
+	if try {
+		if !r.appendMu.TryLock() {
+			return nil, ErrBusy // another append of this process is running
+		}
+	} else {
+		r.appendMu.Lock()
+	}
 	defer r.appendMu.Unlock()
 	a, err := r.appenderLocked(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("append records: %w", err)
 	}
-	if _, err := a.begin.ExecContext(ctx); err != nil {
-		return nil, fmt.Errorf("append records: begin: %w", err)
+	// Wait for another writer's lock in Go, up to ten seconds, backing off
+	// from 50us to 10ms; or, when trying, not at all.
+	for wait, waited := 50*time.Microsecond, time.Duration(0); ; wait = min(2*wait, 10*time.Millisecond) {
+		_, err := a.begin.ExecContext(ctx)
+		if err == nil {
+			break
+		}
+		if !isBusy(err) {
+			return nil, fmt.Errorf("append records: begin: %w", err)
+		}
+		if try {
+			return nil, ErrBusy
+		}
+		if waited >= 10*time.Second {
+			return nil, fmt.Errorf("append records: the registry stayed locked for %v: %w", waited, err)
+		}
+		select {
+		case <-time.After(wait):
+			waited += wait
+		case <-ctx.Done():
+			return nil, fmt.Errorf("append records: %w", ctx.Err())
+		}
 	}
 	committed := false
 	defer func() {
@@ -177,6 +247,7 @@ func (r *DB) AppendAll(ctx context.Context, key Signer, evs []Event) ([]Record, 
 		return nil, fmt.Errorf("append records: commit: %w", err)
 	}
 	committed = true
+	a.uncheckpointed += len(out)
 	return out, nil
 }
 

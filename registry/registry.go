@@ -44,6 +44,7 @@ type DB struct {
 type appender struct {
 	conn                                  *sql.Conn
 	begin, tail, insert, commit, rollback *sql.Stmt
+	uncheckpointed                        int // records appended since the last checkpoint
 }
 
 func (r *DB) appenderLocked(ctx context.Context) (*appender, error) {
@@ -53,6 +54,16 @@ func (r *DB) appenderLocked(ctx context.Context) (*appender, error) {
 	conn, err := r.db.Conn(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// The appender never waits inside SQLite: a busy write lock comes back
+	// at once, so the proxy's pump can try and step aside (TryAppendAll),
+	// and AppendAll waits in Go instead. Checkpoints run on their own
+	// (Checkpoint), not inside a commit on the hot path.
+	for _, pragma := range []string{"PRAGMA busy_timeout = 0", "PRAGMA wal_autocheckpoint = 0"} {
+		if _, err := conn.ExecContext(ctx, pragma); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%s: %w", pragma, err)
+		}
 	}
 	a := &appender{conn: conn}
 	for _, p := range []struct {

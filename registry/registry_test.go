@@ -224,3 +224,64 @@ func TestOddPath(t *testing.T) {
 		t.Fatalf("database not where it was asked for: %v", err)
 	}
 }
+
+// TryAppendAll steps aside while another writer holds the lock; AppendAll
+// waits for it; the WAL is checkpointed outside of commits.
+func TestTryAppendAndCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "aim.db")
+	a, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	s, _, _ := a.Register(ctx, Registration{Client: "c", Name: "s", Command: "x"})
+	key, _ := a.Key(s)
+	ev := Event{ServerID: s.ID, Server: s.Name, Kind: KindCall}
+
+	conn, err := a.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.TryAppendAll(ctx, key, []Event{ev}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("TryAppendAll under another writer's lock = %v, want ErrBusy", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := b.AppendAll(ctx, key, []Event{ev}); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("AppendAll returned %v while the lock was held", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	conn.ExecContext(ctx, "COMMIT")
+	if err := <-done; err != nil {
+		t.Fatalf("AppendAll after the lock was released: %v", err)
+	}
+	if _, err := b.TryAppendAll(ctx, key, []Event{ev}); err != nil {
+		t.Fatalf("TryAppendAll with the lock free: %v", err)
+	}
+
+	// Enough appends for a checkpoint: the WAL is folded into the file.
+	evs := make([]Event, checkpointEvery)
+	for i := range evs {
+		evs[i] = ev
+	}
+	if _, err := b.AppendAll(ctx, key, evs); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.app.uncheckpointed; n != 0 {
+		t.Errorf("%d records appended since the last checkpoint, want 0 after %d", n, checkpointEvery)
+	}
+	if v, _ := a.Verify(ctx, ""); !v.OK() || v.Records != checkpointEvery+2 {
+		t.Errorf("Verify = %+v, want %d intact records", v, checkpointEvery+2)
+	}
+}
