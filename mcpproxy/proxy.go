@@ -3,11 +3,13 @@
 // client's tools/call: that one is held aside, decided by a [Guard], recorded
 // in a [Journal] and only then forwarded, or answered with an isError result.
 //
-// The pump never waits for a decision: each call is decided on its own
-// goroutine, so pings, cancels, other calls and the server's own requests
-// keep flowing while a human thinks. Only what must be parsed is parsed: the
-// top-level members of client lines, the params of tools/call, and the
-// answers to the few requests the proxy observes.
+// The pump never waits for a decision. A call that might wait (for a
+// person, the network, another proxy's lock on the registry) is held on a
+// goroutine of its own, so pings, cancels, other calls and the server's own
+// requests keep flowing while a human thinks; a call the guard can decide at
+// once, and record without waiting, is done in line. Only what must be
+// parsed is parsed: the top-level members of client lines, the params of
+// tools/call, and the answers to the few requests the proxy observes.
 package mcpproxy
 
 import (
