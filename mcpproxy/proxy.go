@@ -708,7 +708,7 @@ func (p *Proxy) inline(c *Call, k string) bool {
 		return false
 	}
 	if err != nil {
-		v = Verdict{Decision: "fail_closed", Source: "audit", Reason: "aim-mcp could not record the call, so it was not run: " + err.Error()}
+		v = unrecorded(err)
 		p.toClient.write(denial(c, v))
 		p.record(p.callEvent(registry.KindDenied, c, v))
 		return true
@@ -720,6 +720,13 @@ func (p *Proxy) inline(c *Call, k string) bool {
 	p.toServer.mu.Unlock()
 	c.Line, c.Args = nil, nil
 	return true
+}
+
+// unrecorded refuses a call whose record could not be committed: every
+// call that runs leaves a record first.
+func unrecorded(err error) Verdict {
+	return Verdict{Decision: "fail_closed", Source: "audit",
+		Reason: "aim-mcp could not record the call, so it was not run: " + err.Error()}
 }
 
 // handle decides one held call, then forwards it or answers it.
@@ -749,7 +756,7 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 			fmt.Fprintf(p.opt.Stderr, "aim-mcp: warning: call to %q runs unrecorded (fail_mode open): %v\n", c.Tool, err)
 		} else if err != nil {
 			fmt.Fprintf(p.opt.Stderr, "aim-mcp: error: audit log: %v\n", err)
-			v = Verdict{Decision: "fail_closed", Source: "audit", Reason: "aim-mcp could not record the call, so it was not run: " + err.Error()}
+			v = unrecorded(err)
 		}
 	}
 	// Take the server's writer first: a cancel that arrives after the call
