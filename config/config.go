@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,32 +209,23 @@ var (
 	ActionSet  = []string{"allow", "approve", "deny"}
 )
 
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // Validate checks every enumerated value.
 func (c Config) Validate() error {
 	if c.FailMode != "closed" && c.FailMode != "open" {
 		return fmt.Errorf("fail_mode %q: want closed or open", c.FailMode)
 	}
-	if !oneOf(c.DefaultRisk, RiskLevels) {
+	if !slices.Contains(RiskLevels, c.DefaultRisk) {
 		return fmt.Errorf("default_risk %q: want one of %s", c.DefaultRisk, strings.Join(RiskLevels, ", "))
 	}
 	for k, v := range c.Actions {
-		if !oneOf(k, RiskLevels) {
+		if !slices.Contains(RiskLevels, k) {
 			return fmt.Errorf("actions: unknown risk level %q: want one of %s", k, strings.Join(RiskLevels, ", "))
 		}
-		if !oneOf(v, ActionSet) {
+		if !slices.Contains(ActionSet, v) {
 			return fmt.Errorf("actions.%s %q: want one of %s", k, v, strings.Join(ActionSet, ", "))
 		}
 	}
-	if !oneOf(c.DriftAction, ActionSet) {
+	if !slices.Contains(ActionSet, c.DriftAction) {
 		return fmt.Errorf("drift_action %q: want one of %s", c.DriftAction, strings.Join(ActionSet, ", "))
 	}
 	if c.ApprovalWait < 0 || c.ApprovalTTL <= 0 || c.ApprovalRate < 0 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -100,7 +101,7 @@ func (r *DB) Approvals(ctx context.Context, states ...string) ([]Approval, error
 	q := approvalSelect
 	var args []any
 	if len(states) > 0 {
-		q += ` WHERE status IN (?` + repeat(",?", len(states)-1) + `)`
+		q += ` WHERE status IN (?` + strings.Repeat(",?", len(states)-1) + `)`
 		for _, s := range states {
 			args = append(args, s)
 		}
@@ -210,12 +211,4 @@ func shortID() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b[:])
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
 }

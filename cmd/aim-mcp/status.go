@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -144,7 +145,7 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 		if srv.Status == registry.StatusPurged || srv.RemoteID == "" {
 			continue
 		}
-		st := &rep.Servers[indexOf(rep.Servers, srv.ID)]
+		st := &rep.Servers[slices.IndexFunc(rep.Servers, func(s serverStatus) bool { return s.ID == srv.ID })]
 		if s.APIKey != "" && a.APIKey != "refused" {
 			ag, err := c.Agent(ctx, srv.RemoteID)
 			var ae *remote.AuthenticationError
@@ -195,15 +196,6 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 		}
 	}
 	return failure
-}
-
-func indexOf(ss []serverStatus, id string) int {
-	for i, s := range ss {
-		if s.ID == id {
-			return i
-		}
-	}
-	return -1
 }
 
 func printStatus(e env, rep statusReport, haveDB bool) error {
