@@ -1163,9 +1163,10 @@ func jsonOrNil(b []byte) json.RawMessage {
 
 // writer owns the session's records on their way to the journal. Records
 // that nobody waits for (outcomes, noise) queue up; a call's record is
-// committed by the goroutine that holds the call, together with everything
-// queued before it, in one transaction. So a call costs one commit, not two,
-// and its goroutine never hands off to another and back.
+// committed by whoever decided the call (the pump in line, or the call's
+// own goroutine), together with everything queued before it, in one
+// transaction. So a call costs one commit, not two, and nobody hands the
+// commit off to another goroutine and back.
 type writer struct {
 	commitMu sync.Mutex // one commit at a time, in order
 	mu       sync.Mutex
