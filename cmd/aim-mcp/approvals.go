@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -36,11 +35,7 @@ func runApprovals(ctx context.Context, e env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	db, err := openRegistry(ctx, e, dir, true)
+	_, db, err := openHome(ctx, e, *homeFlag, true)
 	if err != nil {
 		return err
 	}
@@ -99,7 +94,7 @@ func runApprove(ctx context.Context, e env, args []string) error {
 	if fs.NArg() != 1 {
 		return &usageError{cmd: "approve", msg: "approve takes one approval id"}
 	}
-	db, err := openHome(ctx, e, *homeFlag)
+	_, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}
@@ -136,7 +131,7 @@ func runDeny(ctx context.Context, e env, args []string) error {
 	if fs.NArg() != 1 {
 		return &usageError{cmd: "deny", msg: "deny takes one approval id"}
 	}
-	db, err := openHome(ctx, e, *homeFlag)
+	_, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}
@@ -147,14 +142,6 @@ func runDeny(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "denied %s: %s on %s\n", a.ID, a.Tool, a.Server)
 	return nil
-}
-
-func openHome(ctx context.Context, e env, homeFlag string) (*registry.DB, error) {
-	dir, err := home.Resolve(homeFlag)
-	if err != nil {
-		return nil, err
-	}
-	return openRegistry(ctx, e, dir, false)
 }
 
 func approvalError(id string, err error) error {

@@ -34,11 +34,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	db, err := openRegistry(ctx, e, dir, false)
+	dir, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}

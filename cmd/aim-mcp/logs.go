@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -67,11 +66,7 @@ func runLogs(ctx context.Context, e env, args []string) error {
 	if f.Limit < 0 || f.Offset < 0 {
 		return &usageError{cmd: "logs", msg: "--limit and --offset must not be negative"}
 	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	db, err := openRegistry(ctx, e, dir, false)
+	_, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -62,11 +61,7 @@ func runPins(ctx context.Context, e env, args []string) error {
 	if len(pos) > maxPos {
 		return &usageError{cmd: "pins", msg: fmt.Sprintf("unexpected argument %q", pos[maxPos])}
 	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	db, err := openRegistry(ctx, e, dir, false)
+	_, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/opena2a-org/aim-mcp/config"
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -66,11 +65,7 @@ func loadPolicy(ctx context.Context, e env, homeFlag string, create bool) (confi
 	if err != nil {
 		return cfg, nil, errorf("%v", err).hint("fix config.yaml; nothing was changed")
 	}
-	dir, err := home.Resolve(homeFlag)
-	if err != nil {
-		return cfg, nil, err
-	}
-	db, err := openRegistry(ctx, e, dir, create)
+	_, db, err := openHome(ctx, e, homeFlag, create)
 	return cfg, db, err
 }
 

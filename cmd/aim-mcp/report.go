@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	compliance "github.com/opena2a-org/aim-mcp/report"
 )
 
@@ -97,11 +96,7 @@ func runReport(ctx context.Context, e env, args []string) error {
 		return errorf("a PDF is not for the terminal").hint("write it to a file with -o report.pdf")
 	}
 
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	db, err := openRegistry(ctx, e, dir, false)
+	_, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,18 @@ func openRegistry(ctx context.Context, e env, dir string, create bool) (*registr
 	return db, nil
 }
 
+// openHome resolves the home dir (--home, else AIM_MCP_HOME, else the
+// default) and opens its registry: what every command that reads or answers
+// the registry does first. create is as for openRegistry.
+func openHome(ctx context.Context, e env, homeFlag string, create bool) (string, *registry.DB, error) {
+	dir, err := home.Resolve(homeFlag)
+	if err != nil {
+		return "", nil, err
+	}
+	db, err := openRegistry(ctx, e, dir, create)
+	return dir, db, err
+}
+
 // openExisting opens the home's registry when there is one; nil when
 // aim-mcp never ran there (list and uninstall work without it).
 func openExisting(ctx context.Context, e env, dir string) (*registry.DB, error) {

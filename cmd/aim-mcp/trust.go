@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/trust"
 )
@@ -55,11 +54,7 @@ func runTrust(ctx context.Context, e env, args []string) error {
 	if len(pos) > 1 {
 		return &usageError{cmd: "trust", msg: fmt.Sprintf("unexpected argument %q", pos[1])}
 	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	db, err := openRegistry(ctx, e, dir, false)
+	dir, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}
