@@ -15,6 +15,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
 	"github.com/opena2a-org/aim-mcp/policy"
+	"github.com/opena2a-org/aim-mcp/policy/aim"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 )
@@ -296,9 +297,9 @@ func attachAIM(e env, dir string, cfg config.Config, db *registry.DB, srv regist
 		fmt.Fprintf(e.stderr, "aim-mcp: note: server %q is AIM agent %s\n", srv.Name, en.AgentID)
 		return en.Identity(), nil
 	}
-	h := remote.NewHook(remote.HookOptions{
+	h := aim.NewHook(aim.HookOptions{
 		Client: c, Server: srv, Agent: agent, DB: db, Config: cfg,
-		Requests: &remote.RequestLog{Path: aimRequestsFile(dir)}, Logger: log,
+		Requests: &aim.RequestLog{Path: aimRequestsFile(dir)}, Logger: log,
 	})
 	guard.AddHook(h)
 	return func() { h.Close(2 * time.Second) }, nil

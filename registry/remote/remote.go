@@ -1,9 +1,8 @@
-// Package remote is the registry as a remote AIM server sees it: an HTTP
-// client for the AIM backend API (docs: shared/reference/aim-backend-api.md)
-// that registers each MCP server as an agent of type mcp_server, verifies
-// every tool call with the agent's Ed25519 key, logs outcomes and reads
-// trust scores; and a policy hook ([Hook]) that puts AIM's decision in
-// front of the local policy.
+// Package remote is a plain HTTP client of a remote AIM server: it
+// registers each MCP server as an agent of type mcp_server, verifies
+// actions with the agent's Ed25519 key, logs outcomes and reads trust
+// scores. What a proxy does with AIM's answers is policy, in policy/aim;
+// this package knows nothing of proxies or calls.
 //
 // The local registry stays the source of the audit trail: AIM's log routes
 // store nothing today, and the trail must survive AIM being down.

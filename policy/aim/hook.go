@@ -1,4 +1,9 @@
-package remote
+// Package aim puts a remote AIM server in front of a proxy's local policy:
+// a policy hook that asks AIM's verify-action about each tool call and
+// applies the fail mode when AIM cannot answer, and an observer of the
+// proxy that sends outcomes and capability requests off the pump. It uses
+// registry/remote as its HTTP client; nothing below imports it.
+package aim
 
 import (
 	"context"
@@ -14,16 +19,17 @@ import (
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/registry/remote"
 )
 
 // HookOptions configure a Hook.
 type HookOptions struct {
-	Client *Client
+	Client *remote.Client
 	Server registry.Server // the local server the proxy runs
 	// Agent returns the server's agent in AIM: it loads the key, and
 	// registers the server first when it has none. It is called again
 	// until it succeeds.
-	Agent func(ctx context.Context) (Identity, error)
+	Agent func(ctx context.Context) (remote.Identity, error)
 	// DB and Config give the risk of a call when AIM cannot answer, for
 	// the fail mode. DB may be nil (config rules only).
 	DB     *registry.DB
@@ -58,7 +64,7 @@ type Hook struct {
 
 	sem   chan struct{} // one agent resolution at a time
 	mu    sync.Mutex
-	agent *Identity
+	agent *remote.Identity
 	notes map[string]*policy.Annotations
 	audit map[*mcpproxy.Call]auditEntry
 	down  error
@@ -73,7 +79,7 @@ type Hook struct {
 }
 
 type auditEntry struct {
-	id    Identity
+	id    remote.Identity
 	audit string
 	at    time.Time
 }
@@ -118,15 +124,15 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 	defer cancel()
 	id, err := h.identity(vctx)
 	if err == nil {
-		var d *Decision
-		d, err = h.opt.Client.VerifyAction(vctx, id, Action{Type: Capability(c.Tool), Resource: c.Tool, Metadata: h.metadata(c)})
+		var d *remote.Decision
+		d, err = h.opt.Client.VerifyAction(vctx, id, remote.Action{Type: remote.Capability(c.Tool), Resource: c.Tool, Metadata: h.metadata(c)})
 		if err == nil {
 			h.up()
 			h.remember(c, id, d.AuditID)
 			return "", nil
 		}
 	}
-	var te *TimeoutError
+	var te *remote.TimeoutError
 	if errors.As(err, &te) && te.Timeout == 0 {
 		te.Timeout = h.opt.CallTimeout
 	}
@@ -148,7 +154,7 @@ func (h *Hook) metadata(c *mcpproxy.Call) map[string]any {
 
 // refuse turns a failed check into the verdict.
 func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string, *mcpproxy.Verdict) {
-	var ve *VerificationError
+	var ve *remote.VerificationError
 	switch {
 	case errors.As(err, &ve):
 		h.up()
@@ -172,7 +178,7 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 			Data: map[string]any{"aim_reason": ve.Reason, "aim_audit_id": ve.AuditID, "aim_action": ve.Action}}
 	case ctx.Err() != nil:
 		return "", &mcpproxy.Verdict{Decision: "cancelled", Source: "AIM", Reason: "the client cancelled the call"}
-	case Unavailable(err):
+	case remote.Unavailable(err):
 		h.markDown(err)
 		return h.unavailable(ctx, c, err)
 	}
@@ -181,7 +187,7 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 	d := h.local(ctx, c)
 	v := &mcpproxy.Verdict{Decision: "fail_closed", Risk: d.Risk, Source: "AIM",
 		Reason: "AIM could not check it: " + err.Error(), Data: map[string]any{"aim_error": err.Error()}}
-	var hint Hinter
+	var hint remote.Hinter
 	if errors.As(err, &hint) {
 		v.Next = "To fix it: " + hint.Hint()
 	}
@@ -225,28 +231,28 @@ func (h *Hook) local(ctx context.Context, c *mcpproxy.Call) policy.Decision {
 
 // identity resolves the agent once; concurrent callers wait for the one
 // that is resolving.
-func (h *Hook) identity(ctx context.Context) (Identity, error) {
+func (h *Hook) identity(ctx context.Context) (remote.Identity, error) {
 	if a := h.cachedAgent(); a != nil {
 		return *a, nil
 	}
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
-		return Identity{}, ctx.Err()
+		return remote.Identity{}, ctx.Err()
 	}
 	defer func() { <-h.sem }()
 	if a := h.cachedAgent(); a != nil {
 		return *a, nil
 	}
 	if h.opt.Agent == nil {
-		return Identity{}, errors.New("no AIM agent for this server")
+		return remote.Identity{}, errors.New("no AIM agent for this server")
 	}
 	id, err := h.opt.Agent(ctx)
 	if err != nil {
-		if ctx.Err() != nil && !Unavailable(err) {
-			return Identity{}, h.opt.Client.ctxError(ctx, err)
+		if ctx.Err() != nil && !remote.Unavailable(err) {
+			return remote.Identity{}, &remote.TimeoutError{URL: h.opt.Client.URL(), Err: ctx.Err()}
 		}
-		return Identity{}, err
+		return remote.Identity{}, err
 	}
 	h.mu.Lock()
 	h.agent = &id
@@ -254,7 +260,7 @@ func (h *Hook) identity(ctx context.Context) (Identity, error) {
 	return id, nil
 }
 
-func (h *Hook) cachedAgent() *Identity {
+func (h *Hook) cachedAgent() *remote.Identity {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.agent
@@ -286,7 +292,7 @@ func (h *Hook) up() {
 
 // remember keeps a call's audit id for its outcome. Calls the local policy
 // then refused never have one: entries older than an hour are dropped.
-func (h *Hook) remember(c *mcpproxy.Call, id Identity, audit string) {
+func (h *Hook) remember(c *mcpproxy.Call, id remote.Identity, audit string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
@@ -314,7 +320,7 @@ func (h *Hook) Outcome(_ context.Context, c *mcpproxy.Call, o mcpproxy.Outcome) 
 	if len(errText) > 500 {
 		errText = errText[:500] + "…"
 	}
-	r := Result{Success: o.Status == "success", Error: errText, Detail: map[string]any{
+	r := remote.Result{Success: o.Status == "success", Error: errText, Detail: map[string]any{
 		"status": o.Status, "tool": c.Tool, "server": h.opt.Server.Name,
 		"duration_ms": o.Duration.Milliseconds(), "size": o.Size, "result_sha256": o.Digest,
 	}}
@@ -385,7 +391,7 @@ func (h *Hook) request(ctx context.Context, tools []string) {
 	}
 	var done []string
 	for _, t := range tools {
-		want := Capability(t)
+		want := remote.Capability(t)
 		if Granted(granted, want) || h.opt.Requests.Requested(id.AgentID, want) {
 			continue
 		}

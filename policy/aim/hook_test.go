@@ -1,4 +1,4 @@
-package remote
+package aim
 
 import (
 	"context"
@@ -13,28 +13,59 @@ import (
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/registry/remote"
 	"github.com/opena2a-org/aim-mcp/registry/remote/aimtest"
 )
 
+func newAIM(t *testing.T) *aimtest.Server {
+	aim := aimtest.New()
+	t.Cleanup(func() {
+		aim.Close()
+		if n := aim.BadSignatures(); n != 0 {
+			t.Errorf("the fake AIM saw %d bad signatures", n)
+		}
+	})
+	return aim
+}
+
+func newClient(t *testing.T, aim *aimtest.Server, opt *remote.Options) *remote.Client {
+	t.Helper()
+	opt.Backoff = time.Millisecond
+	c, err := remote.New(aim.URL, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func enroll(t *testing.T, c *remote.Client, keys identity.Store, name string) remote.Enrolled {
+	t.Helper()
+	e, err := c.Enroll(context.Background(), keys, remote.Enrollment{Name: name, Description: "MCP server " + name})
+	if err != nil {
+		t.Fatalf("Enroll(%q): %v", name, err)
+	}
+	return e
+}
+
 type hookEnv struct {
 	aim   *aimtest.Server
-	c     *Client
-	agent Enrolled
+	c     *remote.Client
+	agent remote.Enrolled
 	reqs  *RequestLog
 }
 
 func newHookEnv(t *testing.T) *hookEnv {
 	aim := newAIM(t)
-	c, _ := newClient(t, aim, &Options{APIKey: aim.APIKey, RetryAttempts: 1})
+	c := newClient(t, aim, &remote.Options{APIKey: aim.APIKey, RetryAttempts: 1})
 	dir := t.TempDir()
-	e := enroll(t, c, identity.Store{Dir: dir}, "filesystem", "")
+	e := enroll(t, c, identity.Store{Dir: dir}, "filesystem")
 	return &hookEnv{aim: aim, c: c, agent: e, reqs: &RequestLog{Path: filepath.Join(dir, "aim-requested.json")}}
 }
 
 func (he *hookEnv) hook(t *testing.T, cfg config.Config, cooldown time.Duration) *Hook {
 	h := NewHook(HookOptions{
 		Client: he.c, Server: registry.Server{ID: "local-id", Client: "claude-desktop", Name: "filesystem"},
-		Agent:  func(context.Context) (Identity, error) { return he.agent.Identity(), nil },
+		Agent:  func(context.Context) (remote.Identity, error) { return he.agent.Identity(), nil },
 		Config: cfg, CallTimeout: time.Second, Cooldown: cooldown, Requests: he.reqs,
 	})
 	t.Cleanup(func() { h.Close(time.Second) })
@@ -150,7 +181,7 @@ func TestHookCooldown(t *testing.T) {
 func TestHookTimeout(t *testing.T) {
 	he := newHookEnv(t)
 	h := NewHook(HookOptions{Client: he.c, Server: registry.Server{Name: "filesystem"},
-		Agent:  func(context.Context) (Identity, error) { return he.agent.Identity(), nil },
+		Agent:  func(context.Context) (remote.Identity, error) { return he.agent.Identity(), nil },
 		Config: config.Defaults(), CallTimeout: 50 * time.Millisecond, Cooldown: -1})
 	defer h.Close(time.Second)
 	he.aim.SetDelay(time.Second)
@@ -200,7 +231,7 @@ func TestOutcomeNeverBlocks(t *testing.T) {
 	he := newHookEnv(t)
 	he.aim.Grant("filesystem", "mcp_tool:*")
 	h := NewHook(HookOptions{Client: he.c, Server: registry.Server{Name: "filesystem"},
-		Agent:  func(context.Context) (Identity, error) { return he.agent.Identity(), nil },
+		Agent:  func(context.Context) (remote.Identity, error) { return he.agent.Identity(), nil },
 		Config: config.Defaults(), QueueSize: 1, Cooldown: -1})
 	var calls []*mcpproxy.Call
 	for range 5 {

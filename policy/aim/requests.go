@@ -1,4 +1,4 @@
-package remote
+package aim
 
 import (
 	"encoding/json"
