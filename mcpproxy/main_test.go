@@ -23,7 +23,7 @@ import (
 // AIM_MCP_FAKE_SERVER is set, TestMain runs one of them on stdio instead of
 // the tests.
 const (
-	envFake = "AIM_MCP_FAKE_SERVER" // mcp, raw, echo or sleeper
+	envFake = "AIM_MCP_FAKE_SERVER" // mcp, raw, echo, python or sleeper
 	envLog  = "AIM_MCP_FAKE_LOG"    // file that gets every stdin line (cut at 1 KiB) and "#" events
 	envOut  = "AIM_MCP_FAKE_OUT"    // raw: file whose bytes are written to stdout at start
 	envDeaf = "AIM_MCP_FAKE_DEAF"   // mcp: ignore stdin EOF and SIGTERM (only SIGKILL stops it)
@@ -40,6 +40,8 @@ func TestMain(m *testing.M) {
 		os.Exit(fakeEchoServer(os.Stdin, os.Stdout))
 	case "sleeper":
 		os.Exit(fakeSleeper())
+	case "python":
+		os.Exit(fakePythonServer(os.Stdin, os.Stdout))
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", envFake, os.Getenv(envFake))
 		os.Exit(2)

@@ -468,6 +468,11 @@ func trimLine(line []byte) []byte { return bytes.TrimSpace(line) }
 // fromClient routes one client line.
 func (p *Proxy) fromClient(line []byte, owned bool) {
 	body := trimLine(line)
+	if innerBreak(line) {
+		m, _ := scanMessage(body) // for the id, when there is one
+		p.refuse(body, m, errLineBreak)
+		return
+	}
 	if len(body) == 0 {
 		p.toServer.write(line)
 		return
@@ -528,7 +533,7 @@ func (p *Proxy) clientMessage(line, body []byte, owned bool) {
 // or it has escapes that could spell it ("tools\/call"). Any other line goes
 // on as it came.
 func (p *Proxy) clientUnreadable(line, body []byte, m message, err error) {
-	if errors.Is(err, errAmbiguous) || bytes.Contains(body, []byte("tools/call")) || bytes.IndexByte(body, '\\') >= 0 {
+	if errors.Is(err, errAmbiguous) || errors.Is(err, errTooDeep) || bytes.Contains(body, []byte("tools/call")) || bytes.IndexByte(body, '\\') >= 0 {
 		p.refuse(body, m, err)
 		return
 	}
@@ -861,6 +866,10 @@ func (p *Proxy) cancelHeld(params []byte) bool {
 // fromServer routes one server line. Forwarding comes first; what is
 // observed is worked out afterwards.
 func (p *Proxy) fromServer(line []byte, _ bool) {
+	if innerBreak(line) {
+		p.splitServerLine(line)
+		return
+	}
 	body := trimLine(line)
 	if len(body) > 0 && body[0] != '{' && body[0] != '[' {
 		p.toClient.write(line)
@@ -881,6 +890,10 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		return
 	}
 	m, err := scanMessage(body)
+	if errors.Is(err, errTooDeep) {
+		p.serverTooDeep(body, m)
+		return
+	}
 	if err != nil || m.hasMethod || !m.hasID {
 		p.toClient.write(line)
 		if err == nil && m.hasMethod {

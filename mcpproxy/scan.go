@@ -20,7 +20,30 @@ type message struct {
 var (
 	errNotObject = errors.New("not a JSON object")
 	errAmbiguous = errors.New("ambiguous message")
+	// errTooDeep: a value nested deeper than maxDepth. Every walk over a
+	// message (the key check, decoding, the digest, redaction, policy
+	// conditions) recurses with the nesting, so the bound is what keeps
+	// input from driving the proxy's stack.
+	errTooDeep = fmt.Errorf("nested deeper than %d levels", maxDepth)
+	// errLineBreak: a raw carriage return inside a line. Python's and
+	// Node's line readers split on it, so the server would read two
+	// messages where the proxy saw one. Valid JSON never needs one: it is
+	// whitespace at most, and inside a string it must be escaped.
+	errLineBreak = errors.New("raw carriage return inside the line (a line boundary for some readers)")
 )
+
+// maxDepth bounds the nesting of arrays and objects in anything the proxy
+// parses. Tool schemas and arguments seen in the wild nest a few dozen
+// levels; Python's json module gives up near 1000.
+const maxDepth = 512
+
+// innerBreak reports whether a line holds a line boundary before its own
+// end: a raw '\r' anywhere but directly before the final '\n'.
+func innerBreak(line []byte) bool {
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	return bytes.IndexByte(line, '\r') >= 0
+}
 
 // ambiguityError names the keys that made a message ambiguous.
 type ambiguityError struct {
@@ -157,9 +180,18 @@ func idKey(id []byte) string {
 
 // scanner is a small validating JSON reader that reports spans.
 type scanner struct {
-	b    []byte
-	i    int
-	deep bool // check keys of nested objects too
+	b     []byte
+	i     int
+	deep  bool // check keys of nested objects too
+	depth int  // arrays and objects open at s.i
+}
+
+// enter counts one more level of nesting, refusing more than maxDepth.
+func (s *scanner) enter() error {
+	if s.depth++; s.depth > maxDepth {
+		return s.errorf("%w", errTooDeep)
+	}
+	return nil
 }
 
 func (s *scanner) ws() {
@@ -179,6 +211,10 @@ func (s *scanner) errorf(format string, a ...any) error {
 
 // object reads {...} at s.i and calls f for each member.
 func (s *scanner) object(f func(key string, val []byte) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer func() { s.depth-- }()
 	s.i++ // {
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
@@ -254,6 +290,10 @@ func (s *scanner) value() (byte, error) {
 		if !s.deep {
 			return c, s.skipNested()
 		}
+		if err := s.enter(); err != nil {
+			return c, err
+		}
+		defer func() { s.depth-- }()
 		s.i++
 		s.ws()
 		if s.i < len(s.b) && s.b[s.i] == ']' {
@@ -396,7 +436,7 @@ var class = func() (t [256]byte) {
 // only that brackets balance and strings end. Lines that are not policed
 // never pay for more.
 func (s *scanner) skipNested() error {
-	depth := 0
+	depth := s.depth
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if class[c] == 0 {
@@ -410,12 +450,14 @@ func (s *scanner) skipNested() error {
 			}
 			continue
 		case '{', '[':
-			depth++
+			if depth++; depth > maxDepth {
+				return s.errorf("%w", errTooDeep)
+			}
 		case '}', ']':
 			depth--
 		}
 		s.i++
-		if depth == 0 {
+		if depth == s.depth {
 			return nil
 		}
 	}
@@ -446,6 +488,10 @@ func (s *scanner) decode() (any, error) {
 	start := s.i
 	switch c := s.b[s.i]; {
 	case c == '{':
+		if err := s.enter(); err != nil {
+			return nil, err
+		}
+		defer func() { s.depth-- }()
 		m := map[string]any{}
 		s.i++
 		s.ws()
@@ -488,6 +534,10 @@ func (s *scanner) decode() (any, error) {
 			s.i++
 		}
 	case c == '[':
+		if err := s.enter(); err != nil {
+			return nil, err
+		}
+		defer func() { s.depth-- }()
 		a := []any{}
 		s.i++
 		s.ws()
