@@ -14,26 +14,21 @@ import (
 	"github.com/opena2a-org/aim-mcp/watch"
 )
 
-const installUsage = `
+var installUsage = `
 Usage: aim-mcp install [--client NAME|all] [--config PATH]... [--home DIR] [--dry-run]
                       [--aim-url URL --api-key KEY]
 
-Finds the MCP servers in the configs of the MCP clients on this machine
-(Claude Desktop, Claude Code, Cursor, VS Code, Windsurf), registers each
-with AIM, gives each an Ed25519 identity, and rewrites each config so that
-every stdio server is launched through "aim-mcp proxy". Only "command" and
-"args" of those entries change; a backup is taken before a file is written.
-Remote servers (url, serverUrl, type http or sse) are listed, not wrapped.
-
+` + wrapText("", "Finds the MCP servers in the configs of the MCP clients on this machine ("+
+	clientDisplays()+`), registers each with AIM, gives each an Ed25519 identity, and
+rewrites each config so that every stdio server is launched through "aim-mcp
+proxy". Only "command" and "args" of those entries change; a backup is taken
+before a file is written. Remote servers (url, serverUrl, type http or sse)
+are listed, not wrapped.`) + `
 Flags:
-  --client NAME  only this client: claude-desktop, claude-code, cursor,
-                 vscode, windsurf, or all (default: every client found)
-  --config PATH  this config file (repeatable); --client says whose it is,
-                 else its name does (a project's .mcp.json, .cursor/mcp.json
-                 or .vscode/mcp.json; anything else is read as Claude
-                 Desktop's). Project files are only changed when named here:
-                 they are often shared in a repository
-  --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME, else the
+` + clientFlag("only this client:", "(default: every client found)") +
+	wrapText("  --config PATH  ", "this config file (repeatable); --client says whose it is, else its name does (a project's "+
+		projectFiles()+"; anything else is read as "+defaultDisplay()+
+		"'s). Project files are only changed when named here: they are often shared in a repository") + `  --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME, else the
                  XDG data directory's aim-mcp)
   --dry-run      show what would change and write nothing
   --aim-url URL  register the servers with the remote AIM server at URL

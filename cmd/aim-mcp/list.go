@@ -11,7 +11,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-const listUsage = `
+var listUsage = `
 Usage: aim-mcp list [--client NAME|all] [--config PATH]... [--home DIR] [--json]
 
 Shows every MCP server in the clients' configs: its client, whether it runs
@@ -21,9 +21,7 @@ the configs are shown as gone. A server of a project is named
 NAME@PROJECT-DIRECTORY.
 
 Flags:
-  --client NAME  only this client: claude-desktop, claude-code, cursor,
-                 vscode, windsurf, or all (default: every client found)
-  --config PATH  this config file (repeatable), as for install
+` + clientFlag("only this client:", "(default: every client found)") + `  --config PATH  this config file (repeatable), as for install
   --home DIR     aim-mcp's data directory
   --json         print JSON
 `

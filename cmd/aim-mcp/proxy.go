@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/home"
@@ -19,7 +20,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-const proxyUsage = `
+var proxyUsage = `
 Usage: aim-mcp proxy [--client NAME] --server NAME [--home DIR] -- CMD [ARGS...]
 
 Runs the MCP server CMD and relays its stdio. Every tools/call is checked,
@@ -28,17 +29,14 @@ signed and recorded in the audit log before it reaches the server.
 not normally run it yourself.
 
 Flags:
-  --client NAME  the client whose config launched it (default claude-desktop)
+  --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config
   --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME)
 `
 
-// defaultClient is the client a wrapped entry belongs to unless it says.
-const defaultClient = "claude-desktop"
-
 func runProxy(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "proxy", proxyUsage)
-	client := fs.String("client", defaultClient, "")
+	client := fs.String("client", claudeconfig.DefaultClient, "")
 	server := fs.String("server", "", "")
 	homeFlag := fs.String("home", "", "")
 	if err := parse(e, fs, args); err != nil {

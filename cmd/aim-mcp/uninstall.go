@@ -13,7 +13,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/watch"
 )
 
-const uninstallUsage = `
+var uninstallUsage = `
 Usage: aim-mcp uninstall [--client NAME|all] [--config PATH]... [--home DIR] [--purge]
 
 Gives each client its config back. When a file is unchanged since aim-mcp
@@ -23,9 +23,7 @@ leaves a file given back alone until "aim-mcp install" runs again.
 Registrations, keys and the audit trail stay unless --purge.
 
 Flags:
-  --client NAME  only this client: claude-desktop, claude-code, cursor,
-                 vscode, windsurf, or all (default: every client found)
-  --config PATH  this config file (repeatable), as for install
+` + clientFlag("only this client:", "(default: every client found)") + `  --config PATH  this config file (repeatable), as for install
   --home DIR     aim-mcp's data directory
   --purge        also delete the servers' registrations and keys (the audit
                  trail is kept: it is evidence)

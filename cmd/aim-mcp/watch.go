@@ -20,7 +20,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/watch"
 )
 
-const watchUsage = `
+var watchUsage = `
 Usage: aim-mcp watch [--client NAME|all] [--config PATH]... [--home DIR] [--once]
        aim-mcp watch --service install|uninstall|status [same flags]
 
@@ -34,12 +34,9 @@ does not parse is reported and left alone until it does; a config that
 Progress goes to stderr; Ctrl-C (SIGINT) or SIGTERM stops it.
 
 Flags:
-  --client NAME  watch this client's config: claude-desktop, claude-code,
-                 cursor, vscode, windsurf, or all (the default: every
-                 client, including those whose config does not exist yet)
-  --config PATH  watch this file (repeatable); --client says whose it is,
-                 else its name does (default Claude Desktop's format)
-  --home DIR     aim-mcp's data directory
+` + clientFlag("watch this client's config:", "(the default: every client, including those whose config does not exist yet)") +
+	wrapText("  --config PATH  ", "watch this file (repeatable); --client says whose it is, else its name does (default "+
+		defaultDisplay()+"'s format)") + `  --home DIR     aim-mcp's data directory
   --once         reconcile once and exit
   --log FILE     append the log to FILE instead of stderr
   --debounce D   wait for a file to be quiet this long (default 250ms)
