@@ -16,7 +16,8 @@ var ClaudeDesktop = Client{
 		p, tried := claudeconfig.Locate(sys.GOOS, sys.Getenv, sys.Home, sys.Exists, sys.Glob)
 		return append([]string{p}, slices.DeleteFunc(tried, func(s string) bool { return s == p })...)
 	},
-	Reload: "quit it completely (from the menu bar or tray, not just the window) and start it again",
+	Reload:    "quit it completely (from the menu bar or tray, not just the window) and start it again",
+	Processes: []string{"claude", "Claude", "claude-desktop", "Claude.exe"},
 }
 
 func init() { Register(ClaudeDesktop) }

@@ -34,6 +34,10 @@ type Client struct {
 	Projects []ProjectFile
 	// Reload tells the user how the client picks up a changed config.
 	Reload string
+	// Processes are the executable names of the client's app, for telling
+	// whether it runs (and must be restarted to read a changed config);
+	// empty when that cannot be told.
+	Processes []string
 }
 
 // ProjectFile is a config file inside a project directory.

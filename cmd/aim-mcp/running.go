@@ -10,15 +10,10 @@ import (
 	"github.com/opena2a-org/aim-mcp/discovery"
 )
 
-// processNames are the executables of each client's app.
-var processNames = map[string][]string{
-	"claude-desktop": {"claude", "Claude", "claude-desktop", "Claude.exe"},
-}
-
 // running reports whether the client's app seems to run, so install can say
 // louder that it must be restarted.
 func running(c discovery.Client) bool {
-	names := processNames[c.Name]
+	names := c.Processes
 	if len(names) == 0 {
 		return false
 	}
