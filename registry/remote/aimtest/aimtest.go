@@ -1,7 +1,6 @@
 // Package aimtest is an AIM backend for tests: an httptest server that
-// implements the routes aim-mcp uses the way the reference
-// (shared/reference/aim-backend-api.md, AIM at commit 1c830fe) describes
-// them, quirks included:
+// implements the routes aim-mcp uses the way AIM's backend (at commit
+// 1c830fe) behaves, quirks included:
 //
 //   - Ed25519 request signing is checked over the exact bytes, against the
 //     key stored for the agent, with the ±300 s timestamp window; every bad
@@ -11,11 +10,25 @@
 //   - Registration answers trust on a 0–100 scale; everything else on 0–1.
 //   - Denials are 403 with {"allowed":false,...}; auth failures are 401 or
 //     403 with {"error":...}; router errors carry a boolean "error".
-//   - A duplicate agent name is a 500; log-action stores nothing in AIM (it
-//     is kept here only so tests can look).
+//   - A duplicate agent name within an organisation is a 500; an API key
+//     shorter than 10 characters is a 500 too (AIM slices it).
+//   - A capability is granted by an equal grant or a grant ending in '*'
+//     whose prefix it starts with ("mcp_tool:*").
+//   - Every route group (sdk-api, agents) allows 100 requests in a fixed
+//     one-minute window per caller (the API key for sdk-api, the client
+//     address for signed requests), then answers 429 with Retry-After set
+//     to the seconds left in the window. SetRateLimit changes the numbers
+//     (a short window keeps tests fast), never the behaviour.
+//   - log-action answers 200 and stores nothing in AIM (the fake keeps the
+//     bodies only so tests can look); verify-action decisions are listed by
+//     GET /api/v1/verification-events with the admin token.
+//   - A rotated key (RotateKey, or POST /agents/:id/rotate-credentials with
+//     the admin token) makes signatures by the old key fail with 401
+//     "Invalid signature"; a suspended agent is refused with "Agent not
+//     verified - all actions denied".
 //
-// Faults can be injected: failing statuses (FailNext), delays, a rate limit,
-// and a server that drops every connection (SetDown).
+// Faults can be injected: failing statuses (FailNext), delays, and a server
+// that drops every connection (SetDown).
 package aimtest
 
 import (
@@ -83,11 +96,31 @@ type fault struct {
 	retryAfter string
 }
 
+// VerificationEvent is a verify-action decision, as AIM lists it.
+type VerificationEvent struct {
+	ID         string `json:"id"`
+	AgentID    string `json:"agent_id"`
+	AgentName  string `json:"agent_name"`
+	ActionType string `json:"action_type"`
+	Protocol   string `json:"protocol"`
+	Status     string `json:"status"` // "success" (allowed) or "failed" (denied)
+	Reason     string `json:"reason"`
+	CreatedAt  string `json:"created_at"`
+}
+
+// Defaults of the rate limit: AIM's.
+const (
+	DefaultRateLimit  = 100
+	DefaultRateWindow = time.Minute
+)
+
 // Server is the fake AIM.
 type Server struct {
 	*httptest.Server
 	// APIKey is a valid key of DefaultOrg.
 	APIKey string
+	// AdminToken is the bearer token of DefaultOrg's admin (a JWT in AIM).
+	AdminToken string
 	// Now is the server's clock for the timestamp window.
 	Now func() time.Time
 
@@ -102,15 +135,24 @@ type Server struct {
 	delay    time.Duration
 	down     bool
 	limit    int
-	window   map[string][]time.Time
+	span     time.Duration
+	windows  map[string]*window // by route group and caller
+	events   []VerificationEvent
 	badSigs  int
+}
+
+// window is one caller's fixed rate-limit window.
+type window struct {
+	start time.Time
+	n     int
 }
 
 // New starts a fake AIM; Close stops it.
 func New() *Server {
 	s := &Server{Now: time.Now, agents: map[string]*Agent{}, keys: map[string]*apiKey{},
-		audits: map[string]string{}, window: map[string][]time.Time{}}
+		audits: map[string]string{}, limit: DefaultRateLimit, span: DefaultRateWindow, windows: map[string]*window{}}
 	s.APIKey = s.NewAPIKey(DefaultOrg)
+	s.AdminToken = "admin." + newUUID()
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -159,13 +201,62 @@ func (s *Server) SetDown(down bool) {
 	s.mu.Unlock()
 }
 
-// SetRateLimit allows n requests a minute per caller (0: no limit), as
-// AIM's 100 a minute, keyed on the API key's organisation or the address.
-func (s *Server) SetRateLimit(n int) {
+// SetRateLimit allows n requests per route group and caller in each fixed
+// window of length span (AIM: 100 a minute; n = 0: no limit), and starts
+// every window afresh.
+func (s *Server) SetRateLimit(n int, span time.Duration) {
 	s.mu.Lock()
-	s.limit = n
-	s.window = map[string][]time.Time{}
+	s.limit, s.span = n, span
+	s.windows = map[string]*window{}
 	s.mu.Unlock()
+}
+
+// RateLimited counts the 429 answers of the rate limit.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Status == http.StatusTooManyRequests {
+			n++
+		}
+	}
+	return n
+}
+
+// RotateKey gives an agent a new key pair, as rotating it in AIM's UI
+// does, and returns the new private key (standard base64, seed and public
+// key): requests signed with the old key fail from now on.
+func (s *Server) RotateKey(idOrName string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(idOrName, "")
+	if a == nil {
+		return "", fmt.Errorf("no agent %q", idOrName)
+	}
+	return s.rotate(a), nil
+}
+
+func (s *Server) rotate(a *Agent) string {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	a.PublicKey = base64.StdEncoding.EncodeToString(pub)
+	return base64.StdEncoding.EncodeToString(priv)
+}
+
+// DeleteAgent removes an agent, as an admin does.
+func (s *Server) DeleteAgent(idOrName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.find(idOrName, ""); a != nil {
+		delete(s.agents, a.ID)
+	}
+}
+
+// VerificationEvents returns the verify-action decisions, oldest first.
+func (s *Server) VerificationEvents() []VerificationEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
 }
 
 // AddAgent stores an agent made elsewhere (another machine, a JWT user):
@@ -308,6 +399,7 @@ type ctx struct {
 	body  []byte
 	agent *Agent // the Ed25519-authenticated agent
 	org   string // the API key's organisation
+	key   string // the API key
 	rec   *Request
 }
 
@@ -383,10 +475,11 @@ func (s *Server) route(c *ctx) {
 	m := c.r.Method
 	switch {
 	case m == "GET" && c.r.URL.Path == "/health":
-		c.json(200, map[string]any{"status": "healthy"})
+		c.json(200, map[string]any{"service": "agent-identity-management", "status": "healthy", "time": time.Now().UTC()})
 		return
 	case m == "GET" && c.r.URL.Path == "/api/v1/status":
-		c.json(200, map[string]any{"status": "operational"})
+		c.json(200, map[string]any{"status": "operational", "version": "1.0.0",
+			"services": map[string]any{"database": "healthy"}, "features": map[string]any{"trust_scoring": true}})
 		return
 	case len(p) < 3 || p[0] != "api" || p[1] != "v1":
 		c.routerErr(404, "Cannot "+m+" "+c.r.URL.Path)
@@ -396,8 +489,23 @@ func (s *Server) route(c *ctx) {
 	switch {
 	case m == "POST" && len(p) == 3 && p[0] == "public" && p[1] == "agents" && p[2] == "register":
 		s.register(c)
+	case m == "GET" && len(p) == 1 && p[0] == "verification-events":
+		if s.adminAuth(c) {
+			s.mu.Lock()
+			ev := slices.Clone(s.events)
+			s.mu.Unlock()
+			if ev == nil {
+				ev = []VerificationEvent{}
+			}
+			c.json(200, map[string]any{"events": ev, "total": len(ev)})
+		}
+	case m == "POST" && p[0] == "agents" && len(p) == 3 && p[2] == "rotate-credentials":
+		if !s.adminAuth(c) || !s.rateLimit(c, "agents", "admin") {
+			return
+		}
+		s.rotateRoute(c, p[1])
 	case p[0] == "sdk-api":
-		if !s.apiKeyAuth(c) || !s.rateLimit(c, c.org) {
+		if !s.apiKeyAuth(c) || !s.rateLimit(c, "sdk-api", c.key) {
 			return
 		}
 		switch {
@@ -411,7 +519,7 @@ func (s *Server) route(c *ctx) {
 			c.routerErr(404, "Cannot "+m+" "+c.r.URL.Path)
 		}
 	case p[0] == "agents":
-		if !s.signedAuth(c) || !s.rateLimit(c, c.r.RemoteAddr) {
+		if !s.signedAuth(c) || !s.rateLimit(c, "agents", c.r.RemoteAddr) {
 			return
 		}
 		switch {
@@ -429,7 +537,9 @@ func (s *Server) route(c *ctx) {
 	}
 }
 
-func (s *Server) rateLimit(c *ctx, who string) bool {
+// rateLimit counts the request in its group's fixed window for the
+// caller, and answers 429 when the window is full.
+func (s *Server) rateLimit(c *ctx, group, who string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.limit <= 0 {
@@ -438,21 +548,46 @@ func (s *Server) rateLimit(c *ctx, who string) bool {
 	if h, _, err := net.SplitHostPort(who); err == nil {
 		who = h
 	}
-	now := time.Now()
-	var keep []time.Time
-	for _, t := range s.window[who] {
-		if now.Sub(t) < time.Minute {
-			keep = append(keep, t)
-		}
+	now := s.Now()
+	w := s.windows[group+" "+who]
+	if w == nil || now.Sub(w.start) >= s.span {
+		w = &window{start: now}
+		s.windows[group+" "+who] = w
 	}
-	if len(keep) >= s.limit {
-		s.window[who] = keep
-		c.w.Header().Set("Retry-After", "60")
+	if w.n >= s.limit {
+		left := w.start.Add(s.span).Sub(now)
+		c.w.Header().Set("Retry-After", strconv.Itoa(int((left+time.Second-1)/time.Second)))
 		c.err(429, "Rate limit exceeded. Please try again later.")
 		return false
 	}
-	s.window[who] = append(keep, now)
+	w.n++
 	return true
+}
+
+// adminAuth accepts the admin's bearer token, as AIM's JWT middleware does.
+func (s *Server) adminAuth(c *ctx) bool {
+	c.rec.Auth = "bearer"
+	if c.r.Header.Get("Authorization") != "Bearer "+s.AdminToken {
+		c.err(401, "Invalid or expired token")
+		return false
+	}
+	return true
+}
+
+// rotateRoute is POST /agents/:id/rotate-credentials (JWT): a new key
+// pair, the private key in the answer.
+func (s *Server) rotateRoute(c *ctx, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.agents[id]
+	if a == nil {
+		c.err(404, "Agent not found")
+		return
+	}
+	priv := s.rotate(a)
+	// AIM reports no previous key and no rotation count: compare keys.
+	c.json(200, map[string]any{"agent_id": a.ID, "public_key": a.PublicKey, "private_key": priv,
+		"previous_public_key": nil, "rotation_count": 0})
 }
 
 // apiKeyAuth is the sdk-api middleware: Bearer, else X-API-Key.
@@ -468,6 +603,10 @@ func (s *Server) apiKeyAuth(c *ctx) bool {
 		c.err(401, "No API key provided")
 		return false
 	}
+	if len(k) < 10 {
+		c.routerErr(500, fmt.Sprintf("runtime error: slice bounds out of range [:10] with length %d", len(k)))
+		return false
+	}
 	s.mu.Lock()
 	a := s.keys[k]
 	s.mu.Unlock()
@@ -479,7 +618,7 @@ func (s *Server) apiKeyAuth(c *ctx) bool {
 	case a.expired:
 		c.err(401, "API key has expired")
 	default:
-		c.org = a.org
+		c.org, c.key = a.org, k
 		return true
 	}
 	return false
@@ -571,6 +710,10 @@ func (s *Server) register(c *ctx) {
 	c.rec.Auth = "x-aim-api-key"
 	if k == "" {
 		c.err(401, "X-AIM-API-Key header is required for agent registration")
+		return
+	}
+	if len(k) < 10 {
+		c.routerErr(500, fmt.Sprintf("runtime error: slice bounds out of range [:10] with length %d", len(k)))
 		return
 	}
 	s.mu.Lock()
@@ -716,7 +859,7 @@ func (s *Server) verifyAction(c *ctx, id string) {
 	var reason string
 	switch {
 	case a.Status != "verified":
-		reason = fmt.Sprintf("Agent status is %s, cannot perform actions", a.Status)
+		reason = "Agent not verified - all actions denied"
 	case a.Compromised:
 		reason = "Agent is marked as compromised - action denied"
 	case len(a.Capabilities) == 0:
@@ -730,10 +873,15 @@ func (s *Server) verifyAction(c *ctx, id string) {
 		reason = fmt.Sprintf("Capability violation blocked by security policy 'Capability Violation Detection': Agent does not have permission for action '%s' (allowed: %v)",
 			in.ActionType, a.Capabilities)
 	}
+	ev := VerificationEvent{ID: audit, AgentID: a.ID, AgentName: a.Name, ActionType: in.ActionType, Protocol: "MCP",
+		Status: "failed", Reason: reason, CreatedAt: s.Now().UTC().Format(time.RFC3339Nano)}
 	if allowed {
-		c.json(200, map[string]any{"allowed": true, "audit_id": audit, "reason": "Action matches registered capabilities"})
+		ev.Status, ev.Reason = "success", "Action matches registered capabilities"
+		s.events = append(s.events, ev)
+		c.json(200, map[string]any{"allowed": true, "audit_id": audit, "reason": ev.Reason})
 		return
 	}
+	s.events = append(s.events, ev)
 	c.json(403, map[string]any{"allowed": false, "audit_id": audit, "reason": reason})
 }
 
