@@ -107,41 +107,29 @@ func status(ok ...bool) string {
 	return evidenced
 }
 
-func controls(r *Report) []Control {
-	f := facts{r}
-	chainOK := r.Chain.Intact
-	ids, idOK := f.identities()
-	drift, driftOK := f.drift()
-	outcomes, outOK := f.outcomes()
-	alerts, alertsOK := f.alerts()
-	join := func(parts ...string) string { return strings.Join(parts, "; ") + "." }
-	switch r.Type {
-	case "hipaa":
-		return []Control{
-			{"§164.312(b)", "Audit controls: record and examine activity in systems that contain or use ePHI", status(chainOK, outOK),
-				join(f.decisions(), outcomes, f.chain())},
-			{"§164.312(c)(1)", "Integrity: protect ePHI from improper alteration or destruction", status(chainOK, driftOK),
-				join(f.chain(), drift)},
-			{"§164.312(d)", "Person or entity authentication", status(idOK, chainOK), join(ids)},
-			{"§164.312(a)(1)", "Access control: allow access only to those granted rights", status(true),
-				join(f.decisions(), f.approvals())},
-		}
-	case "gdpr":
-		return []Control{
-			{"Art. 30", "Records of processing activities", status(chainOK, outOK),
-				join(fmt.Sprintf("each tool call is a record of processing: when, which server and tool, the decision and its outcome (%d calls, by tool in the table)", r.Summary.Calls),
-					"arguments are kept as a digest, with secret-looking values redacted", f.chain())},
-			{"Art. 32(1)(b)", "Security of processing: confidentiality and integrity", status(chainOK, idOK, alertsOK),
-				join(ids, f.decisions(), alerts, f.chain())},
-			{"Art. 32(1)(d)", "Security of processing: regularly testing and evaluating the measures", status(driftOK),
-				join("trust scores are measured per server from its own record (servers table)", drift)},
-		}
-	}
-	return []Control{
-		{"CC6.1", "Logical access security: identities and credentials of system components", status(idOK), join(ids)},
-		{"CC6.3", "Access is authorized, and changes to it approved", status(true), join(f.decisions(), f.approvals())},
-		{"CC6.8", "Prevent or detect unauthorized or malicious software", status(driftOK), join(drift)},
-		{"CC7.2", "Monitor system components for anomalies", status(chainOK, outOK), join(outcomes, f.chain())},
-		{"CC7.3", "Evaluate security events", status(alertsOK), join(alerts)},
-	}
+// evidence is what every framework's controls are written from: the
+// facts, and whether each speaks well of the period.
+type evidence struct {
+	facts
+	chainOK    bool
+	identity   string // who the servers are
+	identityOK bool
+	pinning    string // tool definitions and their drift
+	pinningOK  bool
+	recorded   string // calls and their outcomes
+	recordedOK bool
+	events     string // bypass attempts, drift, refusals
+	eventsOK   bool
 }
+
+func gather(r *Report) evidence {
+	e := evidence{facts: facts{r}, chainOK: r.Chain.Intact}
+	e.identity, e.identityOK = e.identities()
+	e.pinning, e.pinningOK = e.drift()
+	e.recorded, e.recordedOK = e.outcomes()
+	e.events, e.eventsOK = e.alerts()
+	return e
+}
+
+// sentences joins the parts of a control's evidence into one sentence.
+func sentences(parts ...string) string { return strings.Join(parts, "; ") + "." }

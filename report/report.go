@@ -14,7 +14,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,18 +23,8 @@ import (
 	"github.com/opena2a-org/aim-mcp/trust"
 )
 
-// Types and Formats are what Build and Render accept.
-var (
-	Types   = []string{"soc2", "hipaa", "gdpr"}
-	Formats = []string{"json", "csv", "pdf"}
-)
-
-// Titles of the report types.
-var Titles = map[string]string{
-	"soc2":  "SOC 2 evidence report",
-	"hipaa": "HIPAA audit controls report",
-	"gdpr":  "GDPR records of processing report",
-}
+// Formats are what Render accepts; [Frameworks] lists the types Build does.
+var Formats = []string{"json", "csv", "pdf"}
 
 // Options select what a report covers.
 type Options struct {
@@ -182,7 +171,8 @@ type Control struct {
 
 // Build gathers a report.
 func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
-	if !slices.Contains(Types, opt.Type) {
+	fw, ok := Lookup(opt.Type)
+	if !ok {
 		return nil, fmt.Errorf("unknown report type %q", opt.Type)
 	}
 	if !opt.Since.Before(opt.Until) {
@@ -192,7 +182,7 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	r := &Report{Type: opt.Type, Title: Titles[opt.Type], Generator: "aim-mcp", GeneratedAt: now.UTC(),
+	r := &Report{Type: opt.Type, Title: fw.Title, Generator: "aim-mcp", GeneratedAt: now.UTC(),
 		Period: Period{opt.Since.UTC(), opt.Until.UTC()}, Scope: "all registered servers",
 		Servers: []Server{}, CallsByTool: []ToolCalls{}, Calls: []Call{}, Approvals: []Approval{}, Drift: []Drift{},
 		Note: "This report collects the evidence aim-mcp recorded; it is not an attestation of compliance."}
@@ -290,7 +280,7 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 	}
 	r.Summary.Servers = len(r.Servers)
 	r.Summary.ChainIntact = r.Chain.Intact
-	r.Controls = controls(r)
+	r.Controls = fw.controls(gather(r))
 	return r, nil
 }
 

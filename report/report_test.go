@@ -210,7 +210,7 @@ func TestTypes(t *testing.T) {
 		if diff := cmp.Diff(want, ids); diff != "" {
 			t.Errorf("%s controls (-want +got):\n%s", typ, diff)
 		}
-		if r.Title != Titles[typ] {
+		if fw, _ := Lookup(typ); r.Title != fw.Title {
 			t.Errorf("title %q", r.Title)
 		}
 	}
@@ -223,6 +223,35 @@ func TestTypes(t *testing.T) {
 	}
 	if _, err := Render(&Report{}, "docx"); err == nil {
 		t.Error("an unknown format rendered")
+	}
+}
+
+// TestFrameworks: every framework of the table names itself and builds
+// controls of its own, so an entry cannot fall back to another's.
+func TestFrameworks(t *testing.T) {
+	f := seed(t)
+	seen := map[string]string{}
+	for _, fw := range Frameworks() {
+		if fw.Type == "" || fw.Name == "" || fw.Title == "" || fw.Cites == "" || fw.controls == nil {
+			t.Errorf("framework %+v is incomplete", fw)
+			continue
+		}
+		r := build(t, f, fw.Type)
+		if r.Type != fw.Type || r.Title != fw.Title || len(r.Controls) == 0 {
+			t.Errorf("%s: report type %q, title %q, %d controls", fw.Type, r.Type, r.Title, len(r.Controls))
+		}
+		for _, c := range r.Controls {
+			if c.ID == "" || c.Title == "" || c.Evidence == "" {
+				t.Errorf("%s: control %+v is incomplete", fw.Type, c)
+			}
+			if other, ok := seen[c.ID]; ok {
+				t.Errorf("%s: control %s is also %s's", fw.Type, c.ID, other)
+			}
+			seen[c.ID] = fw.Type
+		}
+	}
+	if fw := Frameworks()[0]; fw.Type != "soc2" {
+		t.Errorf("the default framework is %q, want soc2", fw.Type)
 	}
 }
 
@@ -371,7 +400,7 @@ func TestPDF(t *testing.T) {
 // TestPDFPaging: long tables run over pages with their headers, text that
 // the core fonts cannot show is replaced, and the calls table is capped.
 func TestPDFPaging(t *testing.T) {
-	r := &Report{Type: "gdpr", Title: Titles["gdpr"], GeneratedAt: until, Period: Period{since, until}, Scope: "all",
+	r := &Report{Type: "gdpr", Title: "GDPR records of processing report", GeneratedAt: until, Period: Period{since, until}, Scope: "all",
 		Chain: Chain{Intact: true}, Servers: []Server{{Name: "Łódź — server ☃", Client: "c"}}}
 	for i := range 300 {
 		r.Calls = append(r.Calls, Call{Seq: int64(i + 1), Time: at(1, 0), Server: "Łódź — server ☃", Tool: "tool-" + itoa(i), Decision: "allow", Outcome: "success"})

@@ -56,7 +56,7 @@ func commands() []command {
 		{"deny", "refuse a waiting call", runDeny},
 		{"pins", "show tool pins and drift; diff and accept changed tools", runPins},
 		{"trust", "show a server's trust score and, with --detailed, why", runTrust},
-		{"report", "export a compliance report (SOC 2, HIPAA, GDPR) as JSON, CSV or PDF", runReport},
+		{"report", "export a compliance report (" + reportNames() + ") as JSON, CSV or PDF", runReport},
 		{"status", "show which registry is in use, whether AIM answers, the agent ids", runStatus},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},

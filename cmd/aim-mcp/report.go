@@ -15,18 +15,16 @@ import (
 	compliance "github.com/opena2a-org/aim-mcp/report"
 )
 
-const reportUsage = `
-Usage: aim-mcp report [--type soc2|hipaa|gdpr] [--format json|csv|pdf] [flags]
+var reportUsage = `
+Usage: aim-mcp report [--type ` + strings.Join(reportTypes(), "|") + `] [--format json|csv|pdf] [flags]
 
 Exports a compliance report for a period: each server with its identity,
 key fingerprint and trust score; calls by tool and decision; approvals and
 denials, with who answered and when; drift events; the result of verifying
 the audit chain; and the controls of the framework the evidence speaks to
-(SOC 2 CC6/CC7, HIPAA §164.312(b), GDPR art. 30 and 32). CSV is one row per
-call. The report collects evidence; it is not an attestation.
-
+` + wrapText("", "("+reportCites()+"). CSV is one row per call. The report collects evidence; it is not an attestation.") + `
 Flags:
-  --type T       soc2 (default), hipaa or gdpr
+  --type T       ` + reportTypes()[0] + " (default), " + orList(reportTypes()[1:]) + `
   --format F     json (default), csv or pdf
   --server NAME  only this server (all registered servers by default)
   --client NAME  with --server: only that client's server of that name
@@ -39,9 +37,37 @@ Example: the PDF for one day
   aim-mcp report --type soc2 --format pdf --since 2026-11-24 --until 2026-11-25 -o soc2-2026-11-24.pdf
 `
 
+// reportTypes are the --type values, the default first.
+func reportTypes() []string {
+	var types []string
+	for _, f := range compliance.Frameworks() {
+		types = append(types, f.Type)
+	}
+	return types
+}
+
+// reportNames is "SOC 2, HIPAA, GDPR".
+func reportNames() string {
+	var names []string
+	for _, f := range compliance.Frameworks() {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// reportCites is "SOC 2 CC6/CC7, HIPAA ...": what each framework's report
+// speaks to.
+func reportCites() string {
+	var cites []string
+	for _, f := range compliance.Frameworks() {
+		cites = append(cites, f.Name+" "+f.Cites)
+	}
+	return strings.Join(cites, ", ")
+}
+
 func runReport(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "report", reportUsage)
-	typ := fs.String("type", "soc2", "")
+	typ := fs.String("type", reportTypes()[0], "")
 	format := fs.String("format", "json", "")
 	server := fs.String("server", "", "")
 	client := fs.String("client", "", "")
@@ -57,9 +83,9 @@ func runReport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	*typ, *format = strings.ToLower(*typ), strings.ToLower(*format)
-	if !slices.Contains(compliance.Types, *typ) {
+	if _, ok := compliance.Lookup(*typ); !ok {
 		return &cliError{msg: fmt.Sprintf("unknown report type %q", *typ), code: 2,
-			hints: []string{"use --type soc2, hipaa or gdpr"}}
+			hints: []string{"use --type " + orList(reportTypes())}}
 	}
 	if !slices.Contains(compliance.Formats, *format) {
 		return &cliError{msg: fmt.Sprintf("unknown report format %q", *format), code: 2,

@@ -3,6 +3,7 @@ package main
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
@@ -92,7 +93,7 @@ func wrapText(prefix, text string) string {
 	line := prefix
 	empty := true
 	for _, w := range strings.Fields(text) {
-		if !empty && len(line)+1+len(w) > usageWidth {
+		if !empty && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > usageWidth {
 			b.WriteString(line + "\n")
 			line, empty = indent, true
 		}
