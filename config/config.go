@@ -59,7 +59,7 @@ type Config struct {
 type Rule struct {
 	Server string `yaml:"server"`
 	Tool   string `yaml:"tool"`
-	When   string `yaml:"when"` // "/json/pointer=value", "/ptr^=prefix" or "/ptr~=regex"
+	When   string `yaml:"when"` // a condition in its --when form: "/json/pointer=value" (policy.ParseWhen)
 	Risk   string `yaml:"risk"`
 	Action string `yaml:"action"`
 }

@@ -10,12 +10,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/opena2a-org/aim-mcp/config"
-	"github.com/opena2a-org/aim-mcp/internal/canon"
 )
 
 // Risk levels, ordered.
@@ -47,109 +45,6 @@ type Rule struct {
 	Origin string `json:"origin"` // "rule 3" or "config.yaml rule 2"
 
 	server, tool *regexp.Regexp
-}
-
-// Cond tests one argument, found by a JSON pointer (RFC 6901).
-type Cond struct {
-	Ptr   string `json:"ptr"`
-	Op    string `json:"op"` // equals, prefix, regex
-	Value string `json:"value"`
-	re    *regexp.Regexp
-}
-
-// String is the --when form of the condition.
-func (c *Cond) String() string {
-	op := map[string]string{"equals": "=", "prefix": "^=", "regex": "~="}[c.Op]
-	return c.Ptr + op + c.Value
-}
-
-// ParseWhen reads "PTR=VALUE", "PTR^=PREFIX" or "PTR~=REGEX".
-func ParseWhen(s string) (*Cond, error) {
-	if s == "" {
-		return nil, nil
-	}
-	i := strings.IndexByte(s, '=')
-	if i < 0 {
-		return nil, fmt.Errorf("condition %q: want /pointer=value, /pointer^=prefix or /pointer~=regex", s)
-	}
-	c := &Cond{Ptr: s[:i], Op: "equals", Value: s[i+1:]}
-	switch {
-	case strings.HasSuffix(c.Ptr, "^"):
-		c.Ptr, c.Op = c.Ptr[:len(c.Ptr)-1], "prefix"
-	case strings.HasSuffix(c.Ptr, "~"):
-		c.Ptr, c.Op = c.Ptr[:len(c.Ptr)-1], "regex"
-	}
-	return c, c.compile()
-}
-
-func (c *Cond) compile() error {
-	if c.Ptr != "" && !strings.HasPrefix(c.Ptr, "/") {
-		return fmt.Errorf("JSON pointer %q must start with /", c.Ptr)
-	}
-	for i := 0; i < len(c.Ptr); i++ {
-		if c.Ptr[i] == '~' && (i+1 >= len(c.Ptr) || (c.Ptr[i+1] != '0' && c.Ptr[i+1] != '1')) {
-			return fmt.Errorf("JSON pointer %q: ~ must be followed by 0 or 1", c.Ptr)
-		}
-	}
-	switch c.Op {
-	case "equals", "prefix":
-	case "regex":
-		re, err := regexp.Compile(c.Value)
-		if err != nil {
-			return fmt.Errorf("regex %q: %v", c.Value, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-		}
-		c.re = re
-	default:
-		return fmt.Errorf("condition operator %q: want equals, prefix or regex", c.Op)
-	}
-	return nil
-}
-
-// match reports whether args (decoded with UseNumber) satisfy c.
-func (c *Cond) match(args any) bool {
-	v, ok := lookup(args, c.Ptr)
-	if !ok {
-		return false
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		s = string(canon.Value(v))
-	}
-	switch c.Op {
-	case "equals":
-		return s == c.Value
-	case "prefix":
-		return strings.HasPrefix(s, c.Value)
-	case "regex":
-		return c.re.MatchString(s)
-	}
-	return false
-}
-
-// lookup resolves a JSON pointer.
-func lookup(v any, ptr string) (any, bool) {
-	if ptr == "" {
-		return v, true
-	}
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[tok]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 // Compile checks a rule and prepares its globs.

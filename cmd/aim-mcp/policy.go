@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/opena2a-org/aim-mcp/config"
@@ -13,7 +14,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-const policyUsage = `
+var policyUsage = `
 Usage:
   aim-mcp policy add --server GLOB --tool GLOB [--when COND] [--risk LEVEL] [--action ACTION]
   aim-mcp policy list [--json]
@@ -30,14 +31,27 @@ risk: low and medium allow, high and critical approve (see config.yaml's
 
 GLOB: * any run of characters, ? one, [a-z] a class.
 COND: a JSON pointer into the arguments and a value:
-      /path=VALUE (equals), /path^=PREFIX (starts with), /path~=REGEX
-
+` + wrapText("      ", condForms()) + `
 Rules live in the registry (these commands) and in config.yaml's "policy:".
 Running proxies pick up changes within a second.
 
 Flags:
   --home DIR  aim-mcp's data directory
 `
+
+// condForms is "/path=VALUE (equals), ...": the --when form of each
+// condition operator.
+func condForms() string {
+	var forms []string
+	for _, o := range policy.Operators() {
+		f := "/path" + o.Mark + "=" + strings.ToUpper(o.Value)
+		if o.Means != "" {
+			f += " (" + o.Means + ")"
+		}
+		forms = append(forms, f)
+	}
+	return strings.Join(forms, ", ")
+}
 
 func runPolicy(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
