@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/internal/redact"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -377,7 +378,7 @@ func (p *Proxy) setup(ctx context.Context, c *child) {
 	}
 	// The session's first record goes in before anything queued meanwhile.
 	if err := j.Append(ctx, registry.Event{Time: time.Now(), Kind: registry.KindSessionStart, Data: map[string]any{
-		"pid": c.pid(), "command": p.opt.Command, "proxy_pid": os.Getpid(),
+		"pid": c.pid(), "command": redact.Argv(p.opt.Command, nil), "proxy_pid": os.Getpid(),
 	}}); err != nil {
 		p.down = err
 		fmt.Fprintf(p.opt.Stderr, "aim-mcp: error: audit log unavailable, tool calls will be refused: %v\n", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/identity"
+	"github.com/opena2a-org/aim-mcp/internal/redact"
 )
 
 // AgentType is what every registration is, in AIM's terms.
@@ -65,6 +66,8 @@ func (r *DB) Register(ctx context.Context, in Registration) (s Server, created b
 	if in.Client == "" || in.Name == "" {
 		return Server{}, false, errors.New("register: client and name are required")
 	}
+	// The argv is stored for people to read: its secrets never are.
+	in.Args = redact.Argv(in.Args, nil)
 	if in.Args == nil {
 		in.Args = []string{}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/discovery"
+	"github.com/opena2a-org/aim-mcp/internal/redact"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -120,7 +121,7 @@ func listRows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([
 	inConfig := map[string]bool{}
 	for _, cfg := range cfgs {
 		for _, s := range cfg.Servers() {
-			r := listed{Client: s.Client, Name: s.RegName, Config: s.Path, Command: s.Original, EnvNames: s.EnvNames}
+			r := listed{Client: s.Client, Name: s.RegName, Config: s.Path, Command: redact.Argv(s.Original, nil), EnvNames: s.EnvNames}
 			switch {
 			case s.Skip != "":
 				r.State, r.Reason = "skipped", s.Skip
@@ -148,7 +149,7 @@ func listRows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([
 			continue
 		}
 		r := listed{Client: srv.Client, Name: srv.Name, State: "gone", Reason: "registered, not in the config",
-			Command: append([]string{srv.Command}, srv.Args...)}
+			Command: redact.Argv(append([]string{srv.Command}, srv.Args...), nil)}
 		fill(ctx, db, &r, srv, stats[srv.ID])
 		rows = append(rows, r)
 	}
