@@ -106,6 +106,13 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 		if !s.Wrapped {
 			continue
 		}
+		if restored != "" {
+			// The backup's bytes are what the user had before this
+			// install, another aim-mcp's wrapping included: they are
+			// given back as they are, not edited.
+			fmt.Fprintf(e.stdout, "  %-24s still wrapped by %s, as before install\n", s.RegName, s.Proxy.Exe)
+			continue
+		}
 		if _, err := cfg.File.Unwrap(s.Root, s.Name); err != nil {
 			return errorf("unwrap %q: %v", s.Name, err)
 		}
