@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/redact"
 )
@@ -84,7 +84,7 @@ func (r *DB) Register(ctx context.Context, in Registration) (s Server, created b
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s = Server{
-			ID: newUUID(), Client: in.Client, Name: in.Name, AgentType: AgentType,
+			ID: uuid.NewString(), Client: in.Client, Name: in.Name, AgentType: AgentType,
 			Command: in.Command, Args: in.Args, EnvNames: in.EnvNames,
 			Status: StatusActive, RegisteredAt: now, UpdatedAt: now,
 		}
@@ -242,13 +242,4 @@ func scanServer(row scanner) (Server, error) {
 	json.Unmarshal([]byte(envs), &s.EnvNames)
 	s.RegisteredAt, s.UpdatedAt = parseTime(reg), parseTime(upd)
 	return s, nil
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
