@@ -2,7 +2,7 @@
 // of the same shape written by other MCP clients, without disturbing anything
 // aim-mcp does not own.
 //
-// The file belongs to the app and the user (DESIGN.md, decision 10): the app
+// The file belongs to the app and the user: the app
 // keeps ~150 preferences in it and silently drops keys it does not know. So
 // the file is never re-serialised. [File.Wrap] and [File.Unwrap] splice new
 // bytes into the spans of one entry's "command" and "args" values; every

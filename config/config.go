@@ -1,5 +1,5 @@
 // Package config reads aim-mcp's settings: config.yaml (in the XDG config
-// directory, or ~/.aim/config.yaml as in the AIM SDK guide), then the AIM_*
+// directory, or ~/.aim/config.yaml where the AIM SDK keeps it), then the AIM_*
 // environment variables on top. Unknown keys are errors, so a typo in a
 // policy never silently loosens it.
 package config
@@ -191,7 +191,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	return nil
 }
 
-// parseSeconds reads "30" (seconds, as the SDK guide's AIM_TIMEOUT) or "30s".
+// parseSeconds reads "30" (seconds, as the AIM SDK reads AIM_TIMEOUT) or "30s".
 func parseSeconds(v string) (time.Duration, error) {
 	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
 		return time.Duration(n * float64(time.Second)), nil

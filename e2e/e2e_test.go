@@ -804,7 +804,7 @@ approval_wait: 20s
 // approval request must be listed by `aim-mcp approvals`.
 const approvalSeenWithin = time.Second
 
-// TestApproval is issue 4's "done when", against the real server-everything
+// TestApproval checks human approval end to end, against the real server-everything
 // and the official client, through the command line `aim-mcp install` wrote,
 // with the default config and one rule: get-sum needs a person's approval.
 // The driver (suite "approval") sends get-sum A and, while A waits, a ping and

@@ -21,7 +21,7 @@ import (
 	"strings"
 )
 
-// EnvPrivateKey names the variable that overrides stored keys, as in the AIM SDK guide.
+// EnvPrivateKey names the variable that overrides stored keys, as the AIM SDK names it.
 const EnvPrivateKey = "AIM_PRIVATE_KEY"
 
 // ErrExists is returned by Save when a key file is already there.

@@ -34,7 +34,8 @@ const (
 // Names lists the factors in order.
 var Names = []string{VerificationStatus, Uptime, SuccessRate, SecurityAlerts, Compliance, Age, DriftDetection, UserFeedback}
 
-// Weights are the AIM backend's (reference/aim-backend-api.md §6); they sum to 1.
+// Weights are the AIM backend's, so a score here means what one from AIM
+// means; they sum to 1.
 var Weights = map[string]float64{
 	VerificationStatus: 0.25,
 	Uptime:             0.15,

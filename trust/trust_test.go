@@ -268,7 +268,7 @@ func TestNoHistory(t *testing.T) {
 	if len(s.Reasons()) != 0 {
 		t.Errorf("reasons for a server with no history: %v", s.Reasons())
 	}
-	// The SDK guide's shape.
+	// The AIM SDK's shape.
 	b, _ := json.Marshal(s)
 	var m map[string]any
 	json.Unmarshal(b, &m)

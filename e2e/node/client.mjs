@@ -638,7 +638,7 @@ async function suiteMemory(run) {
   await run.step("shutdown", () => shutdown(run));
 }
 
-// Issue 4's "done when", through a proxy whose policy makes get-sum wait for a
+// Human approval end to end, through a proxy whose policy makes get-sum wait for a
 // person (aim-mcp policy add --tool get-sum --action approve): call A waits
 // while a ping and another call pass; approved, it returns the real sum. Call
 // B, with other arguments, is denied and its result carries the reason. The

@@ -4,8 +4,8 @@
 //
 // encoding/json cannot do this: decoding loses key order, whitespace and
 // comments, and re-encoding rewrites the whole file. Client config files are
-// owned by the client and the user (see DESIGN.md, decision 10), so aim-mcp
-// edits them by byte range instead:
+// owned by the client and the user, so aim-mcp edits them by byte range
+// instead:
 //
 //	root, err := jsonedit.Parse(src, jsonedit.Options{})
 //	m := root.Lookup("command")

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The errors of the AIM SDK guide, as Go types to test with errors.As. Each
+// The errors of the AIM SDK, as Go types to test with errors.As. Each
 // has a Hint that tells a person what to do about it; none ever carries a
 // key, a signature or a request body.
 

@@ -15,7 +15,7 @@
 //	var denied *remote.VerificationError
 //	if errors.As(err, &denied) { ... }
 //
-// Errors are the SDK guide's: [AuthenticationError], [VerificationError],
+// Errors are the AIM SDK's: [AuthenticationError], [VerificationError],
 // [ConnectionError], [TimeoutError], [RateLimitError], plus [StatusError]
 // for anything else. Requests are retried with backoff on connection
 // errors, timeouts and 5xx, and after a 429's Retry-After; each retry is

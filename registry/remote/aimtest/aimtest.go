@@ -48,6 +48,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // DefaultOrg is the organisation of a fresh AIM database.
@@ -152,7 +154,7 @@ func New() *Server {
 	s := &Server{Now: time.Now, agents: map[string]*Agent{}, keys: map[string]*apiKey{},
 		audits: map[string]string{}, limit: DefaultRateLimit, span: DefaultRateWindow, windows: map[string]*window{}}
 	s.APIKey = s.NewAPIKey(DefaultOrg)
-	s.AdminToken = "admin." + newUUID()
+	s.AdminToken = "admin." + uuid.NewString()
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -263,7 +265,7 @@ func (s *Server) VerificationEvents() []VerificationEvent {
 // its private key is not known to the caller.
 func (s *Server) AddAgent(org, name string) *Agent {
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	a := &Agent{ID: newUUID(), Org: org, Name: name, DisplayName: name, Description: name, Type: "mcp_server",
+	a := &Agent{ID: uuid.NewString(), Org: org, Name: name, DisplayName: name, Description: name, Type: "mcp_server",
 		Status: "verified", PublicKey: base64.StdEncoding.EncodeToString(pub), Trust: 0.91}
 	s.mu.Lock()
 	s.agents[a.ID] = a
@@ -745,7 +747,7 @@ func (s *Server) register(c *ctx) {
 	if in.Version != "" {
 		score += 5
 	}
-	a := &Agent{ID: newUUID(), Org: key.org, Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
+	a := &Agent{ID: uuid.NewString(), Org: key.org, Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
 		Type: in.AgentType, Status: "verified", Version: in.Version,
 		PublicKey: base64.StdEncoding.EncodeToString(pub), Trust: 0.91}
 	s.agents[a.ID] = a
@@ -811,8 +813,8 @@ func (s *Server) capabilityRequest(c *ctx, id string) {
 	}
 	s.capReqs = append(s.capReqs, CapabilityRequest{AgentID: id, Capability: in.Type, Reason: in.Reason, Status: "pending"})
 	now := time.Now().UTC().Format(time.RFC3339)
-	c.json(201, map[string]any{"id": newUUID(), "agent_id": id, "capability_type": in.Type, "reason": in.Reason,
-		"status": "pending", "requested_by": newUUID(), "requested_at": now, "created_at": now, "updated_at": now})
+	c.json(201, map[string]any{"id": uuid.NewString(), "agent_id": id, "capability_type": in.Type, "reason": in.Reason,
+		"status": "pending", "requested_by": uuid.NewString(), "requested_at": now, "created_at": now, "updated_at": now})
 }
 
 func (s *Server) grantRoute(c *ctx, id string) {
@@ -830,11 +832,11 @@ func (s *Server) grantRoute(c *ctx, id string) {
 		c.err(500, "failed to grant capability: duplicate key value")
 	default:
 		a.Capabilities = append(a.Capabilities, in.Type)
-		c.json(201, map[string]any{"id": newUUID(), "agentId": id, "capabilityType": in.Type})
+		c.json(201, map[string]any{"id": uuid.NewString(), "agentId": id, "capabilityType": in.Type})
 	}
 }
 
-// verifyAction is AIM's capability check (§3.2 of the reference).
+// verifyAction is AIM's capability check.
 func (s *Server) verifyAction(c *ctx, id string) {
 	var in struct {
 		ActionType string         `json:"action_type"`
@@ -853,7 +855,7 @@ func (s *Server) verifyAction(c *ctx, id string) {
 		c.err(404, "Agent not found")
 		return
 	}
-	audit := newUUID()
+	audit := uuid.NewString()
 	s.audits[audit] = a.ID
 	allowed := false
 	var reason string
@@ -921,12 +923,4 @@ func (s *Server) trustScore(c *ctx, id string) {
 				"compliance": 1, "age": 0.3, "drift_detection": 1, "user_feedback": 0.75},
 			"calculated_at": time.Now().UTC().Format(time.RFC3339Nano)})
 	}
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
