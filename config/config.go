@@ -29,6 +29,15 @@ type Config struct {
 	RetryAttempts int           `yaml:"retry_attempts"`
 	Debug         bool          `yaml:"debug"`
 	LogLevel      string        `yaml:"log_level"`
+	// AIMVerifyTTL is how long AIM's answer about one tool of one agent
+	// is reused by every proxy of the home before AIM is asked again: the
+	// request budget, and how late a grant or revocation in AIM takes
+	// effect. 0 asks AIM about every call.
+	AIMVerifyTTL time.Duration `yaml:"aim_verify_ttl"`
+	// AIMLogOutcomes sends each call's outcome to AIM's log-action, which
+	// at the time of writing answers success and stores nothing; it costs
+	// a request of the budget per call, so it is off by default.
+	AIMLogOutcomes bool `yaml:"aim_log_outcomes"`
 
 	// FailMode says what low and medium risk calls do when the registry
 	// cannot be reached: "closed" (deny, the default) or "open" (allow).
@@ -71,6 +80,7 @@ func Defaults() Config {
 		CallTimeout:   5 * time.Second,
 		RetryAttempts: 3,
 		LogLevel:      "warn",
+		AIMVerifyTTL:  60 * time.Second,
 		FailMode:      "closed",
 		DefaultRisk:   "medium",
 		Actions:       map[string]string{"low": "allow", "medium": "allow", "high": "approve", "critical": "approve"},
@@ -227,6 +237,9 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains(ActionSet, c.DriftAction) {
 		return fmt.Errorf("drift_action %q: want one of %s", c.DriftAction, strings.Join(ActionSet, ", "))
+	}
+	if c.AIMVerifyTTL < 0 {
+		return errors.New("aim_verify_ttl must not be negative")
 	}
 	if c.ApprovalWait < 0 || c.ApprovalTTL <= 0 || c.ApprovalRate < 0 {
 		return errors.New("approval_wait, approval_ttl and approval_rate must be positive")

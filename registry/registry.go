@@ -261,6 +261,15 @@ var migrations = []string{
 		written_hash TEXT NOT NULL,
 		installed_at TEXT NOT NULL
 	);`,
+	`CREATE TABLE aim_verdicts (
+		agent_id   TEXT NOT NULL,
+		capability TEXT NOT NULL,
+		allowed    INTEGER NOT NULL,
+		reason     TEXT NOT NULL DEFAULT '',
+		audit_id   TEXT NOT NULL DEFAULT '',
+		decided_at TEXT NOT NULL,
+		PRIMARY KEY (agent_id, capability)
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

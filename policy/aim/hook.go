@@ -7,7 +7,6 @@ package aim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,17 +29,17 @@ type HookOptions struct {
 	// registers the server first when it has none. It is called again
 	// until it succeeds.
 	Agent func(ctx context.Context) (remote.Identity, error)
-	// DB and Config give the risk of a call when AIM cannot answer, for
-	// the fail mode. DB may be nil (config rules only).
+	// DB keeps AIM's verdicts for every proxy of the home, and gives the
+	// risk of a call when AIM cannot answer, for the fail mode. Nil keeps
+	// verdicts in memory and uses the config's rules only.
 	DB     *registry.DB
 	Config config.Config
 	// CallTimeout bounds AIM's answer for one call, retries included;
 	// 0 means Config.CallTimeout.
 	CallTimeout time.Duration
-	// Cooldown is how long, after AIM could not answer, calls go straight
-	// to the fail mode instead of waiting for AIM again: 0 means 10s,
-	// negative means never.
-	Cooldown time.Duration
+	// ProbeTimeout bounds the health check a call makes when AIM was
+	// unreachable at the last call: 0 means a second.
+	ProbeTimeout time.Duration
 	// Requests remembers which capabilities were requested; nil keeps
 	// that in memory for the session only.
 	Requests *RequestLog
@@ -51,25 +50,31 @@ type HookOptions struct {
 }
 
 // Hook puts AIM in front of the local policy of one server's proxy. Its
-// Before asks AIM's verify-action about every tools/call: AIM's denial,
-// with its reason, decides; AIM's allowance lets the local policy decide,
-// so the local policy can make a decision stricter, never looser. When AIM
-// cannot answer, the fail mode decides (high and critical risk denied,
-// low and medium as fail_mode says). Outcomes go to AIM's log-action and
-// the tools a server lists are requested as capabilities, from a queue of
-// their own: the pump never waits for them.
+// Before asks AIM's verify-action about the capability of a tools/call
+// (mcp_tool:<tool>): AIM's denial, with its reason, decides; AIM's
+// allowance lets the local policy decide, so the local policy can make a
+// decision stricter, never looser. AIM's answer is kept in the registry
+// for Config.AIMVerifyTTL and reused by every proxy of the home, which
+// keeps a busy machine inside AIM's rate limit. When AIM cannot answer,
+// the fail mode decides (high and critical risk denied, low and medium as
+// fail_mode says). Outcomes (when Config.AIMLogOutcomes) and capability
+// requests go to AIM from a queue of their own: the pump never waits.
 type Hook struct {
 	opt HookOptions
 	log *slog.Logger
 
-	sem   chan struct{} // one agent resolution at a time
-	mu    sync.Mutex
-	agent *remote.Identity
-	notes map[string]*policy.Annotations
-	audit map[*mcpproxy.Call]auditEntry
-	down  error
-	until time.Time
-	asked map[string]bool // capabilities requested this session
+	sem     chan struct{} // one agent resolution at a time
+	mu      sync.Mutex
+	agent   *remote.Identity
+	notes   map[string]*policy.Annotations
+	audit   map[*mcpproxy.Call]auditEntry
+	memory  map[string]registry.AIMVerdict // verdicts when there is no DB
+	flights map[string]chan struct{}       // capability -> the check in flight
+	down    error                          // AIM unreachable at the last attempt
+	probing bool
+	limited time.Time // AIM's rate limit holds until then
+	limit   error
+	asked   map[string]bool // capabilities requested this session
 
 	jobs   chan func(context.Context)
 	closed bool
@@ -98,14 +103,15 @@ func NewHook(opt HookOptions) *Hook {
 	if opt.CallTimeout <= 0 {
 		opt.CallTimeout = 5 * time.Second
 	}
-	if opt.Cooldown == 0 {
-		opt.Cooldown = 10 * time.Second
+	if opt.ProbeTimeout <= 0 {
+		opt.ProbeTimeout = time.Second
 	}
 	if opt.QueueSize <= 0 {
 		opt.QueueSize = 256
 	}
 	h := &Hook{opt: opt, log: opt.Logger, sem: make(chan struct{}, 1),
 		notes: map[string]*policy.Annotations{}, audit: map[*mcpproxy.Call]auditEntry{}, asked: map[string]bool{},
+		memory: map[string]registry.AIMVerdict{}, flights: map[string]chan struct{}{},
 		jobs: make(chan func(context.Context), opt.QueueSize), done: make(chan struct{})}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -117,26 +123,133 @@ func NewHook(opt HookOptions) *Hook {
 
 // Before implements policy.Hook.
 func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.Verdict) {
-	if err := h.isDown(); err != nil {
-		return h.unavailable(ctx, c, err)
-	}
 	vctx, cancel := context.WithTimeout(ctx, h.opt.CallTimeout)
 	defer cancel()
-	id, err := h.identity(vctx)
-	if err == nil {
-		var d *remote.Decision
-		d, err = h.opt.Client.VerifyAction(vctx, id, remote.Action{Type: remote.Capability(c.Tool), Resource: c.Tool, Metadata: h.metadata(c)})
-		if err == nil {
-			h.up()
-			h.remember(c, id, d.AuditID)
-			return "", nil
+	capability := remote.Capability(c.Tool)
+	if a := h.cachedAgent(); a != nil {
+		if v, ok := h.fresh(ctx, a.AgentID, capability); ok {
+			return h.apply(ctx, c, v)
 		}
 	}
-	var te *remote.TimeoutError
-	if errors.As(err, &te) && te.Timeout == 0 {
-		te.Timeout = h.opt.CallTimeout
+	if err := h.blocked(vctx); err != nil {
+		return h.unavailable(ctx, c, err)
 	}
-	return h.refuse(ctx, c, err)
+	id, err := h.identity(vctx)
+	if err != nil {
+		return h.refuse(ctx, c, err)
+	}
+	v, err := h.check(vctx, id, c)
+	if err != nil {
+		return h.refuse(ctx, c, err)
+	}
+	return h.apply(ctx, c, v)
+}
+
+// check asks AIM about the call's capability, unless another call of this
+// proxy is asking already: then it waits for that answer.
+func (h *Hook) check(ctx context.Context, id remote.Identity, c *mcpproxy.Call) (registry.AIMVerdict, error) {
+	capability := remote.Capability(c.Tool)
+	for {
+		if v, ok := h.fresh(ctx, id.AgentID, capability); ok {
+			return v, nil
+		}
+		h.mu.Lock()
+		wait, busy := h.flights[capability]
+		if !busy {
+			h.flights[capability] = make(chan struct{})
+		}
+		h.mu.Unlock()
+		if !busy {
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return registry.AIMVerdict{}, &remote.TimeoutError{URL: h.opt.Client.URL(), Timeout: h.opt.CallTimeout, Err: ctx.Err()}
+		}
+	}
+	defer func() {
+		h.mu.Lock()
+		close(h.flights[capability])
+		delete(h.flights, capability)
+		h.mu.Unlock()
+	}()
+	d, err := h.opt.Client.VerifyAction(ctx, id, remote.Action{Type: capability, Resource: c.Tool, Metadata: h.metadata(c)})
+	v := registry.AIMVerdict{AgentID: id.AgentID, Capability: capability, DecidedAt: time.Now()}
+	var ve *remote.VerificationError
+	switch {
+	case err == nil:
+		v.Allowed, v.Reason, v.AuditID = true, d.Reason, d.AuditID
+	case errors.As(err, &ve):
+		v.Reason, v.AuditID = ve.Reason, ve.AuditID
+	default:
+		var rl *remote.RateLimitError
+		if errors.As(err, &rl) {
+			// Another proxy may have asked in time.
+			if v, ok := h.fresh(ctx, id.AgentID, capability); ok {
+				return v, nil
+			}
+			h.rateLimited(rl)
+		}
+		var te *remote.TimeoutError
+		if errors.As(err, &te) && te.Timeout == 0 {
+			te.Timeout = h.opt.CallTimeout
+		}
+		return registry.AIMVerdict{}, err
+	}
+	h.up()
+	h.save(ctx, v)
+	return v, nil
+}
+
+// fresh is the verdict kept for (agent, capability), when it is younger
+// than the TTL.
+func (h *Hook) fresh(ctx context.Context, agentID, capability string) (registry.AIMVerdict, bool) {
+	ttl := h.opt.Config.AIMVerifyTTL
+	if ttl <= 0 {
+		return registry.AIMVerdict{}, false
+	}
+	var v registry.AIMVerdict
+	var ok bool
+	if h.opt.DB != nil {
+		var err error
+		if v, ok, err = h.opt.DB.AIMVerdict(context.WithoutCancel(ctx), agentID, capability); err != nil {
+			h.log.Debug("read AIM verdict", "error", err.Error())
+		}
+	} else {
+		h.mu.Lock()
+		v, ok = h.memory[agentID+" "+capability]
+		h.mu.Unlock()
+	}
+	if !ok || time.Since(v.DecidedAt) >= ttl || v.DecidedAt.After(time.Now().Add(time.Minute)) {
+		return registry.AIMVerdict{}, false
+	}
+	return v, true
+}
+
+func (h *Hook) save(ctx context.Context, v registry.AIMVerdict) {
+	if h.opt.Config.AIMVerifyTTL <= 0 {
+		return
+	}
+	if h.opt.DB != nil {
+		if err := h.opt.DB.SaveAIMVerdict(context.WithoutCancel(ctx), v); err != nil {
+			h.log.Debug("keep AIM verdict", "error", err.Error())
+		}
+		return
+	}
+	h.mu.Lock()
+	h.memory[v.AgentID+" "+v.Capability] = v
+	h.mu.Unlock()
+}
+
+// apply turns AIM's verdict into the hook's say: none when AIM allows (the
+// local policy decides), a denial with AIM's reason otherwise.
+func (h *Hook) apply(ctx context.Context, c *mcpproxy.Call, v registry.AIMVerdict) (string, *mcpproxy.Verdict) {
+	if v.Allowed {
+		h.remember(c, v)
+		return "", nil
+	}
+	return h.refuse(ctx, c, &remote.VerificationError{Action: v.Capability, Reason: v.Reason, AuditID: v.AuditID})
 }
 
 // metadata is the context AIM's audit row gets: no arguments (they may hold
@@ -152,41 +265,52 @@ func (h *Hook) metadata(c *mcpproxy.Call) map[string]any {
 	return md
 }
 
-// refuse turns a failed check into the verdict.
+// refuse turns a failed check into the verdict, by the kind of refusal.
 func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string, *mcpproxy.Verdict) {
+	if ctx.Err() != nil {
+		return "", &mcpproxy.Verdict{Decision: "cancelled", Source: "AIM", Reason: "the client cancelled the call"}
+	}
+	kind := Classify(err)
+	switch kind {
+	case Unreachable:
+		h.markDown(err)
+		return h.unavailable(ctx, c, err)
+	case RateLimited:
+		return h.unavailable(ctx, c, err)
+	}
+	d := h.local(ctx, c)
+	agent := ""
+	if a := h.cachedAgent(); a != nil {
+		agent = " (" + a.AgentID + ")"
+	}
+	name := h.opt.Server.Name
 	var ve *remote.VerificationError
-	switch {
-	case errors.As(err, &ve):
+	if errors.As(err, &ve) {
 		h.up()
-		h.requestLater([]string{c.Tool})
-		d := h.local(ctx, c)
-		name := h.opt.Server.Name
-		agent := ""
-		if a := h.cachedAgent(); a != nil {
-			agent = " (" + a.AgentID + ")"
-		}
 		reason := strings.TrimSuffix(ve.Reason, ".")
 		if reason == "" {
 			reason = "no reason given"
 		}
-		next := fmt.Sprintf("An AIM admin must grant the capability %q to the agent of server %q%s", ve.Action, name, agent)
-		if h.opt.Client.HasAPIKey() {
-			next += "; aim-mcp has requested it"
+		v := &mcpproxy.Verdict{Decision: "deny", Risk: d.Risk, Source: "AIM", Reason: "AIM denied it: " + reason,
+			Data: map[string]any{"aim_refusal": string(kind), "aim_reason": ve.Reason, "aim_audit_id": ve.AuditID, "aim_action": ve.Action}}
+		switch kind {
+		case NotVerified:
+			v.Next = fmt.Sprintf("The agent of server %q%s is suspended or not verified in AIM; an AIM admin must verify it again", name, agent)
+		default:
+			h.requestLater(c.Tool)
+			v.Reason = fmt.Sprintf("AIM denied it: the capability %q is not granted (%s)", ve.Action, reason)
+			v.Next = fmt.Sprintf("An AIM admin must grant the capability %q, or %q for every tool, to the agent of server %q%s",
+				ve.Action, remote.Capability("*"), name, agent)
+			if h.opt.Client.HasAPIKey() {
+				v.Next += "; aim-mcp has requested it"
+			}
 		}
-		return "", &mcpproxy.Verdict{Decision: "deny", Risk: d.Risk, Source: "AIM",
-			Reason: "AIM denied it: " + reason, Next: next,
-			Data: map[string]any{"aim_reason": ve.Reason, "aim_audit_id": ve.AuditID, "aim_action": ve.Action}}
-	case ctx.Err() != nil:
-		return "", &mcpproxy.Verdict{Decision: "cancelled", Source: "AIM", Reason: "the client cancelled the call"}
-	case remote.Unavailable(err):
-		h.markDown(err)
-		return h.unavailable(ctx, c, err)
+		return "", v
 	}
 	// AIM answered, and the answer is no: a credential, a deleted agent,
 	// an agent name taken by someone else. Fail closed, whatever the risk.
-	d := h.local(ctx, c)
 	v := &mcpproxy.Verdict{Decision: "fail_closed", Risk: d.Risk, Source: "AIM",
-		Reason: "AIM could not check it: " + err.Error(), Data: map[string]any{"aim_error": err.Error()}}
+		Reason: "AIM could not check it: " + err.Error(), Data: map[string]any{"aim_refusal": string(kind), "aim_error": err.Error()}}
 	var hint remote.Hinter
 	if errors.As(err, &hint) {
 		v.Next = "To fix it: " + hint.Hint()
@@ -204,12 +328,20 @@ func (h *Hook) unavailable(ctx context.Context, c *mcpproxy.Call, err error) (st
 		h.log.Warn("AIM unavailable: fail_mode open leaves the call to the local policy", "tool", c.Tool, "error", err.Error())
 		return "", nil
 	}
+	kind := Classify(err)
 	v.Source = "AIM unavailable; " + v.Source
 	if v.Data == nil {
 		v.Data = map[string]any{}
 	}
 	v.Data["aim_error"] = err.Error()
-	v.Next = "Run `aim-mcp status` in a terminal to see whether AIM answers"
+	v.Data["aim_refusal"] = string(kind)
+	if kind == RateLimited {
+		v.Reason = fmt.Sprintf("AIM's rate limit was hit (%v), and %s risk calls are refused until AIM answers again", err, d.Risk)
+		v.Next = "Wait for the time AIM asks, or raise aim_verify_ttl in config.yaml so that fewer calls ask AIM"
+		return "", &v
+	}
+	v.Reason = fmt.Sprintf("AIM is down or unreachable (%v), and %s risk calls are refused then", err, d.Risk)
+	v.Next = "Run `aim-mcp status` in a terminal to see whether AIM answers; the next call asks AIM again"
 	return "", &v
 }
 
@@ -266,33 +398,75 @@ func (h *Hook) cachedAgent() *remote.Identity {
 	return h.agent
 }
 
-func (h *Hook) isDown() error {
+// blocked says why AIM is not to be asked now: its rate limit still holds,
+// or it was unreachable and a health probe (made by this call, unless
+// another call is making one) says it still is. After AIM comes back the
+// next call's probe finds it, with no cooldown to wait out.
+func (h *Hook) blocked(ctx context.Context) error {
+	h.mu.Lock()
+	if h.limit != nil && time.Now().Before(h.limited) {
+		err := h.limit
+		h.mu.Unlock()
+		return err
+	}
+	down, probing := h.down, h.probing
+	if down == nil {
+		h.mu.Unlock()
+		return nil
+	}
+	if probing {
+		h.mu.Unlock()
+		return down
+	}
+	h.probing = true
+	h.mu.Unlock()
+	pctx, cancel := context.WithTimeout(ctx, h.opt.ProbeTimeout)
+	err := h.opt.Client.Health(pctx)
+	cancel()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.down != nil && time.Now().Before(h.until) {
-		return h.down
+	h.probing = false
+	if err != nil && remote.Unavailable(err) {
+		h.down = err
+		return err
 	}
+	h.down = nil
 	return nil
 }
 
 func (h *Hook) markDown(err error) {
-	if h.opt.Cooldown < 0 {
-		return
+	h.mu.Lock()
+	h.down = err
+	h.mu.Unlock()
+}
+
+func (h *Hook) rateLimited(rl *remote.RateLimitError) {
+	wait := rl.RetryAfter
+	if wait <= 0 {
+		wait = time.Second
 	}
 	h.mu.Lock()
-	h.down, h.until = err, time.Now().Add(h.opt.Cooldown)
+	h.limit, h.limited = rl, time.Now().Add(wait)
 	h.mu.Unlock()
 }
 
 func (h *Hook) up() {
 	h.mu.Lock()
-	h.down = nil
+	h.down, h.limit = nil, nil
 	h.mu.Unlock()
 }
 
-// remember keeps a call's audit id for its outcome. Calls the local policy
-// then refused never have one: entries older than an hour are dropped.
-func (h *Hook) remember(c *mcpproxy.Call, id remote.Identity, audit string) {
+// remember keeps a call's audit id for its outcome, when outcomes go to
+// AIM. Calls the local policy then refused never have one: entries older
+// than an hour are dropped.
+func (h *Hook) remember(c *mcpproxy.Call, v registry.AIMVerdict) {
+	if !h.opt.Config.AIMLogOutcomes || v.AuditID == "" {
+		return
+	}
+	a := h.cachedAgent()
+	if a == nil {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
@@ -303,166 +477,5 @@ func (h *Hook) remember(c *mcpproxy.Call, id remote.Identity, audit string) {
 			}
 		}
 	}
-	h.audit[c] = auditEntry{id: id, audit: audit, at: now}
-}
-
-// Outcome implements mcpproxy.OutcomeObserver. It only queues: it runs on
-// the proxy's pump, sometimes under the proxy's lock.
-func (h *Hook) Outcome(_ context.Context, c *mcpproxy.Call, o mcpproxy.Outcome) {
-	h.mu.Lock()
-	e, ok := h.audit[c]
-	delete(h.audit, c)
-	h.mu.Unlock()
-	if !ok || e.audit == "" {
-		return
-	}
-	errText := o.ErrorText
-	if len(errText) > 500 {
-		errText = errText[:500] + "…"
-	}
-	r := remote.Result{Success: o.Status == "success", Error: errText, Detail: map[string]any{
-		"status": o.Status, "tool": c.Tool, "server": h.opt.Server.Name,
-		"duration_ms": o.Duration.Milliseconds(), "size": o.Size, "result_sha256": o.Digest,
-	}}
-	if o.ErrorCode != 0 {
-		r.Detail["error_code"] = o.ErrorCode
-	}
-	if r.Error == "" && !r.Success {
-		r.Error = o.Status
-	}
-	h.enqueue(func(ctx context.Context) {
-		if err := h.opt.Client.LogAction(ctx, e.id, e.audit, r); err != nil {
-			h.log.Debug("AIM log-action failed; the local chain has the outcome", "tool", c.Tool, "error", err.Error())
-		}
-	})
-}
-
-// ToolsListed implements mcpproxy.ToolsObserver: it keeps the annotations
-// (for the fail mode's risk) and requests each tool as a capability.
-func (h *Hook) ToolsListed(_ context.Context, result json.RawMessage) {
-	var r struct {
-		Tools []struct {
-			Name        string              `json:"name"`
-			Annotations *policy.Annotations `json:"annotations"`
-		} `json:"tools"`
-	}
-	if json.Unmarshal(result, &r) != nil {
-		return
-	}
-	var names []string
-	h.mu.Lock()
-	for _, t := range r.Tools {
-		h.notes[t.Name] = t.Annotations
-		names = append(names, t.Name)
-	}
-	h.mu.Unlock()
-	h.requestLater(names)
-}
-
-// ToolsChanged implements mcpproxy.ToolsObserver; the next list is what counts.
-func (h *Hook) ToolsChanged(context.Context) {}
-
-// requestLater queues capability requests for the tools not yet asked for.
-func (h *Hook) requestLater(tools []string) {
-	h.mu.Lock()
-	var todo []string
-	for _, t := range tools {
-		if t != "" && !h.asked[t] {
-			h.asked[t] = true
-			todo = append(todo, t)
-		}
-	}
-	h.mu.Unlock()
-	if len(todo) == 0 || !h.opt.Client.HasAPIKey() {
-		return
-	}
-	h.enqueue(func(ctx context.Context) { h.request(ctx, todo) })
-}
-
-func (h *Hook) request(ctx context.Context, tools []string) {
-	id, err := h.identity(ctx)
-	if err != nil {
-		h.log.Debug("AIM capability requests skipped", "error", err.Error())
-		return
-	}
-	var granted []string
-	if a, err := h.opt.Client.Agent(ctx, id.AgentID); err == nil {
-		granted = a.Capabilities
-	}
-	var done []string
-	for _, t := range tools {
-		want := remote.Capability(t)
-		if Granted(granted, want) || h.opt.Requests.Requested(id.AgentID, want) {
-			continue
-		}
-		reason := fmt.Sprintf("aim-mcp: MCP server %q offers the tool %q; grant %q to let it run", h.opt.Server.Name, t, want)
-		if err := h.opt.Client.RequestCapability(ctx, id.AgentID, want, reason); err != nil {
-			h.log.Debug("AIM capability request failed", "capability", want, "error", err.Error())
-			continue
-		}
-		done = append(done, want)
-	}
-	if err := h.opt.Requests.Add(id.AgentID, done...); err != nil {
-		h.log.Debug("remember capability requests", "error", err.Error())
-	}
-}
-
-// Granted reports whether capability matches one of the granted ones,
-// exactly or by a granted "prefix*", as AIM's check does.
-func Granted(granted []string, capability string) bool {
-	for _, g := range granted {
-		if g == capability || strings.HasSuffix(g, "*") && strings.HasPrefix(capability, strings.TrimSuffix(g, "*")) {
-			return true
-		}
-	}
-	return false
-}
-
-// enqueue hands a job to the worker without ever waiting: a full queue
-// drops it.
-func (h *Hook) enqueue(job func(context.Context)) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return
-	}
-	select {
-	case h.jobs <- job:
-	default:
-		h.log.Debug("AIM queue full: dropped a log-action or capability request (the local chain has the record)")
-	}
-}
-
-// jobTimeout bounds each queued job, so that a long Retry-After (AIM's rate
-// limit answers 60 s) drops the job instead of stalling the queue.
-const jobTimeout = 30 * time.Second
-
-func (h *Hook) work() {
-	defer close(h.done)
-	for job := range h.jobs {
-		ctx, cancel := context.WithTimeout(h.bg, jobTimeout)
-		job(ctx)
-		cancel()
-	}
-}
-
-// Close sends what is queued, waiting at most wait, then stops the worker.
-func (h *Hook) Close(wait time.Duration) {
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return
-	}
-	h.closed = true
-	close(h.jobs)
-	h.mu.Unlock()
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-h.done:
-	case <-t.C:
-		h.stop()
-		<-h.done
-	}
-	h.stop()
+	h.audit[c] = auditEntry{id: *a, audit: v.AuditID, at: now}
 }

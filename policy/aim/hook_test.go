@@ -62,11 +62,11 @@ func newHookEnv(t *testing.T) *hookEnv {
 	return &hookEnv{aim: aim, c: c, agent: e, reqs: &RequestLog{Path: filepath.Join(dir, "aim-requested.json")}}
 }
 
-func (he *hookEnv) hook(t *testing.T, cfg config.Config, cooldown time.Duration) *Hook {
+func (he *hookEnv) hook(t *testing.T, cfg config.Config) *Hook {
 	h := NewHook(HookOptions{
 		Client: he.c, Server: registry.Server{ID: "local-id", Client: "claude-desktop", Name: "filesystem"},
 		Agent:  func(context.Context) (remote.Identity, error) { return he.agent.Identity(), nil },
-		Config: cfg, CallTimeout: time.Second, Cooldown: cooldown, Requests: he.reqs,
+		Config: cfg, CallTimeout: time.Second, Requests: he.reqs,
 	})
 	t.Cleanup(func() { h.Close(time.Second) })
 	return h
@@ -78,13 +78,13 @@ func call(tool string) *mcpproxy.Call {
 
 func TestHookDenialCarriesAIMReason(t *testing.T) {
 	he := newHookEnv(t)
-	h := he.hook(t, config.Defaults(), -1)
+	h := he.hook(t, config.Defaults())
 	req, v := h.Before(context.Background(), call("write_file"))
 	if req != "" || v == nil || v.Allow {
 		t.Fatalf("Before = %q, %+v; want a denial", req, v)
 	}
-	if v.Decision != "deny" || v.Source != "AIM" || !strings.Contains(v.Reason, "AIM denied it: Agent has no granted capabilities") ||
-		!strings.Contains(v.Next, `"mcp_tool:write_file"`) || v.Data["aim_audit_id"] == "" {
+	if v.Decision != "deny" || v.Source != "AIM" || !strings.Contains(v.Reason, `AIM denied it: the capability "mcp_tool:write_file" is not granted (Agent has no granted capabilities`) ||
+		!strings.Contains(v.Next, `"mcp_tool:write_file", or "mcp_tool:*" for every tool`) || v.Data["aim_audit_id"] == "" {
 		t.Errorf("verdict = %+v", v)
 	}
 	h.Close(time.Second)
@@ -97,7 +97,9 @@ func TestHookDenialCarriesAIMReason(t *testing.T) {
 func TestHookAllowLetsLocalPolicyDecideAndLogsOutcome(t *testing.T) {
 	he := newHookEnv(t)
 	he.aim.Grant("filesystem", "mcp_tool:*")
-	h := he.hook(t, config.Defaults(), -1)
+	cfg := config.Defaults()
+	cfg.AIMLogOutcomes = true
+	h := he.hook(t, cfg)
 	c := call("read_file")
 	req, v := h.Before(context.Background(), c)
 	if req != "" || v != nil {
@@ -145,7 +147,7 @@ func TestHookFailMode(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			he := newHookEnv(t)
-			h := he.hook(t, tt.cfg, -1)
+			h := he.hook(t, tt.cfg)
 			he.aim.SetDown(true)
 			_, v := h.Before(context.Background(), call(tt.tool))
 			switch {
@@ -156,25 +158,28 @@ func TestHookFailMode(t *testing.T) {
 			case v == nil || v.Decision != tt.decision:
 				t.Fatalf("Before = %+v, want %s", v, tt.decision)
 			}
-			if !v.Allow && (!strings.Contains(v.Reason, "unavailable (cannot connect to AIM at "+he.aim.URL) || !strings.Contains(v.Next, "aim-mcp status")) {
+			if !v.Allow && (!strings.Contains(v.Reason, "AIM is down or unreachable (cannot connect to AIM at "+he.aim.URL) || !strings.Contains(v.Next, "aim-mcp status")) {
 				t.Errorf("reason %q, next %q", v.Reason, v.Next)
 			}
 		})
 	}
 }
 
-func TestHookCooldown(t *testing.T) {
+func TestHookProbesAfterAIMReturns(t *testing.T) {
 	he := newHookEnv(t)
-	h := he.hook(t, config.Defaults(), time.Hour)
+	he.aim.Grant("filesystem", "mcp_tool:*")
+	cfg := config.Defaults()
+	cfg.AIMVerifyTTL = 0 // every call asks AIM
+	h := he.hook(t, cfg)
 	he.aim.SetDown(true)
-	h.Before(context.Background(), call("read_file"))
-	n := len(he.aim.Requests())
-	_, v := h.Before(context.Background(), call("read_file"))
-	if v == nil || v.Decision != "fail_closed" {
-		t.Fatalf("second Before = %+v", v)
+	if _, v := h.Before(context.Background(), call("read_file")); v == nil || v.Decision != "fail_closed" ||
+		!strings.Contains(v.Reason, "AIM is down or unreachable") || strings.Contains(v.Reason, "registry") {
+		t.Fatalf("Before with AIM down = %+v", v)
 	}
-	if got := len(he.aim.Requests()); got != n {
-		t.Errorf("AIM was asked again during the cooldown (%d requests, was %d)", got, n)
+	he.aim.SetDown(false)
+	// No cooldown to wait out: the next call finds AIM back.
+	if _, v := h.Before(context.Background(), call("read_file")); v != nil {
+		t.Fatalf("Before after AIM came back = %+v, want AIM's allowance", v)
 	}
 }
 
@@ -182,7 +187,7 @@ func TestHookTimeout(t *testing.T) {
 	he := newHookEnv(t)
 	h := NewHook(HookOptions{Client: he.c, Server: registry.Server{Name: "filesystem"},
 		Agent:  func(context.Context) (remote.Identity, error) { return he.agent.Identity(), nil },
-		Config: config.Defaults(), CallTimeout: 50 * time.Millisecond, Cooldown: -1})
+		Config: config.Defaults(), CallTimeout: 50 * time.Millisecond})
 	defer h.Close(time.Second)
 	he.aim.SetDelay(time.Second)
 	defer he.aim.SetDelay(0)
@@ -196,31 +201,33 @@ func TestHookTimeout(t *testing.T) {
 	}
 }
 
-func TestHookRequestsToolsOnce(t *testing.T) {
+func TestHookRequestsOnlyTheRefusedTool(t *testing.T) {
 	he := newHookEnv(t)
 	he.aim.Grant("filesystem", "mcp_tool:read_file")
 	list := json.RawMessage(`{"tools":[{"name":"read_file"},{"name":"write_file","annotations":{"destructiveHint":true}},{"name":"list_directory"}]}`)
-	h := he.hook(t, config.Defaults(), -1)
+	h := he.hook(t, config.Defaults())
 	h.ToolsListed(context.Background(), list)
-	h.ToolsListed(context.Background(), list)
+	h.Before(context.Background(), call("write_file"))
+	h.Before(context.Background(), call("write_file"))
+	h.Before(context.Background(), call("read_file"))
 	h.Close(time.Second)
 	// A later session (the client restarted) does not ask again.
-	h2 := he.hook(t, config.Defaults(), -1)
-	h2.ToolsListed(context.Background(), list)
+	h2 := he.hook(t, config.Defaults())
+	h2.Before(context.Background(), call("write_file"))
 	h2.Close(time.Second)
 	var got []string
 	for _, r := range he.aim.CapabilityRequests() {
 		got = append(got, r.Capability)
 	}
-	slices.Sort(got)
-	if want := []string{"mcp_tool:list_directory", "mcp_tool:write_file"}; !slices.Equal(got, want) {
-		t.Errorf("requested %v, want %v (read_file is granted)", got, want)
+	if want := []string{"mcp_tool:write_file"}; !slices.Equal(got, want) {
+		t.Errorf("requested %v, want %v (only the refused tool)", got, want)
 	}
 	// The annotations set the fail mode's risk: destructive is high.
 	he.aim.SetDown(true)
 	open := config.Defaults()
 	open.FailMode = "open"
-	h3 := he.hook(t, open, -1)
+	open.AIMVerifyTTL = 0
+	h3 := he.hook(t, open)
 	h3.ToolsListed(context.Background(), list)
 	if _, v := h3.Before(context.Background(), call("write_file")); v == nil || v.Allow || v.Risk != "high" {
 		t.Errorf("write_file with AIM down = %+v, want denied as high risk", v)
@@ -230,9 +237,12 @@ func TestHookRequestsToolsOnce(t *testing.T) {
 func TestOutcomeNeverBlocks(t *testing.T) {
 	he := newHookEnv(t)
 	he.aim.Grant("filesystem", "mcp_tool:*")
+	cfg := config.Defaults()
+	cfg.AIMLogOutcomes = true
+	cfg.AIMVerifyTTL = 0
 	h := NewHook(HookOptions{Client: he.c, Server: registry.Server{Name: "filesystem"},
 		Agent:  func(context.Context) (remote.Identity, error) { return he.agent.Identity(), nil },
-		Config: config.Defaults(), QueueSize: 1, Cooldown: -1})
+		Config: cfg, QueueSize: 1})
 	var calls []*mcpproxy.Call
 	for range 5 {
 		c := call("read_file")
