@@ -2,6 +2,12 @@
 // directory, or ~/.aim/config.yaml where the AIM SDK keeps it), then the AIM_*
 // environment variables on top. Unknown keys are errors, so a typo in a
 // policy never silently loosens it.
+//
+// [Load] returns one [Config]. The proxy loads it once at start and passes
+// it on: to policy, for the default risk, the action of each risk level, the
+// rules that stand beside those in the registry and the fail mode; to pins,
+// for the drift action; and to the remote AIM client, for its URL, key and
+// timeouts. The CLI's commands load it afresh each time they run.
 package config
 
 import (

@@ -3,7 +3,14 @@
 //
 // Each client is one file of this package that calls [Register] with its
 // name, its config paths per OS, and the format of its files (root keys,
-// JSON or JSONC). Adding a client is adding such a file.
+// JSON or JSONC). Adding a client is adding such a file: the CLI's
+// --client values and help texts are built from what is registered.
+//
+// A command's --client and --config flags become a [Selection]; [Resolve]
+// turns it into [Location]s (a client's file, user or project), [Location.Load]
+// parses one through claudeconfig, and [Config.Servers] lists its entries
+// with the name each is registered under ([Location.RegName]). install,
+// list, uninstall and watch all start there.
 package discovery
 
 import (

@@ -6,6 +6,13 @@
 // A key file holds the base64 of the 32-byte seed and a newline. Files are
 // created with O_EXCL and mode 0600 and are never overwritten: losing a key
 // would orphan every record it signed.
+//
+// A record meets this package twice. When the registry appends it to the
+// audit chain, the record's hash is signed with its server's [Key] (or that
+// key's [Signer], which the proxy uses on its hot path); the registry finds
+// the key through a [Store], one file per server id under the home's keys
+// directory. When the chain is verified, [Verify] checks the signature
+// against the public key the registry stored when the server was registered.
 package identity
 
 import (

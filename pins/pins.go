@@ -11,6 +11,11 @@
 // proxy's stderr, a lower trust score, and calls to the changed or new tool
 // need a person's approval (or are denied, or allowed: config drift_action)
 // until the change is accepted with `aim-mcp pins accept`.
+//
+// In a proxy, [Hook] sees both directions: each tools/list answer is
+// compared with the pins in the registry ([Hook.ToolsListed]), and each
+// tools/call is checked against them before AIM is asked ([Hook.Before]).
+// The CLI's pins command shows, diffs ([Diff]) and accepts changes.
 package pins
 
 import (

@@ -6,6 +6,14 @@
 // SQLite runs in WAL mode with a busy timeout, so readers never wait and the
 // writers of several proxies queue up; every write that must see the tail of
 // the chain runs in an IMMEDIATE transaction, so the chain cannot fork.
+//
+// A server enters with [DB.Register] (install, watch, or a proxy that finds
+// its server unregistered), which gives it an id and a key. A tool call
+// leaves records: the proxy's record writer hands each [Event] to
+// [DB.AppendAll], which links it to the chain's tail by hash, signs it with
+// the server's key and commits it; [DB.Verify] walks the chain back. The
+// CLI, trust and report read what the proxies wrote: [DB.Records],
+// [DB.Stats], approvals, pins and rules.
 package registry
 
 import (

@@ -5,6 +5,12 @@
 // verifying the audit chain; and the controls of the chosen framework that
 // this evidence speaks to. It writes JSON, CSV (one row per call) or PDF.
 //
+// [Build] reads the period's records, approvals and drift from the
+// registry, scores each server with trust, and verifies the chain; the
+// framework's entry in [Frameworks] writes its controls from that evidence;
+// [Render] turns the [Report] into the chosen format. Adding a framework is
+// adding an entry to that table.
+//
 // A report collects evidence; it is not an attestation.
 package report
 

@@ -6,6 +6,11 @@
 // A factor with no evidence in the window (no sessions, no calls, no human
 // answers) is neutral: 0.5, marked as such, so a server with no history gets
 // a middling score that says why instead of a perfect or a failing one.
+//
+// A [Source] reads a server's [Evidence] from the registry (its records,
+// their outcomes, alerts and drift, the approvals people answered, whether
+// the chain verifies); [Compute] turns the evidence into a [Score]. The
+// list, trust and report commands score servers this way.
 package trust
 
 import (

@@ -1,6 +1,13 @@
 // Package watch keeps MCP client configs wrapped: [Reconciler] brings one
 // config file to the wrapped state (install runs it once, per file), and
 // [Watcher] runs it again whenever a watched file changes.
+//
+// A pass over a file: the Watcher sees a change (fsnotify, debounced), reads
+// and parses the file through discovery; the Reconciler registers each new
+// stdio server in the registry, wraps its entry with claudeconfig (backup
+// first, one atomic write), records the write as an install, and marks
+// removed the servers that left the file. The Watcher's service (a login
+// item per OS) keeps "aim-mcp watch" running.
 package watch
 
 import (
