@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,15 @@ type Config struct {
 	// Policy rules, in addition to those added with "aim-mcp policy add".
 	Policy []Rule `yaml:"policy"`
 
+	// DashboardAddr is where "aim-mcp watch" serves the dashboard, and where
+	// "aim-mcp dashboard" listens by default: a stable loopback address, so
+	// the link in a notification keeps working.
+	DashboardAddr string `yaml:"dashboard_addr"`
+	// Notify says how a person learns that a call waits for them when the
+	// client cannot ask: "desktop" (a desktop notification, the default) or
+	// "none".
+	Notify string `yaml:"notify"`
+
 	// Path is the file the config came from, "" when none was found.
 	Path string `yaml:"-"`
 }
@@ -94,8 +104,19 @@ func Defaults() Config {
 		ApprovalTTL:   10 * time.Minute,
 		ApprovalRate:  10,
 		DriftAction:   "approve",
+		DashboardAddr: DefaultDashboardAddr,
+		Notify:        NotifyDesktop,
 	}
 }
+
+// DefaultDashboardAddr is the dashboard's address when config.yaml names none.
+const DefaultDashboardAddr = "127.0.0.1:47321"
+
+// Notify values.
+const (
+	NotifyDesktop = "desktop"
+	NotifyNone    = "none"
+)
 
 // Candidates are the places config.yaml is looked for, in order:
 // $AIM_MCP_CONFIG, the XDG config directory, then ~/.aim/config.yaml.
@@ -246,6 +267,12 @@ func (c Config) Validate() error {
 	}
 	if c.AIMVerifyTTL < 0 {
 		return errors.New("aim_verify_ttl must not be negative")
+	}
+	if c.Notify != NotifyDesktop && c.Notify != NotifyNone {
+		return fmt.Errorf("notify %q: want desktop or none", c.Notify)
+	}
+	if _, port, err := net.SplitHostPort(c.DashboardAddr); err != nil || port == "" {
+		return fmt.Errorf("dashboard_addr %q: want HOST:PORT, such as %s", c.DashboardAddr, DefaultDashboardAddr)
 	}
 	if c.ApprovalWait < 0 || c.ApprovalTTL <= 0 || c.ApprovalRate < 0 {
 		return errors.New("approval_wait, approval_ttl and approval_rate must be positive")

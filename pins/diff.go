@@ -150,3 +150,62 @@ func diffOps(x, y []string) []op {
 	}
 	return ops
 }
+
+// Row is one line of a side-by-side diff: the pinned text on the left, the
+// current on the right; Kind is ' ' (same), '-' (only pinned), '+' (only
+// current) or '~' (a pinned line and the current line that replaced it).
+type Row struct {
+	Kind  string `json:"kind"`
+	Left  string `json:"left,omitempty"`
+	Right string `json:"right,omitempty"`
+}
+
+// Member is the side-by-side diff of one changed member of a tool.
+type Member struct {
+	Field string `json:"field"`
+	Rows  []Row  `json:"rows"`
+}
+
+// SideBySide is Diff for a page: each changed member (description as text,
+// schemas as indented JSON) as aligned rows, removed and added lines of one
+// change paired up.
+func SideBySide(pinned, current json.RawMessage) []Member {
+	var b, a map[string]json.RawMessage
+	json.Unmarshal(pinned, &b)
+	json.Unmarshal(current, &a)
+	var out []Member
+	for _, f := range Fields {
+		if f == "name" || bytes.Equal(b[f], a[f]) {
+			continue
+		}
+		ops := diffOps(memberLines(f, b[f]), memberLines(f, a[f]))
+		var rows []Row
+		for i := 0; i < len(ops); {
+			if ops[i].kind == ' ' {
+				rows = append(rows, Row{Kind: " ", Left: ops[i].text, Right: ops[i].text})
+				i++
+				continue
+			}
+			var del, add []string
+			for ; i < len(ops) && ops[i].kind != ' '; i++ {
+				if ops[i].kind == '-' {
+					del = append(del, ops[i].text)
+				} else {
+					add = append(add, ops[i].text)
+				}
+			}
+			for k := 0; k < max(len(del), len(add)); k++ {
+				switch {
+				case k < len(del) && k < len(add):
+					rows = append(rows, Row{Kind: "~", Left: del[k], Right: add[k]})
+				case k < len(del):
+					rows = append(rows, Row{Kind: "-", Left: del[k]})
+				default:
+					rows = append(rows, Row{Kind: "+", Right: add[k]})
+				}
+			}
+		}
+		out = append(out, Member{Field: f, Rows: rows})
+	}
+	return out
+}

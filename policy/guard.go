@@ -476,3 +476,65 @@ func (g *Guard) elicit(ctx context.Context, c *mcpproxy.Call, a registry.Approva
 	v.Data["wait_ms"] = time.Since(start).Milliseconds()
 	return v, true
 }
+
+// Explain decides a call as a proxy of server would, without running it:
+// the rules of cfg and the registry, and the annotations the server last
+// listed for tool (from any client's proxy of that server). It answers
+// "aim-mcp policy check" and the dashboard's "what would happen".
+func Explain(ctx context.Context, db *registry.DB, cfg config.Config, server, tool string, args json.RawMessage) (Decision, error) {
+	rules, err := AllRules(ctx, db, cfg)
+	if err != nil {
+		return Decision{}, err
+	}
+	in := Input{Server: server, Tool: tool, Args: args}
+	if servers, err := db.FindServers(ctx, server); err == nil {
+		for _, s := range servers {
+			if t, err := db.Tool(ctx, s.ID, tool); err == nil {
+				if a := ParseAnnotations(t.Annotations); a != nil {
+					in.Annotations = a
+					break
+				}
+			}
+		}
+	}
+	return Decide(in, rules, cfg), nil
+}
+
+// Store checks a rule and keeps it in the registry; running proxies pick it
+// up within a second. when is a condition as ParseWhen reads it ("" for
+// none). A bad rule is an error that says what is wrong and stores nothing.
+func Store(ctx context.Context, db *registry.DB, server, tool, when, risk, action string) (*Rule, error) {
+	cond, err := ParseWhen(when)
+	if err != nil {
+		return nil, fmt.Errorf("when: %w", err)
+	}
+	r := &Rule{Server: server, Tool: tool, When: cond, Risk: risk, Action: action}
+	if err := r.Compile(); err != nil {
+		return nil, err
+	}
+	sr := registry.StoredRule{Server: r.Server, Tool: r.Tool, Risk: r.Risk, Action: r.Action}
+	if cond != nil {
+		sr.WhenPtr, sr.WhenOp, sr.WhenValue = cond.Ptr, cond.Op, cond.Value
+	}
+	sr, err = db.AddRule(ctx, sr)
+	if err != nil {
+		return nil, err
+	}
+	r.ID, r.Origin = sr.ID, fmt.Sprintf("rule %d", sr.ID)
+	return r, nil
+}
+
+// Describe says a rule in one line, as the commands print it.
+func (r *Rule) Describe() string {
+	s := fmt.Sprintf("server %q tool %q", r.Server, r.Tool)
+	if r.When != nil {
+		s += " when " + r.When.String()
+	}
+	if r.Risk != "" {
+		s += " risk " + r.Risk
+	}
+	if r.Action != "" {
+		s += " action " + r.Action
+	}
+	return s
+}

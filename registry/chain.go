@@ -437,15 +437,17 @@ func (r *DB) Verify(ctx context.Context, serverID string) (Verification, error) 
 
 // Stats sums up a server's activity from its records.
 type Stats struct {
-	Calls   int       `json:"calls"`
-	Denied  int       `json:"denied"`
-	Last    time.Time `json:"last_activity,omitzero"`
-	Records int       `json:"records"`
+	Calls     int       `json:"calls"`
+	Denied    int       `json:"denied"`    // refused: by policy, a person, drift or the fail mode
+	Cancelled int       `json:"cancelled"` // given up by the client while held: nobody refused them
+	Last      time.Time `json:"last_activity,omitzero"`
+	Records   int       `json:"records"`
 }
 
 // Stats returns the activity of every server that has records, by id.
 func (r *DB) Stats(ctx context.Context) (map[string]Stats, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT server_id, sum(kind = 'call'), sum(kind = 'denied'), max(time), count(*)
+	rows, err := r.db.QueryContext(ctx, `SELECT server_id, sum(kind = 'call'), sum(kind = 'denied' AND decision <> 'cancelled'),
+		sum(kind = 'denied' AND decision = 'cancelled'), max(time), count(*)
 		FROM records GROUP BY server_id`)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
@@ -455,7 +457,7 @@ func (r *DB) Stats(ctx context.Context) (map[string]Stats, error) {
 	for rows.Next() {
 		var id, last string
 		var s Stats
-		if err := rows.Scan(&id, &s.Calls, &s.Denied, &last, &s.Records); err != nil {
+		if err := rows.Scan(&id, &s.Calls, &s.Denied, &s.Cancelled, &last, &s.Records); err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
 		s.Last = parseTime(last)

@@ -54,6 +54,7 @@ func commands() []command {
 		{"approvals", "list the calls waiting for a person's approval", runApprovals},
 		{"approve", "let a waiting call run (once)", runApprove},
 		{"deny", "refuse a waiting call", runDeny},
+		{"dashboard", "open the dashboard: approvals, activity, servers, drift, policy, reports", runDashboard},
 		{"pins", "show tool pins and drift; diff and accept changed tools", runPins},
 		{"trust", "show a server's trust score and, with --detailed, why", runTrust},
 		{"report", "export a compliance report (" + reportNames() + ") as JSON, CSV or PDF", runReport},

@@ -205,15 +205,14 @@ func pinsAccept(ctx context.Context, e env, db *registry.DB, srv registry.Server
 		}
 		names = []string{tool}
 	}
-	now := time.Now()
-	changes, err := db.AcceptTools(ctx, srv.ID, names, now)
+	res, err := pins.Accept(ctx, db, srv, names, pinsAcceptor(), time.Now())
 	if errors.Is(err, registry.ErrNotFound) {
 		return errorf("server %q has no tool %q", srv.Name, tool).hint("run \"aim-mcp pins %s\" to see its tools", pins.Quote(srv.Name))
 	}
 	if err != nil {
 		return err
 	}
-	if len(changes) == 0 {
+	if len(res.Changes) == 0 {
 		what := "all its tools are"
 		if tool != "" {
 			what = fmt.Sprintf("tool %q is", tool)
@@ -221,34 +220,19 @@ func pinsAccept(ctx context.Context, e env, db *registry.DB, srv registry.Server
 		fmt.Fprintf(e.stdout, "nothing to accept: %s as pinned\n", what)
 		return nil
 	}
-	// The acceptance is evidence: it goes into the audit chain, signed
-	// with the server's key, beside the drift it answers.
-	by := pinsAcceptor()
-	key, keyErr := db.Key(srv)
-	if keyErr != nil {
-		fmt.Fprintf(e.stderr, "aim-mcp: warning: the acceptance is not recorded in the audit trail: the key of server %q cannot be loaded: %v\n", srv.Name, keyErr)
+	if res.Unrecorded != nil {
+		fmt.Fprintf(e.stderr, "aim-mcp: warning: accepted, but not recorded in the audit trail: %v\n", res.Unrecorded)
 	}
-	for _, c := range changes {
-		if keyErr == nil {
-			data := map[string]any{"change": registry.ChangeAccepted, "from": c.From, "by": by, "state": c.Tool.State}
-			if c.Before.PinnedHash != "" {
-				data["previous_pinned_hash"] = c.Before.PinnedHash
-			}
-			if c.Tool.State == registry.ToolPinned {
-				data["pinned_hash"] = c.Tool.PinnedHash
-			}
-			if _, err := db.Append(ctx, key, registry.Event{Time: now, ServerID: srv.ID, Server: srv.Name, Client: srv.Client,
-				Kind: registry.KindDrift, Tool: c.Tool.Name, Decision: registry.ChangeAccepted, Data: data}); err != nil {
-				fmt.Fprintf(e.stderr, "aim-mcp: warning: accepted, but not recorded in the audit trail: %v\n", err)
-				keyErr = err // do not try again for the other tools
-			}
-		}
+	for _, c := range res.Changes {
 		switch c.From {
 		case registry.ToolRemoved:
 			fmt.Fprintf(e.stdout, "accepted the removal of %s: its pin is dropped\n", c.Tool.Name)
 		default:
 			fmt.Fprintf(e.stdout, "accepted %s (%s): calls to it no longer need approval for drift\n", c.Tool.Name, c.From)
 		}
+	}
+	for _, a := range res.Released {
+		fmt.Fprintf(e.stdout, "released held call %s: %s on %s may run once\n", a.ID, a.Tool, a.Server)
 	}
 	return nil
 }

@@ -97,12 +97,12 @@ func policyAdd(ctx context.Context, e env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	// Checked before the registry is opened: a bad rule changes nothing.
 	cond, err := policy.ParseWhen(*when)
 	if err != nil {
 		return &usageError{cmd: "policy", msg: "--when: " + err.Error()}
 	}
-	r := &policy.Rule{Server: *server, Tool: *tool, When: cond, Risk: *risk, Action: *action}
-	if err := r.Compile(); err != nil {
+	if err := (&policy.Rule{Server: *server, Tool: *tool, When: cond, Risk: *risk, Action: *action}).Compile(); err != nil {
 		return &usageError{cmd: "policy", msg: err.Error()}
 	}
 	_, db, err := loadPolicy(ctx, e, *homeFlag, true)
@@ -110,30 +110,12 @@ func policyAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	sr := registry.StoredRule{Server: r.Server, Tool: r.Tool, Risk: r.Risk, Action: r.Action}
-	if cond != nil {
-		sr.WhenPtr, sr.WhenOp, sr.WhenValue = cond.Ptr, cond.Op, cond.Value
-	}
-	sr, err = db.AddRule(ctx, sr)
+	r, err := policy.Store(ctx, db, *server, *tool, *when, *risk, *action)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added rule %d: %s\n", sr.ID, describeRule(r))
+	fmt.Fprintf(e.stdout, "added rule %d: %s\n", r.ID, r.Describe())
 	return nil
-}
-
-func describeRule(r *policy.Rule) string {
-	s := fmt.Sprintf("server %q tool %q", r.Server, r.Tool)
-	if r.When != nil {
-		s += " when " + r.When.String()
-	}
-	if r.Risk != "" {
-		s += " risk " + r.Risk
-	}
-	if r.Action != "" {
-		s += " action " + r.Action
-	}
-	return s
 }
 
 func policyList(ctx context.Context, e env, args []string) error {
@@ -236,13 +218,10 @@ func policyCheck(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rules, err := policy.AllRules(ctx, db, cfg)
+	d, err := policy.Explain(ctx, db, cfg, *server, *tool, json.RawMessage(*argsJSON))
 	if err != nil {
 		return errorf("%v", err)
 	}
-	in := policy.Input{Server: *server, Tool: *tool, Args: json.RawMessage(*argsJSON)}
-	in.Annotations = toolAnnotations(ctx, db, *server, *tool)
-	d := policy.Decide(in, rules, cfg)
 	if *asJSON {
 		out, _ := json.MarshalIndent(d, "", "  ")
 		fmt.Fprintf(e.stdout, "%s\n", out)
@@ -260,21 +239,4 @@ func verb(action string) string {
 		return "the call is refused"
 	}
 	return "the call waits for a person's approval"
-}
-
-// toolAnnotations are the annotations the server last listed for tool, if
-// the registry has seen them (from any client's proxy of that server).
-func toolAnnotations(ctx context.Context, db *registry.DB, server, tool string) *policy.Annotations {
-	servers, err := db.FindServers(ctx, server)
-	if err != nil {
-		return nil
-	}
-	for _, s := range servers {
-		if t, err := db.Tool(ctx, s.ID, tool); err == nil {
-			if a := policy.ParseAnnotations(t.Annotations); a != nil {
-				return a
-			}
-		}
-	}
-	return nil
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/trust"
 )
 
@@ -119,31 +117,4 @@ func runTrust(ctx context.Context, e env, args []string) error {
 		return tw.Flush()
 	}
 	return nil
-}
-
-// listTrust scores servers for "aim-mcp list": one trust.Source per
-// registry, so the audit chain is verified once for all of them.
-var listTrust struct {
-	sync.Mutex
-	db  *registry.DB
-	src *trust.Source
-}
-
-// trustScore is a server's overall trust score, or nil when it cannot be
-// computed.
-func trustScore(ctx context.Context, db *registry.DB, srv registry.Server) *float64 {
-	if db == nil {
-		return nil
-	}
-	listTrust.Lock()
-	if listTrust.db != db {
-		listTrust.db, listTrust.src = db, &trust.Source{DB: db}
-	}
-	src := listTrust.src
-	listTrust.Unlock()
-	s, err := src.Score(ctx, srv)
-	if err != nil {
-		return nil
-	}
-	return &s.Overall
 }
