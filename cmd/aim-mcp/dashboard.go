@@ -18,7 +18,6 @@ import (
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/dashboard"
 	"github.com/opena2a-org/aim-mcp/discovery"
-	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -65,11 +64,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	if *addr == "" {
 		*addr = cfg.DashboardAddr
 	}
-	dir, err := home.Resolve(*homeFlag)
-	if err != nil {
-		return err
-	}
-	db, err := openRegistry(ctx, e, dir, false)
+	dir, db, err := openHome(ctx, e, *homeFlag, false)
 	if err != nil {
 		return err
 	}
