@@ -64,7 +64,7 @@ func BenchmarkRelay(b *testing.B) {
 			j := reg.journal(b)
 			inR, inW, _ := os.Pipe()
 			outR, outW, _ := os.Pipe()
-			done := make(chan int, 1)
+			done := make(chan error, 1)
 			go func() {
 				done <- Run(context.Background(), Options{
 					Command: []string{os.Args[0]}, Env: append(os.Environ(), envFake+"=echo", fastExit),
@@ -75,8 +75,8 @@ func BenchmarkRelay(b *testing.B) {
 			roundTrips(b, inW, outR, tc.req)
 			reportRatio(b, direct[tc.name])
 			inW.Close()
-			if code := <-done; code != 0 {
-				b.Errorf("Run: exit code %d", code)
+			if err := <-done; err != nil {
+				b.Errorf("Run: %v", err)
 			}
 			outW.Close()
 			outR.Close()

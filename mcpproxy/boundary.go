@@ -15,7 +15,7 @@ import (
 // at each one (a tools/list answer hidden after a '\r' is still pinned).
 func (p *Proxy) splitServerLine(line []byte) {
 	parts := bytes.FieldsFunc(line, func(r rune) bool { return r == '\r' || r == '\n' })
-	p.record(registry.Event{Kind: registry.KindBypass, Decision: "split", Data: map[string]any{
+	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: "split", Data: map[string]any{
 		"reason": errLineBreak.Error(), "direction": "server", "parts": len(parts),
 		"size": len(line), "digest": canon.Sum(line)}})
 	for _, part := range parts {
@@ -30,7 +30,7 @@ func (p *Proxy) splitServerLine(line []byte) {
 // it is not forwarded, since what the proxy cannot read it cannot pin or
 // record. The request it answers gets an error instead.
 func (p *Proxy) serverTooDeep(body []byte, m message) {
-	p.record(registry.Event{Kind: registry.KindBypass, Decision: "refused", RequestID: jsonOrNil(m.id),
+	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: "refused", RequestID: jsonOrNil(m.id),
 		Data: map[string]any{"reason": errTooDeep.Error(), "direction": "server",
 			"size": len(body), "digest": canon.Sum(body)}})
 	if !m.hasID {

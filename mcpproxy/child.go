@@ -10,8 +10,6 @@ import (
 	"time"
 )
 
-var errNotFound = errors.New("command not found")
-
 // child is the real server, in a process group of its own so that a
 // launcher's grandchildren (npx → node, uvx → python, sh -c) go with it.
 type child struct {
@@ -27,7 +25,7 @@ func startChild(argv, env []string, stderr io.Writer) (*child, error) {
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
-		return nil, fmt.Errorf("start server: %q: %w", argv[0], errNotFound)
+		return nil, fmt.Errorf("start server: %q: %w", argv[0], ErrCommandNotFound)
 	}
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args[0] = argv[0]

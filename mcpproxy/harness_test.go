@@ -217,17 +217,19 @@ type proxy struct {
 	stdin   *os.File  // the client's end: what it writes reaches the proxy
 	stdout  io.Reader // the client's end: what the proxy wrote, also copied to wire
 	wire    *syncBuffer
-	stderr  *syncBuffer
-	log     string // the fake server's log
-	exit    chan int
-	code    int
+	stderr  *syncBuffer // the fake server's stderr
+	reports *syncBuffer // what Run reported, one error a line
+	log     string      // the fake server's log
+	exit    chan error
+	err     error // Run's
+	code    int   // the exit code Run's error carries
 	exited  bool
 	closers []io.Closer
 }
 
 func startProxy(t testing.TB, o proxyOpts) *proxy {
 	t.Helper()
-	p := &proxy{t: t, wire: &syncBuffer{}, stderr: &syncBuffer{}, exit: make(chan int, 1)}
+	p := &proxy{t: t, wire: &syncBuffer{}, stderr: &syncBuffer{}, reports: &syncBuffer{}, exit: make(chan error, 1)}
 	p.reg = o.reg
 	if p.reg == nil {
 		p.reg = newRegistry(t)
@@ -273,13 +275,14 @@ func startProxy(t testing.TB, o proxyOpts) *proxy {
 		o.grace = 2 * time.Second // the default; a fake server under -race is slow to exit
 	}
 	go func() {
-		code := Run(context.Background(), Options{
+		err := Run(context.Background(), Options{
 			Command: cmd, Env: env, Stdin: inR, Stdout: &frameChecker{t: t, w: outW}, Stderr: p.stderr,
-			Setup: setup, Signals: o.signals, StdinGrace: o.grace, TermGrace: o.grace,
+			Report: func(err error) { fmt.Fprintln(p.reports, err) },
+			Setup:  setup, Signals: o.signals, StdinGrace: o.grace, TermGrace: o.grace,
 		})
 		// The proxy's process would exit now: its stdout closes.
 		outW.Close()
-		p.exit <- code
+		p.exit <- err
 	}()
 	t.Cleanup(func() {
 		p.stdin.Close()
@@ -298,12 +301,26 @@ func (p *proxy) wait(d time.Duration) int {
 		return p.code
 	}
 	select {
-	case p.code = <-p.exit:
+	case p.err = <-p.exit:
 		p.exited = true
+		p.code = exitCode(p.err)
 	case <-time.After(d):
 		p.t.Fatalf("the proxy did not return within %v; stderr:\n%s", d, p.stderr)
 	}
 	return p.code
+}
+
+// exitCode is the server's exit code that err carries: 0 for nil, -1 when
+// the server never ran.
+func exitCode(err error) int {
+	var ee *ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.Code
+	}
+	return -1
 }
 
 // close closes the client's side of stdin and returns Run's exit code.

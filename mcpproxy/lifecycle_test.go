@@ -36,8 +36,9 @@ func TestCrash(t *testing.T) {
 	if code := p.wait(10 * time.Second); code != 3 {
 		t.Errorf("exit code: got %d, want the server's 3", code)
 	}
-	if want := `aim-mcp: error: server "` + os.Args[0] + `" exited with status 3`; !strings.Contains(p.stderr.String(), want) {
-		t.Errorf("stderr: got %q, want it to contain %q", p.stderr, want)
+	var ee *ExitError
+	if want := `server "` + os.Args[0] + `" exited with status 3`; !errors.As(p.err, &ee) || !ee.Crashed || ee.Error() != want {
+		t.Errorf("Run: got %#v, want a crash: %q", p.err, want)
 	}
 	recs := p.reg.records(t)
 	var got []string
@@ -62,16 +63,14 @@ func TestCommandNotFound(t *testing.T) {
 	setupCalled := false
 	p := startProxy(t, proxyOpts{command: []string{"aim-mcp-no-such-server"},
 		setup: func(context.Context) (Guard, Journal, error) { setupCalled = true; return nil, nil, nil }})
-	if code := p.wait(10 * time.Second); code != 127 {
-		t.Errorf("exit code: got %d, want 127", code)
+	p.wait(10 * time.Second)
+	var se *StartError
+	want := `start server: "aim-mcp-no-such-server": command not found`
+	if !errors.As(p.err, &se) || !errors.Is(p.err, ErrCommandNotFound) || se.Command != "aim-mcp-no-such-server" || se.Error() != want {
+		t.Errorf("Run: got %#v, want a StartError %q wrapping ErrCommandNotFound", p.err, want)
 	}
-	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
-	want := []string{
-		`aim-mcp: error: start server: "aim-mcp-no-such-server": command not found`,
-		`aim-mcp: hint: the client starts servers with a reduced PATH; use an absolute path for "aim-mcp-no-such-server" in the config`,
-	}
-	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
-		t.Errorf("stderr:\ngot  %q\nwant %q", lines, want)
+	if p.stderr.String() != "" || p.reports.String() != "" {
+		t.Errorf("stderr %q, reports %q: want nothing", p.stderr, p.reports)
 	}
 	if setupCalled {
 		t.Errorf("Setup ran for a server that never started")
@@ -127,8 +126,9 @@ func TestShutdownDeafServer(t *testing.T) {
 	if end["crashed"] != false || end["exit"] != "killed by killed" {
 		t.Errorf("session_end: got %v, want crashed false, killed", end)
 	}
-	if strings.Contains(p.stderr.String(), "aim-mcp: error") {
-		t.Errorf("stderr reports an error for a requested stop: %q", p.stderr)
+	var ee *ExitError
+	if !errors.As(p.err, &ee) || ee.Crashed || p.reports.String() != "" {
+		t.Errorf("Run: got %#v, reports %q: want a requested stop, no crash, nothing reported", p.err, p.reports)
 	}
 }
 

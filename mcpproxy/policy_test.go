@@ -266,7 +266,7 @@ func TestFailClosed(t *testing.T) {
 			name:   "setup fails",
 			opts:   func(*testRegistry) proxyOpts { return proxyOpts{setupErr: errors.New("database is locked")} },
 			text:   "the aim-mcp registry is unavailable: database is locked",
-			stderr: "aim-mcp: error: registry unavailable, tool calls will be refused: database is locked",
+			stderr: "registry unavailable, tool calls will be refused: database is locked",
 		},
 		{
 			name: "no setup",
@@ -282,7 +282,7 @@ func TestFailClosed(t *testing.T) {
 				}}
 			},
 			text:     "aim-mcp could not record the call, so it was not run: disk full",
-			stderr:   "aim-mcp: error: audit log: disk full",
+			stderr:   "audit log: disk full",
 			decision: "fail_closed",
 		},
 	}
@@ -310,8 +310,8 @@ func TestFailClosed(t *testing.T) {
 			if code := p.wait(20 * time.Second); code != 0 {
 				t.Errorf("exit code: got %d, want 0", code)
 			}
-			if !strings.Contains(p.stderr.String(), tc.stderr) {
-				t.Errorf("stderr: got %q, want it to contain %q", p.stderr, tc.stderr)
+			if !strings.Contains(p.reports.String(), tc.stderr) {
+				t.Errorf("reports: got %q, want them to contain %q", p.reports, tc.stderr)
 			}
 			if strings.Contains(p.serverLog(), "must not run") {
 				t.Errorf("the server got the call")

@@ -69,7 +69,7 @@ type session struct {
 	mu     sync.Mutex
 	waits  map[string]chan map[string]any
 	asks   chan map[string]any // requests the proxy sends to the client
-	done   chan int
+	done   chan error
 	stderr *strings.Builder
 }
 
@@ -97,7 +97,7 @@ func start(t *testing.T, cfg config.Config, rules ...registry.StoredRule) *sessi
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	s := &session{t: t, db: db, in: inW, waits: map[string]chan map[string]any{},
-		asks: make(chan map[string]any, 4), done: make(chan int, 1), stderr: &strings.Builder{}}
+		asks: make(chan map[string]any, 4), done: make(chan error, 1), stderr: &strings.Builder{}}
 	t.Setenv("AIM_MCP_POLICY_TEST_SERVER", "1")
 	go func() {
 		s.done <- mcpproxy.Run(ctx, mcpproxy.Options{

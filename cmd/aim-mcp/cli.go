@@ -32,6 +32,12 @@ func (e *cliError) hint(format string, a ...any) *cliError {
 	return e
 }
 
+// exit sets the exit code.
+func (e *cliError) exit(code int) *cliError {
+	e.code = code
+	return e
+}
+
 // errSilent ends a command with exit code 1 after it printed its own output.
 var errSilent = errors.New("")
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
@@ -130,15 +132,50 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		}
 		return guard, journal, nil
 	}
-	code := mcpproxy.Run(ctx, mcpproxy.Options{
+	err = mcpproxy.Run(ctx, mcpproxy.Options{
 		Command: argv, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
-		Log: log, Setup: setup, Signals: sigs,
+		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr),
 		Fallback: policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 	})
-	if code != 0 {
-		return &cliError{code: code}
+	return proxyExit(err)
+}
+
+// proxyReporter prints what goes wrong in a running session to the
+// client's log of the server: a call that runs unrecorded is a warning,
+// the rest (no registry, a record not written) are errors.
+func proxyReporter(w io.Writer) func(error) {
+	var mu sync.Mutex
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		var ue *mcpproxy.UnrecordedError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(w, "aim-mcp: warning: %v\n", err)
+			return
+		}
+		fmt.Fprintf(w, "aim-mcp: error: %v\n", err)
 	}
-	return nil
+}
+
+// proxyExit turns how a session ended into the proxy's exit: the server's
+// own code, quietly when we asked it to stop; 127 when the command is not
+// found, as a shell would, and 126 when it cannot be run.
+func proxyExit(err error) error {
+	var ee *mcpproxy.ExitError
+	var se *mcpproxy.StartError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee) && !ee.Crashed:
+		return &cliError{code: ee.Code}
+	case errors.As(err, &ee):
+		return &cliError{msg: ee.Error(), code: ee.Code}
+	case errors.As(err, &se) && errors.Is(err, mcpproxy.ErrCommandNotFound):
+		return errorf("%v", err).hint("the client starts servers with a reduced PATH; use an absolute path for %q in the config", se.Command).exit(127)
+	case errors.As(err, &se):
+		return errorf("%v", err).exit(126)
+	}
+	return err
 }
 
 func isTrue(s string) bool {

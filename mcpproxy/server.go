@@ -1,0 +1,270 @@
+package mcpproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/registry"
+)
+
+// fromServer routes one server line. Forwarding comes first; what is
+// observed is worked out afterwards.
+func (p *Proxy) fromServer(line []byte, _ bool) {
+	if innerBreak(line) {
+		p.splitServerLine(line)
+		return
+	}
+	body := trimLine(line)
+	if len(body) > 0 && body[0] != '{' && body[0] != '[' {
+		p.toClient.write(line)
+		shown := body
+		if len(shown) > 512 {
+			shown = shown[:512]
+		}
+		p.rec.record(registry.Event{Kind: registry.KindNoise, Data: map[string]any{
+			"line": string(shown), "size": len(body)}})
+		return
+	}
+	if p.nTracked.Load() == 0 && !bytes.Contains(body, []byte("list_changed")) {
+		p.toClient.write(line)
+		return
+	}
+	if len(body) == 0 || body[0] != '{' {
+		p.toClient.write(line)
+		return
+	}
+	m, err := scanMessage(body)
+	if errors.Is(err, errTooDeep) {
+		p.serverTooDeep(body, m)
+		return
+	}
+	if err != nil || m.hasMethod || !m.hasID {
+		p.toClient.write(line)
+		if err == nil && m.hasMethod {
+			if method, _ := decodeString(m.method); method == "notifications/tools/list_changed" {
+				p.mu.Lock()
+				p.lastList = "" // the next answer is compared in full
+				p.mu.Unlock()
+				p.observe(func(o ToolsObserver) { o.ToolsChanged(p.ctx) }, nil)
+			}
+		}
+		return
+	}
+	k := idKey(m.id)
+	p.mu.Lock()
+	f, ok := p.inflight[k]
+	if ok {
+		delete(p.inflight, k)
+		p.nTracked.Add(-1)
+	}
+	p.mu.Unlock()
+	if ok && f.method == "initialize" {
+		// Learn the client's capabilities before the client can act on
+		// the answer: its first call may need to ask it something.
+		p.observeInit(f, m)
+	}
+	var result []byte
+	var repeat bool
+	if ok && f.method == "tools/list" && m.result != nil {
+		// The same one-page answer as last time, with no list_changed in
+		// between, has nothing new to compare: clients list often.
+		sum := canon.Sum(m.result)
+		p.mu.Lock()
+		repeat = sum == p.lastList && !bytes.Contains(m.result, []byte(`"nextCursor"`))
+		p.lastList = sum
+		p.mu.Unlock()
+		if !repeat {
+			// Calls the client makes after it has this answer are decided
+			// after the answer is compared with the pins, not before.
+			result = bytes.Clone(m.result)
+			p.listing.enter()
+		}
+	}
+	p.toClient.write(line)
+	if !ok {
+		return
+	}
+	switch f.method {
+	case "tools/call":
+		p.recordOutcome(f.call, outcomeOf(m, time.Since(f.start)))
+	case "tools/list":
+		switch {
+		case result != nil:
+			p.observe(func(o ToolsObserver) { o.ToolsListed(p.ctx, result) }, &p.listing)
+			p.rec.record(registry.Event{Kind: registry.KindToolsList, Data: toolsSummary(result)})
+		case repeat:
+			p.rec.record(registry.Event{Kind: registry.KindToolsList, Data: map[string]any{
+				"digest": p.lastList, "same_as_last": true}})
+		}
+	case "server/discover":
+		p.observeInit(f, m)
+	}
+}
+
+// observe hands an observation to the guard off the pump, once setup is
+// done; g, when given, was entered by the caller and is left afterwards.
+func (p *Proxy) observe(f func(ToolsObserver), g *gate) {
+	p.observers.Add(1)
+	go func() {
+		defer p.observers.Done()
+		if g != nil {
+			defer g.leave()
+		}
+		<-p.ready
+		if o, ok := p.guard.(ToolsObserver); ok {
+			f(o)
+		}
+	}()
+}
+
+// gate counts observations in progress; calls wait until there are none.
+type gate struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0
+}
+
+func (g *gate) enter() {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.zero = make(chan struct{})
+	}
+	g.n++
+	g.mu.Unlock()
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	if g.n--; g.n == 0 {
+		close(g.zero)
+	}
+	g.mu.Unlock()
+}
+
+// busy reports whether an observation is in progress.
+func (g *gate) busy() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n > 0
+}
+
+// wait returns when no observation is in progress, or ctx is done.
+func (g *gate) wait(ctx context.Context) {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.mu.Unlock()
+		return
+	}
+	zero := g.zero
+	g.mu.Unlock()
+	select {
+	case <-zero:
+	case <-ctx.Done():
+	}
+}
+
+func outcomeOf(m message, d time.Duration) Outcome {
+	o := Outcome{Status: "success", Duration: d}
+	switch {
+	case m.error != nil:
+		o.Status, o.Size, o.Digest = "rpc_error", len(m.error), canon.Sum(m.error)
+		var e struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		json.Unmarshal(m.error, &e)
+		o.ErrorCode, o.ErrorText = e.Code, e.Message
+	case m.result != nil:
+		o.Size, o.Digest = len(m.result), canon.Sum(m.result)
+		if rm, err := members(m.result); err == nil {
+			if bytes.Equal(rm["isError"], []byte("true")) {
+				o.Status = "tool_error"
+			}
+			if rt, _ := decodeString(rm["resultType"]); rt == "input_required" {
+				o.Status = "input_required"
+			}
+		}
+	}
+	return o
+}
+
+func (p *Proxy) recordOutcome(c *Call, o Outcome) {
+	data := map[string]any{"duration_ms": float64(o.Duration.Microseconds()) / 1000, "size": o.Size}
+	if o.Digest != "" {
+		data["result_digest"] = o.Digest
+	}
+	if o.ErrorCode != 0 {
+		data["error_code"] = o.ErrorCode
+	}
+	if o.ErrorText != "" {
+		data["error"] = o.ErrorText
+	}
+	p.rec.record(registry.Event{Kind: registry.KindOutcome, Tool: c.Tool, Decision: o.Status, RequestID: c.ID, Data: data})
+	if obs, ok := p.guard.(OutcomeObserver); ok {
+		obs.Outcome(p.ctx, c, o)
+	}
+}
+
+func toolsSummary(result []byte) map[string]any {
+	var r struct {
+		Tools []struct {
+			Name string `json:"name"`
+		} `json:"tools"`
+		NextCursor string `json:"nextCursor"`
+	}
+	json.Unmarshal(result, &r)
+	names := make([]string, len(r.Tools))
+	for i, t := range r.Tools {
+		names[i] = t.Name
+	}
+	return map[string]any{"tools": names, "count": len(names), "digest": canon.Sum(result)}
+}
+
+// observeInit records who met whom, and keeps the client's capabilities for
+// the calls that follow (elicitation is asked only of clients that offer it).
+func (p *Proxy) observeInit(f *inflight, m message) {
+	var req struct {
+		ProtocolVersion string          `json:"protocolVersion"`
+		Capabilities    json.RawMessage `json:"capabilities"`
+		ClientInfo      struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"clientInfo"`
+	}
+	json.Unmarshal(f.params, &req)
+	var res struct {
+		ProtocolVersion   string   `json:"protocolVersion"`
+		SupportedVersions []string `json:"supportedVersions"`
+		ServerInfo        struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"serverInfo"`
+	}
+	json.Unmarshal(m.result, &res)
+	if f.method == "initialize" {
+		p.mu.Lock()
+		p.client = ClientInfo{Name: req.ClientInfo.Name, Version: req.ClientInfo.Version,
+			Protocol: res.ProtocolVersion, Capabilities: req.Capabilities}
+		p.mu.Unlock()
+	}
+	data := map[string]any{
+		"method": f.method,
+		"client": map[string]string{"name": req.ClientInfo.Name, "version": req.ClientInfo.Version},
+		"server": map[string]string{"name": res.ServerInfo.Name, "version": res.ServerInfo.Version},
+	}
+	if res.ProtocolVersion != "" {
+		data["protocol"] = res.ProtocolVersion
+	}
+	if len(res.SupportedVersions) > 0 {
+		data["supported_versions"] = res.SupportedVersions
+	}
+	if m.error != nil {
+		data["error"] = json.RawMessage(m.error)
+	}
+	p.rec.record(registry.Event{Kind: registry.KindInitialize, Data: data})
+}
