@@ -135,6 +135,15 @@ func debugLogger(e env, cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// withServer names the MCP server in a key mismatch, for its hint.
+func withServer(err error, server string) error {
+	var km *remote.KeyMismatchError
+	if errors.As(err, &km) && km.Server == "" {
+		km.Server = server
+	}
+	return err
+}
+
 // aimError turns the remote package's errors into a person's error: what
 // was being done (may be empty), the error, and its hint.
 func aimError(what string, err error) error {
@@ -149,14 +158,36 @@ func aimError(what string, err error) error {
 	return ce
 }
 
+// testOnlyHostname stands for os.Hostname in tests of several machines.
+var testOnlyHostname string
+
+// machineName is the machine's short host name, as it appears in agent
+// names: "laptop" for laptop.example.com.
+func machineName() string {
+	h := testOnlyHostname
+	if h == "" {
+		h, _ = os.Hostname()
+	}
+	h, _, _ = strings.Cut(strings.ToLower(h), ".")
+	if h = remote.AgentName(h); h == "mcp-server" {
+		return "localhost"
+	}
+	return h
+}
+
 // enrollment is what AIM is told about a server: its name, never its
-// arguments or environment (they may hold secrets).
+// arguments or environment (they may hold secrets). Agent names are
+// unique within an AIM organisation, and a team has a "filesystem" on
+// every laptop: the agent is SERVER@HOST, and a second home on the same
+// machine (or this one after uninstall --purge) gets SERVER@HOST-2.
 func enrollment(srv registry.Server) remote.Enrollment {
+	host := machineName()
 	return remote.Enrollment{
-		Name:        remote.AgentName(srv.Name),
-		DisplayName: srv.Name,
-		Description: fmt.Sprintf("MCP server %q of %s (command %s), run through aim-mcp", srv.Name, srv.Client, filepath.Base(srv.Command)),
+		Name:        remote.AgentName(srv.Name) + "@" + host,
+		DisplayName: srv.Name + " on " + host,
+		Description: fmt.Sprintf("MCP server %q of %s on %s (command %s), run through aim-mcp", srv.Name, srv.Client, host, filepath.Base(srv.Command)),
 		AgentID:     srv.RemoteID,
+		Alternates:  true,
 	}
 }
 
@@ -244,7 +275,7 @@ func (a *aimInstall) enroll(ctx context.Context, e env, db *registry.DB, srv reg
 	}
 	en, err := a.client.Enroll(ctx, db.Keys(), enrollment(srv))
 	if err != nil {
-		return aimError(fmt.Sprintf("register %q with AIM at %s", srv.Name, a.client.URL()), err)
+		return aimError(fmt.Sprintf("register %q with AIM at %s", srv.Name, a.client.URL()), withServer(err, srv.Name))
 	}
 	if !a.saved {
 		if err := saveAIM(a.dir, a.settings); err != nil {
@@ -260,9 +291,9 @@ func (a *aimInstall) enroll(ctx context.Context, e env, db *registry.DB, srv reg
 	}
 	switch {
 	case en.Created:
-		fmt.Fprintf(e.stderr, "aim-mcp: registered %q with AIM as agent %s (%s)\n", srv.Name, en.AgentID, en.Status)
+		fmt.Fprintf(e.stderr, "aim-mcp: registered %q with AIM as agent %s (%s, %s)\n", srv.Name, en.AgentID, en.Name, en.Status)
 	case en.AgentID != srv.RemoteID:
-		fmt.Fprintf(e.stderr, "aim-mcp: %q is AIM agent %s (%s)\n", srv.Name, en.AgentID, en.Status)
+		fmt.Fprintf(e.stderr, "aim-mcp: %q is AIM agent %s (%s, %s)\n", srv.Name, en.AgentID, en.Name, en.Status)
 	}
 	return nil
 }

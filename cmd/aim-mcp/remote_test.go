@@ -110,7 +110,8 @@ func newRemoteWorld(t *testing.T) *remoteWorld {
 	t.Setenv(envRemoteServer, "1")
 
 	testOnlyAIMBackoff = time.Millisecond
-	t.Cleanup(func() { testOnlyAIMBackoff = 0 })
+	testOnlyHostname = "laptop1.example.com"
+	t.Cleanup(func() { testOnlyAIMBackoff, testOnlyHostname = 0, "" })
 
 	w := &remoteWorld{t: t, home: filepath.Join(root, "aim-home"), config: filepath.Join(root, "claude_desktop_config.json"), exe: exe}
 	w.aim = aimtest.New()
@@ -326,7 +327,7 @@ func TestRemoteInstallProxyVerifyRecord(t *testing.T) {
 			t.Errorf("AIM key of %s has mode %04o", a.Name, m)
 		}
 	}
-	if a, ok := w.aim.FindAgent("my-files-d"); !ok || a.DisplayName != "my files/Łódź" {
+	if a, ok := w.aim.FindAgent("my-files-d@laptop1"); !ok || a.DisplayName != "my files/Łódź on laptop1" {
 		t.Errorf("agent of \"my files/Łódź\" = %+v, %v", a, ok)
 	}
 	if m := fileMode(t, aimKeyFile(w.home)); m != 0o600 {
@@ -487,10 +488,11 @@ func TestRemoteInstallErrors(t *testing.T) {
 		t.Errorf("a failed install stored the API key")
 	}
 
-	// A name taken in AIM by an agent whose key is elsewhere.
-	w.aim.AddAgent(aimtest.DefaultOrg, "notes")
+	// A name taken in AIM by an agent whose key is elsewhere (another
+	// home on this machine): the server gets the next name.
+	w.aim.AddAgent(aimtest.DefaultOrg, "notes@laptop1")
 	code, _, errs = w.install("--aim-url", w.aim.URL, "--api-key", w.aim.APIKey)
-	if code != 1 || !strings.Contains(errs, `AIM already has an agent named "notes"`) || !strings.Contains(errs, ".aim.key") {
+	if _, ok := w.aim.FindAgent("notes@laptop1-2"); code != 0 || !ok || !strings.Contains(errs, "(notes@laptop1-2, verified)") {
 		t.Errorf("install with the name taken = %d:\n%s", code, errs)
 	}
 }
@@ -503,7 +505,7 @@ func TestRemoteDebugAndRetries(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("install = %d:\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"path=/api/v1/sdk-api/agents/notes status=503", "path=/api/v1/sdk-api/agents/notes status=404",
+	for _, want := range []string{"path=/api/v1/sdk-api/agents/notes@laptop1 status=503", "path=/api/v1/sdk-api/agents/notes@laptop1 status=404",
 		"path=/api/v1/public/agents/register status=201"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("debug log lacks %q:\n%s", want, errs)
@@ -511,7 +513,7 @@ func TestRemoteDebugAndRetries(t *testing.T) {
 	}
 	// The proxy logs each AIM request and its status, and (checked at
 	// cleanup) no key nor signature.
-	w.aim.Grant("notes", "mcp_tool:*")
+	w.aim.Grant("notes@laptop1", "mcp_tool:*")
 	s := w.proxy("notes")
 	if _, isErr := s.call(1, "echo"); isErr {
 		t.Errorf("echo failed")
@@ -547,5 +549,69 @@ func TestRemoteProxyIgnoresServerEnv(t *testing.T) {
 	code, out, errs := w.aimMCP(nil, "status", "--home", w.home)
 	if code != 0 || !strings.Contains(out, "registry: embedded") || !strings.Contains(errs, "proxies do not read the environment") {
 		t.Errorf("status = %d:\n%s%s", code, out, errs)
+	}
+}
+
+// TestRemoteTeamNames: a team has the same server names on every laptop,
+// sometimes two homes on one, and reinstalls after --purge; every install
+// succeeds and each home's server is an agent of its own.
+func TestRemoteTeamNames(t *testing.T) {
+	w := newRemoteWorld(t)
+	orig, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	installIn := func(home, config string) {
+		t.Helper()
+		if _, err := os.Stat(config); err != nil {
+			os.WriteFile(config, orig, 0o600)
+		}
+		code, out, errs := w.aimMCP(nil, "install", "--config", config, "--home", home, "--aim-url", w.aim.URL, "--api-key", w.aim.APIKey)
+		if code != 0 {
+			t.Fatalf("install in %s = %d:\n%s%s", home, code, out, errs)
+		}
+	}
+	names := func() []string {
+		var out []string
+		for _, a := range w.aim.Agents() {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	root := filepath.Dir(w.home)
+	installIn(w.home, w.config)
+	// A second home on the same machine and organisation.
+	installIn(filepath.Join(root, "home-b"), filepath.Join(root, "b.json"))
+	installIn(filepath.Join(root, "home-b"), filepath.Join(root, "b.json")) // idempotent
+	// Another laptop.
+	testOnlyHostname = "laptop2"
+	installIn(filepath.Join(root, "home-c"), filepath.Join(root, "c.json"))
+	want := []string{"my-files-d@laptop1", "my-files-d@laptop1-2", "my-files-d@laptop2", "notes@laptop1", "notes@laptop1-2", "notes@laptop2"}
+	if got := names(); !slices.Equal(got, want) {
+		t.Fatalf("AIM agents %v, want %v", got, want)
+	}
+	// Each home acts as its own agent.
+	for _, name := range want {
+		w.aim.Grant(name, "mcp_tool:*")
+	}
+	s := w.proxy("notes")
+	if text, isErr := s.call(1, "echo"); isErr {
+		t.Errorf("echo = %q", text)
+	}
+	s.close()
+
+	// After uninstall --purge, install again on the first laptop: the old
+	// agents stay in AIM (as purge says), the new ones get names of their own.
+	testOnlyHostname = "laptop1"
+	code, out, errs := w.aimMCP(nil, "uninstall", "--purge", "--config", w.config, "--home", w.home)
+	if code != 0 || !strings.Contains(out, "the stored API key deleted") || !strings.Contains(out, "2 agent(s) stay in AIM") {
+		t.Fatalf("uninstall --purge = %d:\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(aimKeyFile(w.home)); !os.IsNotExist(err) {
+		t.Errorf("the API key file after purge: %v", err)
+	}
+	installIn(w.home, w.config)
+	if got := names(); len(got) != 8 || !slices.Contains(got, "notes@laptop1-3") {
+		t.Errorf("AIM agents after purge and install: %v", got)
 	}
 }

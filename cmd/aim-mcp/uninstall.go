@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/opena2a-org/aim-mcp/discovery"
 	"github.com/opena2a-org/aim-mcp/internal/canon"
@@ -78,8 +81,44 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 			}
 		}
 	}
+	if *purge && db != nil {
+		if err := purgeAIMKey(ctx, e, db, dir); err != nil {
+			return err
+		}
+	}
 	if failed {
 		return errSilent
+	}
+	return nil
+}
+
+// purgeAIMKey deletes the stored AIM API key once no live registration of
+// the home is left to use it, and says what stays in AIM: its agents,
+// which only an AIM admin deletes.
+func purgeAIMKey(ctx context.Context, e env, db *registry.DB, dir string) error {
+	url, key, err := storedAIM(dir, nil)
+	if err != nil || key == "" {
+		return err
+	}
+	servers, err := db.Servers(ctx)
+	if err != nil {
+		return errorf("%v", err)
+	}
+	var agents []string
+	for _, s := range servers {
+		if s.Status != registry.StatusPurged {
+			return nil // still in use
+		}
+		if s.RemoteID != "" && !slices.Contains(agents, s.RemoteID) {
+			agents = append(agents, s.RemoteID)
+		}
+	}
+	if err := os.Remove(aimKeyFile(dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return errorf("delete the stored AIM API key: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "AIM at %s: the stored API key deleted\n", url)
+	if len(agents) > 0 {
+		fmt.Fprintf(e.stdout, "AIM at %s: %d agent(s) stay in AIM (%s); an AIM admin deletes them there\n", url, len(agents), strings.Join(agents, ", "))
 	}
 	return nil
 }

@@ -312,7 +312,11 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 	v := &mcpproxy.Verdict{Decision: "fail_closed", Risk: d.Risk, Source: "AIM",
 		Reason: "AIM could not check it: " + err.Error(), Data: map[string]any{"aim_refusal": string(kind), "aim_error": err.Error()}}
 	var hint remote.Hinter
-	if errors.As(err, &hint) {
+	var ae *remote.AuthenticationError
+	switch {
+	case errors.As(err, &ae) && ae.Message == "Invalid signature":
+		v.Next = "To fix it: the agent's key was rotated in AIM; " + remote.RotateHint(name)
+	case errors.As(err, &hint):
 		v.Next = "To fix it: " + hint.Hint()
 	}
 	return "", v

@@ -189,11 +189,20 @@ type Enrollment struct {
 	Version     string
 	// AgentID is the agent the server was linked to before, if any.
 	AgentID string
+	// Alternates lets Enroll register the agent as Name-2, Name-3, ...
+	// when Name belongs to an agent whose key is not here (another home,
+	// or this one before its keys were purged). Without it, that is a
+	// KeyUnknownError.
+	Alternates bool
 }
+
+// maxAlternates bounds the names Enroll tries.
+const maxAlternates = 20
 
 // Enrolled is a server's agent in AIM, with the key to act as it.
 type Enrolled struct {
 	AgentID string
+	Name    string
 	Status  string
 	Trust   float64 // 0–1
 	Created bool    // registered now (false: found)
@@ -206,34 +215,55 @@ func (e Enrolled) Identity() Identity { return Identity{AgentID: e.AgentID, Key:
 // Enroll makes sure the server has an agent in AIM whose key is in keys,
 // and is idempotent: it looks the agent up (by its known id, then by name)
 // before it registers one. A found agent is used only when keys holds its
-// private key; otherwise the answer is a KeyUnknownError. A new agent's
-// key is saved (mode 0600) before Enroll returns.
+// private key. A known agent whose key here differs from AIM's (rotated
+// in AIM) is a KeyMismatchError; a name held by an agent whose key is not
+// here is a KeyUnknownError, or, with Alternates, the next free name. A
+// new agent's key is saved (mode 0600) before Enroll returns.
 func (c *Client) Enroll(ctx context.Context, keys identity.Store, in Enrollment) (Enrolled, error) {
 	if in.AgentID != "" {
 		a, err := c.Agent(ctx, in.AgentID)
 		switch {
 		case err == nil:
-			return c.link(keys, a, in.Name)
+			e, lerr := c.link(keys, a, in.Name)
+			var ku *KeyUnknownError
+			if !errors.As(lerr, &ku) || keys.Exists(KeyName(a.ID)) {
+				return e, lerr
+			}
+			// The key was deleted here (uninstall --purge): the agent is
+			// left to AIM, and the server gets a name of its own below.
 		case !errors.Is(err, ErrNotFound):
 			return Enrolled{}, err
 		}
 		// Deleted in AIM, or another AIM: find or register it anew.
 	}
-	a, err := c.Agent(ctx, in.Name)
+	name := in.Name
+	for n := 2; ; n++ {
+		e, err := c.enrollName(ctx, keys, in, name)
+		var ku *KeyUnknownError
+		if !in.Alternates || !errors.As(err, &ku) || n > maxAlternates {
+			return e, err
+		}
+		name = fmt.Sprintf("%s-%d", in.Name, n)
+	}
+}
+
+// enrollName links the agent called name, or registers it.
+func (c *Client) enrollName(ctx context.Context, keys identity.Store, in Enrollment, name string) (Enrolled, error) {
+	a, err := c.Agent(ctx, name)
 	switch {
 	case err == nil:
-		return c.link(keys, a, in.Name)
+		return c.link(keys, a, name)
 	case !errors.Is(err, ErrNotFound):
 		return Enrolled{}, err
 	}
-	r, err := c.Register(ctx, Registration{Name: in.Name, DisplayName: first(in.DisplayName, in.Name),
+	r, err := c.Register(ctx, Registration{Name: name, DisplayName: first(in.DisplayName, in.Name),
 		Description: in.Description, AgentType: AgentType, Version: in.Version})
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) && strings.Contains(se.Message, "duplicate key") {
 			// Someone registered the name meanwhile (or an earlier answer was lost).
-			if a, lerr := c.Agent(ctx, in.Name); lerr == nil {
-				return c.link(keys, a, in.Name)
+			if a, lerr := c.Agent(ctx, name); lerr == nil {
+				return c.link(keys, a, name)
 			}
 		}
 		return Enrolled{}, err
@@ -241,7 +271,7 @@ func (c *Client) Enroll(ctx context.Context, keys identity.Store, in Enrollment)
 	if err := keys.Save(KeyName(r.AgentID), r.Key); err != nil {
 		return Enrolled{}, fmt.Errorf("keep AIM's key for agent %s: %w", r.AgentID, err)
 	}
-	return Enrolled{AgentID: r.AgentID, Status: r.Status, Trust: r.Trust, Created: true, Key: r.Key}, nil
+	return Enrolled{AgentID: r.AgentID, Name: first(r.Name, name), Status: r.Status, Trust: r.Trust, Created: true, Key: r.Key}, nil
 }
 
 // link uses an agent that exists, when its key is here. AIM_PRIVATE_KEY
@@ -249,10 +279,13 @@ func (c *Client) Enroll(ctx context.Context, keys identity.Store, in Enrollment)
 // hold an AIM key of the server's own.
 func (c *Client) link(keys identity.Store, a *Agent, name string) (Enrolled, error) {
 	k, err := keys.LoadFile(KeyName(a.ID))
-	if err != nil || k.PublicString() != a.PublicKey {
+	switch {
+	case err == nil && k.PublicString() != a.PublicKey:
+		return Enrolled{}, &KeyMismatchError{Name: first(a.Name, name), AgentID: a.ID}
+	case err != nil:
 		return Enrolled{}, &KeyUnknownError{Name: first(a.Name, name), AgentID: a.ID, KeyPath: keys.Path(KeyName(a.ID))}
 	}
-	return Enrolled{AgentID: a.ID, Status: a.Status, Trust: a.Trust, Key: k}, nil
+	return Enrolled{AgentID: a.ID, Name: first(a.Name, name), Status: a.Status, Trust: a.Trust, Key: k}, nil
 }
 
 // RequestCapability asks an AIM admin to grant a capability to an agent

@@ -112,7 +112,8 @@ func TestLogActionStoresNothingEventsListDecisions(t *testing.T) {
 func TestRotatedAndSuspendedAgents(t *testing.T) {
 	aim := newAIM(t)
 	c, _ := newClient(t, aim, &Options{APIKey: aim.APIKey, RetryAttempts: 0})
-	e := enroll(t, c, identity.Store{Dir: t.TempDir()}, "filesystem", "")
+	keys := identity.Store{Dir: t.TempDir()}
+	e := enroll(t, c, keys, "filesystem", "")
 	aim.Grant("filesystem", "mcp_tool:*")
 	ctx := context.Background()
 	aim.SetStatus("filesystem", "suspended")
@@ -129,6 +130,12 @@ func TestRotatedAndSuspendedAgents(t *testing.T) {
 	var ae *AuthenticationError
 	if !errors.As(err, &ae) || ae.Status != 401 || ae.Message != "Invalid signature" {
 		t.Errorf("after a rotation in AIM, the old key's call = %v, want 401 Invalid signature", err)
+	}
+	// Enrolling again names the mismatch instead of registering anew.
+	_, err = c.Enroll(ctx, keys, Enrollment{Name: "filesystem", Description: "x", AgentID: e.AgentID, Alternates: true})
+	var km *KeyMismatchError
+	if !errors.As(err, &km) || km.AgentID != e.AgentID || !strings.Contains(km.Hint(), "aim-mcp keys rotate") {
+		t.Errorf("Enroll after a rotation in AIM = %v, want a KeyMismatchError", err)
 	}
 	aim.ResetBadSignatures()
 }

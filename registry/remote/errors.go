@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,8 @@ func (e *AuthenticationError) Hint() string {
 		return "the API key belongs to another AIM organisation than this agent; use a key of the agent's organisation"
 	case e.Credential == credAPIKey:
 		return "check the API key (--api-key, AIM_API_KEY or api_key in config.yaml); AIM API keys expire after 90 days, so create a new one in AIM if needed"
+	case e.Message == "Invalid signature":
+		return "the agent's key was rotated in AIM; \"aim-mcp status\" names the server, then " + RotateHint("")
 	default:
 		return "AIM does not accept this server's agent key; run \"aim-mcp install\" again to register it with AIM at " + e.URL
 	}
@@ -170,6 +173,34 @@ func (e *KeyUnknownError) Error() string {
 func (e *KeyUnknownError) Hint() string {
 	return fmt.Sprintf("delete or rename agent %s in AIM and run the command again, or save its private key (from GET /api/v1/agents/%s/credentials) in %q with mode 0600",
 		e.AgentID, e.AgentID, e.KeyPath)
+}
+
+// KeyMismatchError is an agent whose key here is not the one AIM holds:
+// the key was rotated in AIM (or replaced here), and AIM refuses this
+// machine's signatures.
+type KeyMismatchError struct {
+	Name    string
+	AgentID string
+	Server  string // the MCP server, when known, for the hint
+}
+
+func (e *KeyMismatchError) Error() string {
+	return fmt.Sprintf("the key of AIM agent %q (%s) here is not the one AIM holds: it was rotated in AIM", e.Name, e.AgentID)
+}
+
+// Hint gives the one command that repairs it.
+func (e *KeyMismatchError) Hint() string {
+	return RotateHint(e.Server)
+}
+
+// RotateHint is the command that gives an agent a new key in AIM and here.
+func RotateHint(server string) string {
+	if server == "" {
+		server = "SERVER"
+	} else if strings.ContainsAny(server, " \t'\"$`\\!*?;&|<>()[]{}#~") {
+		server = "'" + strings.ReplaceAll(server, "'", `'\''`) + "'"
+	}
+	return fmt.Sprintf("run \"aim-mcp keys rotate %s --aim-token -\" with an AIM user's token (from AIM's web UI) on stdin: it gives the agent a new key in AIM and here", server)
 }
 
 // Unavailable reports whether err means AIM could not give an answer
