@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,68 +21,6 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/report/pdftext"
 )
-
-// envFakeTools makes the test binary a small MCP server whose tools are
-// read from the JSON file it names at every tools/list, so a test can
-// change them between sessions (or within one).
-const envFakeTools = "AIM_MCP_TEST_TOOLS"
-
-func init() {
-	// The aim-mcp command that testscript links to this binary keeps its
-	// name; the fake server is the binary under its own name.
-	if f := os.Getenv(envFakeTools); f != "" && filepath.Base(os.Args[0]) != "aim-mcp" {
-		os.Exit(fakeToolServer(f, os.Stdin, os.Stdout))
-	}
-}
-
-// fakeToolServer answers initialize, tools/list (from the file), tools/call
-// (with a text naming the tool) and ping, and exits on stdin EOF.
-func fakeToolServer(file string, in io.Reader, out io.Writer) int {
-	r := bufio.NewReader(in)
-	for {
-		line, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var m struct {
-				ID     json.RawMessage `json:"id"`
-				Method string          `json:"method"`
-				Params json.RawMessage `json:"params"`
-			}
-			if json.Unmarshal(line, &m) == nil && m.ID != nil {
-				var result any
-				switch m.Method {
-				case "initialize":
-					var p struct {
-						ProtocolVersion string `json:"protocolVersion"`
-					}
-					json.Unmarshal(m.Params, &p)
-					result = map[string]any{"protocolVersion": p.ProtocolVersion,
-						"capabilities": map[string]any{"tools": map[string]any{"listChanged": true}},
-						"serverInfo":   map[string]any{"name": "fake-tools", "version": "1.0.0"}}
-				case "tools/list":
-					tools, err := os.ReadFile(file)
-					if err != nil {
-						fmt.Fprintln(os.Stderr, "fake server:", err)
-						return 2
-					}
-					result = map[string]any{"tools": json.RawMessage(tools)}
-				case "tools/call":
-					var p struct {
-						Name string `json:"name"`
-					}
-					json.Unmarshal(m.Params, &p)
-					result = map[string]any{"content": []any{map[string]any{"type": "text", "text": "ran " + p.Name}}}
-				default:
-					result = map[string]any{}
-				}
-				b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})
-				out.Write(append(b, '\n'))
-			}
-		}
-		if err != nil {
-			return 0
-		}
-	}
-}
 
 // cliEnv is a private home for the aim-mcp processes of one test.
 type cliEnv struct {
@@ -116,17 +53,12 @@ func newCLIEnv(t *testing.T, config string) *cliEnv {
 		c.env = append(c.env, kv)
 	}
 	c.env = append(c.env, "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
-		"XDG_DATA_HOME="+filepath.Join(dir, "xdgdata"), "AIM_MCP_HOME="+c.home, envFakeTools+"="+c.tools)
+		"XDG_DATA_HOME="+filepath.Join(dir, "xdgdata"), "AIM_MCP_HOME="+c.home, envFakeServer+"="+c.tools)
 	return c
 }
 
 // setTools writes the fake server's tools.
-func (c *cliEnv) setTools(tools ...string) {
-	c.t.Helper()
-	if err := os.WriteFile(c.tools, []byte("["+strings.Join(tools, ",")+"]"), 0o600); err != nil {
-		c.t.Fatal(err)
-	}
-}
+func (c *cliEnv) setTools(tools ...string) { writeTools(c.t, c.tools, tools...) }
 
 // run runs an aim-mcp command and returns its stdout; it fails the test
 // when the exit code is not want.

@@ -23,55 +23,10 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry/remote/aimtest"
 )
 
-// envRemoteServer makes the test binary an MCP server on stdio (the
-// servers the proxy runs in these tests). It is read in init, before
-// testscript's TestMain, so only child processes that inherit it act on it.
-const envRemoteServer = "AIM_MCP_REMOTE_TEST_SERVER"
-
-func init() {
-	if os.Getenv(envRemoteServer) == "1" {
-		os.Exit(remoteTestServer(os.Stdin, os.Stdout))
-	}
-}
-
-// remoteTestServer answers initialize, tools/list and tools/call (echo,
-// write_note), one JSON-RPC line each.
-func remoteTestServer(in io.Reader, out io.Writer) int {
-	br := bufio.NewReader(in)
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var m struct {
-				ID     json.RawMessage `json:"id"`
-				Method string          `json:"method"`
-				Params struct {
-					Name      string          `json:"name"`
-					Arguments json.RawMessage `json:"arguments"`
-				} `json:"params"`
-			}
-			json.Unmarshal(line, &m)
-			var result any
-			switch m.Method {
-			case "initialize":
-				result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}},
-					"serverInfo": map[string]any{"name": "remote-test", "version": "1.0.0"}}
-			case "tools/list":
-				result = map[string]any{"tools": []any{
-					map[string]any{"name": "echo", "inputSchema": map[string]any{"type": "object"}, "annotations": map[string]any{"readOnlyHint": true}},
-					map[string]any{"name": "write_note", "inputSchema": map[string]any{"type": "object"}},
-				}}
-			case "tools/call":
-				result = map[string]any{"content": []any{map[string]any{"type": "text", "text": m.Params.Name + ": " + string(m.Params.Arguments)}}}
-			}
-			if m.ID != nil && result != nil {
-				b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})
-				out.Write(append(b, '\n'))
-			}
-		}
-		if err != nil {
-			return 0
-		}
-	}
+// remoteTools are the tools of the servers the proxy wraps in these tests.
+var remoteTools = []string{
+	`{"name":"echo","inputSchema":{"type":"object"},"annotations":{"readOnlyHint":true}}`,
+	`{"name":"write_note","inputSchema":{"type":"object"}}`,
 }
 
 // remoteWorld is a user's machine with Claude Desktop's config, and an AIM.
@@ -86,6 +41,7 @@ type remoteWorld struct {
 
 func newRemoteWorld(t *testing.T) *remoteWorld {
 	root := t.TempDir()
+	writeTools(t, filepath.Join(root, "tools.json"), remoteTools...)
 	t.Setenv("HOME", root)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(root, ".config"))
 	t.Setenv("XDG_DATA_HOME", filepath.Join(root, ".local/share"))
@@ -107,7 +63,7 @@ func newRemoteWorld(t *testing.T) *remoteWorld {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	// The wrapped servers are this test binary; only the children act on it.
-	t.Setenv(envRemoteServer, "1")
+	t.Setenv(envFakeServer, filepath.Join(root, "tools.json"))
 
 	testOnlyAIMBackoff = time.Millisecond
 	testOnlyHostname = "laptop1.example.com"
@@ -355,7 +311,7 @@ func TestRemoteInstallProxyVerifyRecord(t *testing.T) {
 	s := w.proxy("notes")
 	s.send(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 	s.wait(1)
-	if text, isErr := s.call(2, "echo"); isErr || !strings.HasPrefix(text, "echo: ") {
+	if text, isErr := s.call(2, "echo"); isErr || text != "ran echo" {
 		t.Errorf("echo (granted) = %q, isError %v", text, isErr)
 	}
 	text, isErr := s.call(3, "write_note")
