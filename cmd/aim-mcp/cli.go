@@ -62,6 +62,7 @@ func commands() []command {
 		{"deny", "refuse a waiting call", runDeny},
 		{"dashboard", "open the dashboard: approvals, activity, servers, drift, policy, reports", runDashboard},
 		{"pins", "show tool pins and drift; diff and accept changed tools", runPins},
+		{"scan", "scan what servers tell the model for poisoning (installed servers or a captured session)", runScan},
 		{"trust", "show a server's trust score and, with --detailed, why", runTrust},
 		{"report", "export a compliance report (" + reportNames() + ") as JSON, CSV or PDF", runReport},
 		{"status", "show which registry is in use, whether AIM answers, the agent ids", runStatus},

@@ -14,6 +14,7 @@ func TestMain(m *testing.M) {
 		"aim-mcp": func() {
 			os.Exit(run(context.Background(), os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 		},
+		"replay-mcp-server": replayServer,
 	})
 }
 
