@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -17,6 +18,10 @@ type child struct {
 	stdin  *os.File // our end of its stdin
 	stdout *os.File // our end of its stdout
 	err    error
+	box    containment // what holds its process tree, per OS
+	// done is set once Wait returned; stopped when we ended the server
+	// while it still ran, so its exit is described as a kill.
+	done, stopped atomic.Bool
 }
 
 func startChild(argv, env []string, stderr io.Writer) (*child, error) {
@@ -46,6 +51,16 @@ func startChild(argv, env []string, stderr io.Writer) (*child, error) {
 		return nil, fmt.Errorf("start server: %w", err)
 	}
 	cmd.Stdin, cmd.Stdout = inR, outW
+	// Our ends stay ours even if a launcher passes every handle it can on.
+	for _, f := range []*os.File{inW, outR} {
+		if err := noInherit(f); err != nil {
+			inR.Close()
+			inW.Close()
+			outR.Close()
+			outW.Close()
+			return nil, fmt.Errorf("start server: %w", err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		inR.Close()
 		inW.Close()
@@ -56,12 +71,24 @@ func startChild(argv, env []string, stderr io.Writer) (*child, error) {
 	// Only the child keeps these ends; our copies would hide its EOF.
 	inR.Close()
 	outW.Close()
-	return &child{cmd: cmd, stdin: inW, stdout: outR}, nil
+	c := &child{cmd: cmd, stdin: inW, stdout: outR}
+	if err := c.contain(); err != nil {
+		c.kill()
+		cmd.Process.Kill()
+		cmd.Wait()
+		inW.Close()
+		outR.Close()
+		return nil, fmt.Errorf("start server %q: %w", argv[0], err)
+	}
+	return c, nil
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
-func (c *child) wait() { c.err = c.cmd.Wait() }
+func (c *child) wait() {
+	c.err = c.cmd.Wait()
+	c.done.Store(true)
+}
 
 // exitStatus is the code to exit with and a few words on how it ended.
 func (c *child) exitStatus() (int, string) {
@@ -72,6 +99,9 @@ func (c *child) exitStatus() (int, string) {
 	if errors.As(c.err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			return 128 + int(ws.Signal()), "killed by " + ws.Signal().String()
+		}
+		if c.stopped.Load() { // no signal to tell: we know we ended it
+			return ee.ExitCode(), "killed by aim-mcp"
 		}
 		return ee.ExitCode(), fmt.Sprintf("exited with status %d", ee.ExitCode())
 	}

@@ -10,10 +10,19 @@ import (
 
 var sigTerm os.Signal = syscall.SIGTERM
 
+// containment is the process group, which needs no state of its own.
+type containment struct{}
+
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setDeathSignal(cmd.SysProcAttr)
 }
+
+// noInherit has nothing to do: os.Pipe's ends are close-on-exec.
+func noInherit(*os.File) error { return nil }
+
+// contain has nothing to do: the group was made at fork.
+func (c *child) contain() error { return nil }
 
 // signal sends s to the whole process group.
 func (c *child) signal(s os.Signal) {

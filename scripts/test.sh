@@ -10,6 +10,20 @@ cd "$(dirname "$0")/.."
 echo "== npm ci (pinned MCP servers and SDK client for e2e)"
 npm ci --prefix e2e/node --no-audit --no-fund --loglevel=error
 
+echo "== wine and mingw-w64 (the Windows build runs under Wine: e2e/wine)"
+if [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ]; then
+	if ! command -v wine >/dev/null || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
+		echo "installing the Debian packages wine, wine64 and gcc-mingw-w64-x86-64-win32 (missing)"
+		sudo=
+		[ "$(id -u)" = 0 ] || sudo=sudo
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+			wine wine64 gcc-mingw-w64-x86-64-win32 >/dev/null
+	fi
+	# From here a missing wine fails e2e/wine instead of skipping it.
+	export AIM_MCP_WINE=1
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node/*'))
 if [ -n "$unformatted" ]; then
