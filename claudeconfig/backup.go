@@ -3,6 +3,7 @@ package claudeconfig
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,10 +16,11 @@ import (
 // adds a counter (<basename>.<time>-2.bak, ...). dir is created with mode
 // 0700 and the copy with 0600, since configs hold API keys in env.
 func Backup(path, dir string, now time.Time) (string, error) {
-	data, err := os.ReadFile(path)
+	in, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("back up config: %w", err)
 	}
+	defer in.Close()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("back up config: %w", err)
 	}
@@ -35,7 +37,7 @@ func Backup(path, dir string, now time.Time) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("back up config: %w", err)
 		}
-		if err := writeAndSync(out, data); err != nil {
+		if err := copyAndSync(out, in); err != nil {
 			os.Remove(name)
 			return "", fmt.Errorf("back up config: %w", err)
 		}
@@ -43,8 +45,10 @@ func Backup(path, dir string, now time.Time) (string, error) {
 	}
 }
 
-func writeAndSync(f *os.File, data []byte) error {
-	_, err := f.Write(data)
+// copyAndSync copies src into f a block at a time: a config of tens of
+// megabytes is not read whole for its backup.
+func copyAndSync(f *os.File, src io.Reader) error {
+	_, err := io.Copy(f, src)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -9,6 +9,12 @@
 // other byte, key order, indentation, comments and the missing trailing
 // newline included, stays as it was.
 //
+// Editing costs one pass over the file however many entries change: Wrap
+// and Unwrap only queue their splices (each checked on the entry's own
+// bytes), and the first look at the result applies the whole queue at once
+// and parses once. Only the server maps are kept as a tree, so a file of
+// tens of megabytes around them costs little more than its bytes.
+//
 //	f, err := claudeconfig.Load(path, claudeconfig.ClaudeDesktop)
 //	for _, e := range f.Entries() {
 //		if e.Skip == "" {
@@ -23,6 +29,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -103,25 +110,55 @@ type File struct {
 	Path string
 
 	format  Format
-	src     []byte // current bytes
+	src     []byte // current bytes, before the pending edits
 	loaded  []byte // bytes as read or last saved
 	entries []entry
+	index   map[string]int // entryKey → index in entries
 	newline string
+
+	pending []jsonedit.Edit // queued by Wrap and Unwrap, against src
+	edited  map[int]bool    // entries with pending edits
+	err     error           // edits that failed to apply: a bug, reported by Save
 }
 
 // entry is an Entry plus where it sits in src.
 type entry struct {
 	Entry
-	obj       *jsonedit.Value  // the entry object
-	command   *jsonedit.Member // nil when absent
-	args      *jsonedit.Member // nil when absent
-	keyIndent string           // indentation of the line holding the entry's name
-	sep       int              // when Wrapped: index of the "--" in Args
+	obj      *jsonedit.Value  // the entry object
+	command  *jsonedit.Member // nil when absent
+	args     *jsonedit.Member // nil when absent
+	keyStart int              // where the entry's name starts
+	sep      int              // when Wrapped: index of the "--" in Args
+}
+
+// Limits on what aim-mcp edits. Editing costs twice the file in memory, so
+// a bigger file is refused before it is read rather than risk the system
+// killing the process; no client writes anything near either.
+const (
+	MaxFileSize = 256 << 20 // bytes of a config file
+	MaxEntries  = 20000     // server entries in one file
+)
+
+// LimitError is a config beyond MaxFileSize or MaxEntries.
+type LimitError struct {
+	Path       string
+	What       string // "bytes" or "servers"
+	Has, Limit int64
+}
+
+func (e *LimitError) Error() string {
+	if e.What == "bytes" {
+		return fmt.Sprintf("%q is %d MiB; aim-mcp edits configs of at most %d MiB", e.Path, (e.Has+1<<20-1)>>20, e.Limit>>20)
+	}
+	return fmt.Sprintf("%q has %d %s; aim-mcp edits configs of at most %d %s", e.Path, e.Has, e.What, e.Limit, e.What)
 }
 
 // Load reads and parses the config at path. A missing file is an error that
 // wraps fs.ErrNotExist.
 func Load(path string, f Format) (*File, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > MaxFileSize {
+		return nil, &LimitError{Path: path, What: "bytes", Has: st.Size(), Limit: MaxFileSize}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -131,16 +168,19 @@ func Load(path string, f Format) (*File, error) {
 
 // Parse parses data as the config at path. It checks every entry's command,
 // args and env, so that a later Wrap cannot meet a shape it does not
-// understand.
+// understand. The File keeps data: the caller must not change it.
 func Parse(path string, data []byte, f Format) (*File, error) {
 	if len(f.Roots) == 0 {
 		f.Roots = ClaudeDesktop.Roots
 	}
-	cf := &File{Path: path, format: f, loaded: bytes.Clone(data), newline: "\n"}
+	if len(data) > MaxFileSize {
+		return nil, &LimitError{Path: path, What: "bytes", Has: int64(len(data)), Limit: MaxFileSize}
+	}
+	cf := &File{Path: path, format: f, loaded: data, newline: "\n"}
 	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
 		cf.newline = "\r\n"
 	}
-	if err := cf.reparse(bytes.Clone(data)); err != nil {
+	if err := cf.reparse(data); err != nil {
 		return nil, err
 	}
 	return cf, nil
@@ -162,7 +202,7 @@ func (f *File) Replace(data []byte) error {
 
 // reparse replaces the file's bytes and rebuilds the tree and entries.
 func (f *File) reparse(src []byte) error {
-	root, err := jsonedit.Parse(src, jsonedit.Options{JSONC: f.format.JSONC})
+	root, err := jsonedit.Parse(src, jsonedit.Options{JSONC: f.format.JSONC, Keep: f.format.Roots})
 	if err != nil {
 		var se *jsonedit.SyntaxError
 		if errors.As(err, &se) {
@@ -170,7 +210,7 @@ func (f *File) reparse(src []byte) error {
 		}
 		return fmt.Errorf("parse %q: %w", f.Path, err)
 	}
-	f.src, f.entries = src, nil
+	f.src, f.entries, f.pending, f.edited = src, nil, nil, nil
 	if root.Kind != jsonedit.Object {
 		return f.shapeError(root, nil, "the top level is %s, want an object", article(root.Kind))
 	}
@@ -179,8 +219,25 @@ func (f *File) reparse(src []byte) error {
 			return err
 		}
 	}
+	if len(f.entries) > MaxEntries {
+		return &LimitError{Path: f.Path, What: "servers", Has: int64(len(f.entries)), Limit: MaxEntries}
+	}
 	slices.SortStableFunc(f.entries, func(a, b entry) int { return a.obj.Start - b.obj.Start })
+	f.index = make(map[string]int, len(f.entries))
+	for i, e := range f.entries {
+		f.index[entryKey(e.Root, e.Name)] = i
+	}
 	return nil
+}
+
+// entryKey identifies the entry root/name: JSON strings cannot hold a NUL
+// unescaped, but keys can, so each part is quoted.
+func entryKey(root []string, name string) string {
+	var b []byte
+	for _, k := range root {
+		b = strconv.AppendQuote(b, k)
+	}
+	return string(strconv.AppendQuote(b, name))
 }
 
 // collect walks the rest of a root path from v (at concrete path at) and
@@ -221,8 +278,7 @@ func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
 	if v.Kind != jsonedit.Object {
 		return entry{}, f.shapeError(v, where, "%s, want an object", article(v.Kind))
 	}
-	indent, _ := jsonedit.LineIndent(f.src, m.KeyStart)
-	e := entry{Entry: Entry{Root: root, Name: m.Key}, obj: v, keyIndent: indent}
+	e := entry{Entry: Entry{Root: root, Name: m.Key}, obj: v, keyStart: m.KeyStart}
 	if c := v.Lookup("command"); c != nil {
 		if c.Value.Kind != jsonedit.String {
 			return entry{}, f.shapeError(c.Value, append(where, "command"), "%s, want a string", article(c.Value.Kind))
@@ -369,6 +425,7 @@ func article(k jsonedit.Kind) string {
 
 // Entries returns the server entries in file order.
 func (f *File) Entries() []Entry {
+	f.flush()
 	out := make([]Entry, len(f.entries))
 	for i, e := range f.entries {
 		out[i] = e.Entry
@@ -380,32 +437,111 @@ func (f *File) Entries() []Entry {
 	return out
 }
 
-// Bytes returns the file's current contents.
-func (f *File) Bytes() []byte { return bytes.Clone(f.src) }
+// Bytes returns the file's current contents. The slice is the File's own:
+// read it, never change it.
+func (f *File) Bytes() []byte {
+	f.flush()
+	return f.src
+}
 
 // Loaded returns the contents as read or last saved: what is on disk unless
-// someone else wrote the file since.
-func (f *File) Loaded() []byte { return bytes.Clone(f.loaded) }
+// someone else wrote the file since. The slice is the File's own.
+func (f *File) Loaded() []byte { return f.loaded }
 
 // Changed reports whether the contents differ from what was loaded or last
 // saved.
-func (f *File) Changed() bool { return !bytes.Equal(f.src, f.loaded) }
+func (f *File) Changed() bool {
+	f.flush()
+	return f.err != nil || !bytes.Equal(f.src, f.loaded)
+}
+
+// OnDisk reports whether the file at f.Path still holds what was loaded or
+// last saved, reading it a block at a time rather than whole.
+func (f *File) OnDisk() (bool, error) {
+	r, err := os.Open(f.Path)
+	if err != nil {
+		return false, fmt.Errorf("read config: %w", err)
+	}
+	defer r.Close()
+	want := f.loaded
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > len(want) || !bytes.Equal(buf[:n], want[:n]) {
+			return false, nil
+		}
+		want = want[n:]
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return len(want) == 0, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("read config: %w", err)
+		}
+	}
+}
 
 // Save writes the contents atomically to f.Path, keeping the file's mode
 // (0600, as Claude writes it, for a new file).
 func (f *File) Save() error {
+	f.flush()
+	if f.err != nil {
+		return f.err
+	}
 	if err := atomicfile.WriteFile(f.Path, f.src, 0o600); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
-	f.loaded = bytes.Clone(f.src)
+	f.loaded = f.src
 	return nil
 }
 
-func (f *File) find(root []string, name string) (*entry, error) {
-	for i := range f.entries {
-		if e := &f.entries[i]; e.Name == name && slices.Equal(e.Root, root) {
-			return e, nil
-		}
+func (f *File) find(root []string, name string) (int, error) {
+	if i, ok := f.index[entryKey(root, name)]; ok {
+		return i, nil
 	}
-	return nil, fmt.Errorf("no server %s in %q", keyPath(append(slices.Clip(root), name)), f.Path)
+	return 0, fmt.Errorf("no server %s in %q", keyPath(append(slices.Clip(root), name)), f.Path)
+}
+
+// queue adds the edits of entry i, each within the entry's object, after
+// checking that they leave the object an object.
+func (f *File) queue(i int, edits []jsonedit.Edit) error {
+	obj := f.entries[i].obj
+	local := make([]jsonedit.Edit, len(edits))
+	for k, e := range edits {
+		local[k] = jsonedit.Edit{Start: e.Start - obj.Start, End: e.End - obj.Start, Text: e.Text}
+	}
+	out, err := jsonedit.Apply(f.src[obj.Start:obj.End], local)
+	if err != nil {
+		return err
+	}
+	v, err := jsonedit.Parse(out, jsonedit.Options{JSONC: f.format.JSONC})
+	if err != nil || v.Kind != jsonedit.Object {
+		// Our own edit produced something we cannot read: a bug, never a
+		// file to save.
+		return fmt.Errorf("internal error: edited entry does not parse: %v", err)
+	}
+	if f.edited == nil {
+		f.edited = map[int]bool{}
+	}
+	f.pending = append(f.pending, edits...)
+	f.edited[i] = true
+	return nil
+}
+
+// flush applies the pending edits in one pass and parses the result once.
+// Each edit was checked on its entry's bytes, and replacing an object by an
+// object keeps the document valid, so the parse cannot fail; if it ever
+// does, that is a bug: the file keeps its bytes and Save reports it.
+func (f *File) flush() {
+	if len(f.pending) == 0 {
+		return
+	}
+	old := f.src
+	src, err := jsonedit.Apply(old, f.pending)
+	if err == nil {
+		err = f.reparse(src)
+	}
+	if err != nil {
+		f.reparse(old) // parsed before
+		f.err = fmt.Errorf("internal error: edited config does not parse: %w", err)
+	}
 }

@@ -26,10 +26,15 @@ func (f *File) Wrap(root []string, name string, p ProxySpec) (changed bool, err 
 	if !isProxy(p.Exe) {
 		return false, fmt.Errorf("wrap: %q is not an aim-mcp executable", p.Exe)
 	}
-	e, err := f.find(root, name)
+	i, err := f.find(root, name)
 	if err != nil {
 		return false, fmt.Errorf("wrap: %w", err)
 	}
+	if f.edited[i] {
+		// Edited before: its spans are in the bytes to come.
+		f.flush()
+	}
+	e := &f.entries[i]
 	where := keyPath(append(slices.Clip(root), name))
 	if e.Skip != "" {
 		return false, fmt.Errorf("wrap %s: %s", where, e.Skip)
@@ -71,7 +76,7 @@ func (f *File) Wrap(root []string, name string, p ProxySpec) (changed bool, err 
 	default:
 		edits = append(edits, f.insertArgs(e, append(args, f.raw(e.command.Value))))
 	}
-	if err := f.apply(edits); err != nil {
+	if err := f.queue(i, edits); err != nil {
 		return false, fmt.Errorf("wrap %s: %w", where, err)
 	}
 	return true, nil
@@ -81,10 +86,14 @@ func (f *File) Wrap(root []string, name string, p ProxySpec) (changed bool, err 
 // entry. An entry that is not wrapped is left alone. An entry that had no
 // "args" before wrapping keeps an empty one.
 func (f *File) Unwrap(root []string, name string) (changed bool, err error) {
-	e, err := f.find(root, name)
+	i, err := f.find(root, name)
 	if err != nil {
 		return false, fmt.Errorf("unwrap: %w", err)
 	}
+	if f.edited[i] {
+		f.flush()
+	}
+	e := &f.entries[i]
 	if !e.Wrapped {
 		return false, nil
 	}
@@ -100,7 +109,7 @@ func (f *File) Unwrap(root []string, name string) (changed bool, err error) {
 	} else {
 		edits = append(edits, jsonedit.Edit{Start: v.Start, End: v.End, Text: []byte("[]")})
 	}
-	if err := f.apply(edits); err != nil {
+	if err := f.queue(i, edits); err != nil {
 		return false, fmt.Errorf("unwrap %s: %w", where, err)
 	}
 	return true, nil
@@ -152,9 +161,14 @@ func (f *File) elemSep(e *entry) []byte {
 			return between
 		}
 	}
+	// Indentation is looked up only in multi-line layouts: in a one-line
+	// file, finding where the line starts would cost the whole file for
+	// each entry.
 	st := f.argsStyle(e)
-	if _, first := jsonedit.LineIndent(f.src, v.Elems[0].Start); st.Multiline && first {
-		return []byte("," + st.Newline + st.ElemIndent)
+	if st.Multiline {
+		if _, first := jsonedit.LineIndent(f.src, v.Elems[0].Start); first {
+			return []byte("," + st.Newline + st.ElemIndent)
+		}
 	}
 	if st.Compact {
 		return []byte(",")
@@ -162,28 +176,13 @@ func (f *File) elemSep(e *entry) []byte {
 	return []byte(", ")
 }
 
-// apply applies edits to the file's bytes and re-parses them.
-func (f *File) apply(edits []jsonedit.Edit) error {
-	src, err := jsonedit.Apply(f.src, edits)
-	if err != nil {
-		return err
-	}
-	old := f.src
-	if err := f.reparse(src); err != nil {
-		// Our own edit produced something we cannot read: a bug, never a
-		// file to save. Go back to the previous state, which parsed.
-		f.reparse(old)
-		return fmt.Errorf("internal error: edited config does not parse: %w", err)
-	}
-	return nil
-}
-
 // unit is one level of indentation in the entry: what its members add to
 // the indentation of its name, or Claude's two spaces.
 func (f *File) unit(e *entry) string {
 	ind, first := jsonedit.LineIndent(f.src, e.command.KeyStart)
-	if first && len(ind) > len(e.keyIndent) && ind[:len(e.keyIndent)] == e.keyIndent {
-		return ind[len(e.keyIndent):]
+	keyIndent, _ := jsonedit.LineIndent(f.src, e.keyStart)
+	if first && len(ind) > len(keyIndent) && ind[:len(keyIndent)] == keyIndent {
+		return ind[len(keyIndent):]
 	}
 	return "  "
 }
@@ -211,8 +210,11 @@ func (f *File) argsStyle(e *entry) jsonedit.ArrayStyle {
 // spans lines; on the same line otherwise.
 func (f *File) insertArgs(e *entry, args [][]byte) jsonedit.Edit {
 	cmd := e.command
-	ind, first := jsonedit.LineIndent(f.src, cmd.KeyStart)
-	multiline := bytes.IndexByte(f.raw(e.obj), '\n') >= 0 && first
+	var ind string
+	multiline := bytes.IndexByte(f.raw(e.obj), '\n') >= 0
+	if multiline {
+		ind, multiline = jsonedit.LineIndent(f.src, cmd.KeyStart)
+	}
 	// Reuse the command's separator between key and value (": " or ":")
 	// unless it holds a comment.
 	colon := f.src[cmd.KeyEnd:cmd.Value.Start]

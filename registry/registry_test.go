@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,5 +284,44 @@ func TestTryAppendAndCheckpoint(t *testing.T) {
 	}
 	if v, _ := a.Verify(ctx, ""); !v.OK() || v.Records != checkpointEvery+2 {
 		t.Errorf("Verify = %+v, want %d intact records", v, checkpointEvery+2)
+	}
+}
+
+// RegisterAll registers every server or none: when the keys cannot be
+// saved after the rows are in, no row and no key file is left.
+func TestRegisterAllAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	if _, _, err := db.Register(ctx, Registration{Client: "c", Name: "old", Command: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(db.Keys().Dir)
+	ins := []Registration{{Client: "c", Name: "old", Command: "y"}}
+	for i := range 50 {
+		ins = append(ins, Registration{Client: "c", Name: fmt.Sprintf("s%d", i), Command: "x"})
+	}
+	// No new key can be written: the rows are in when that is found.
+	if err := os.Chmod(db.Keys().Dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.RegisterAll(ctx, ins)
+	os.Chmod(db.Keys().Dir, 0o700)
+	if err == nil {
+		if os.Geteuid() == 0 {
+			t.Skip("root writes into read-only directories")
+		}
+		t.Fatal("RegisterAll with an unwritable key directory succeeded")
+	}
+	srvs, _ := db.Servers(ctx)
+	if len(srvs) != 1 || srvs[0].Command != "x" {
+		t.Errorf("after a failed RegisterAll: %+v, want only the old server, unchanged", srvs)
+	}
+	after, _ := os.ReadDir(db.Keys().Dir)
+	if len(after) != len(before) {
+		t.Errorf("key files: %d before, %d after a failed RegisterAll", len(before), len(after))
+	}
+	out, err := db.RegisterAll(ctx, ins)
+	if err != nil || len(out) != len(ins) || out[0].Created || !out[1].Created || out[0].Command != "y" {
+		t.Fatalf("RegisterAll = %d results, %v; want %d, the first updated, the rest created", len(out), err, len(ins))
 	}
 }

@@ -63,77 +63,120 @@ type Registration struct {
 // reinstalls, and a changed command updates the record. created says whether
 // the server is new.
 func (r *DB) Register(ctx context.Context, in Registration) (s Server, created bool, err error) {
-	if in.Client == "" || in.Name == "" {
-		return Server{}, false, errors.New("register: client and name are required")
+	out, err := r.RegisterAll(ctx, []Registration{in})
+	if err != nil {
+		return Server{}, false, err
 	}
-	// The argv is stored for people to read: its secrets never are.
-	in.Args = redact.Argv(in.Args, nil)
-	if in.Args == nil {
-		in.Args = []string{}
-	}
-	if in.EnvNames == nil {
-		in.EnvNames = []string{}
+	return out[0].Server, out[0].Created, nil
+}
+
+// Registered is one server of RegisterAll's answer.
+type Registered struct {
+	Server
+	Created bool
+}
+
+// RegisterAll registers many servers as Register registers one, in one
+// transaction, with the new keys made durable together: the cost of
+// installing a config is linear in its servers, not one disk flush each.
+// Either every server is registered or none is.
+func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered, error) {
+	for _, in := range ins {
+		if in.Client == "" || in.Name == "" {
+			return nil, errors.New("register: client and name are required")
+		}
 	}
 	tx, err := r.db.BeginTx(ctx, nil) // IMMEDIATE: two proxies starting at once register once
 	if err != nil {
-		return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+		return nil, fmt.Errorf("register: %w", err)
 	}
 	defer tx.Rollback()
+	// AIM_PRIVATE_KEY, when set, is the identity (and stays where the
+	// user keeps it: it is not copied into a key file).
+	envKey, err := identity.FromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	// Prepared once: parsing the SQL again for each of ten thousand
+	// servers would cost more than running it.
+	find, err := tx.PrepareContext(ctx, serverSelect+` WHERE client = ? AND name = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	defer find.Close()
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO servers
+		(id, client, name, agent_type, command, args, env_names, public_key, status, registered_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	defer insert.Close()
+	var newIDs []string
+	var newKeys []*identity.Key
+	out := make([]Registered, 0, len(ins))
 	now := time.Now()
-	s, err = scanServer(tx.QueryRowContext(ctx, serverSelect+` WHERE client = ? AND name = ?`, in.Client, in.Name))
-	switch {
-	case errors.Is(err, ErrNotFound):
-		s = Server{
-			ID: uuid.NewString(), Client: in.Client, Name: in.Name, AgentType: AgentType,
-			Command: in.Command, Args: in.Args, EnvNames: in.EnvNames,
-			Status: StatusActive, RegisteredAt: now, UpdatedAt: now,
+	for _, in := range ins {
+		// The argv is stored for people to read: its secrets never are.
+		in.Args = redact.Argv(in.Args, nil)
+		if in.Args == nil {
+			in.Args = []string{}
 		}
-		// AIM_PRIVATE_KEY, when set, is the identity (and stays where the
-		// user keeps it: it is not copied into a key file).
-		key, err := identity.FromEnv()
-		if err != nil {
-			return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+		if in.EnvNames == nil {
+			in.EnvNames = []string{}
 		}
-		if key == nil {
-			if key, err = identity.Generate(); err != nil {
-				return Server{}, false, err
+		s, err := scanServer(find.QueryRowContext(ctx, in.Client, in.Name))
+		created := false
+		switch {
+		case errors.Is(err, ErrNotFound):
+			s = Server{
+				ID: uuid.NewString(), Client: in.Client, Name: in.Name, AgentType: AgentType,
+				Command: in.Command, Args: in.Args, EnvNames: in.EnvNames,
+				Status: StatusActive, RegisteredAt: now, UpdatedAt: now,
 			}
-			if err := r.keys.Save(s.ID, key); err != nil {
-				return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+			key := envKey
+			if key == nil {
+				if key, err = identity.Generate(); err != nil {
+					return nil, err
+				}
+				newIDs, newKeys = append(newIDs, s.ID), append(newKeys, key)
+			}
+			s.PublicKey = key.PublicString()
+			args, _ := json.Marshal(s.Args)
+			envs, _ := json.Marshal(s.EnvNames)
+			if _, err := insert.ExecContext(ctx,
+				s.ID, s.Client, s.Name, s.AgentType, s.Command, string(args), string(envs),
+				s.PublicKey, s.Status, fmtTime(now), fmtTime(now)); err != nil {
+				return nil, fmt.Errorf("register %q: %w", in.Name, err)
+			}
+			created = true
+		case err != nil:
+			return nil, fmt.Errorf("register %q: %w", in.Name, err)
+		case s.Command == in.Command && slices.Equal(s.Args, in.Args) &&
+			slices.Equal(s.EnvNames, in.EnvNames) && s.Status == StatusActive:
+			// Already registered as it is.
+		default:
+			s.Command, s.Args, s.EnvNames, s.Status, s.UpdatedAt = in.Command, in.Args, in.EnvNames, StatusActive, now
+			args, _ := json.Marshal(s.Args)
+			envs, _ := json.Marshal(s.EnvNames)
+			if _, err := tx.ExecContext(ctx, `UPDATE servers SET command = ?, args = ?, env_names = ?,
+				status = ?, updated_at = ? WHERE id = ?`,
+				s.Command, string(args), string(envs), s.Status, fmtTime(now), s.ID); err != nil {
+				return nil, fmt.Errorf("register %q: %w", in.Name, err)
 			}
 		}
-		s.PublicKey = key.PublicString()
-		args, _ := json.Marshal(s.Args)
-		envs, _ := json.Marshal(s.EnvNames)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO servers
-			(id, client, name, agent_type, command, args, env_names, public_key, status, registered_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.Client, s.Name, s.AgentType, s.Command, string(args), string(envs),
-			s.PublicKey, s.Status, fmtTime(now), fmtTime(now)); err != nil {
-			r.keys.Remove(s.ID)
-			return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
-		}
-		created = true
-	case err != nil:
-		return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
-	default:
-		if s.Command == in.Command && slices.Equal(s.Args, in.Args) &&
-			slices.Equal(s.EnvNames, in.EnvNames) && s.Status == StatusActive {
-			return s, false, nil
-		}
-		s.Command, s.Args, s.EnvNames, s.Status, s.UpdatedAt = in.Command, in.Args, in.EnvNames, StatusActive, now
-		args, _ := json.Marshal(s.Args)
-		envs, _ := json.Marshal(s.EnvNames)
-		if _, err := tx.ExecContext(ctx, `UPDATE servers SET command = ?, args = ?, env_names = ?,
-			status = ?, updated_at = ? WHERE id = ?`,
-			s.Command, string(args), string(envs), s.Status, fmtTime(now), s.ID); err != nil {
-			return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
-		}
+		out = append(out, Registered{Server: s, Created: created})
+	}
+	// The keys are on disk before the rows that name them are committed.
+	if err := r.keys.SaveAll(newIDs, newKeys); err != nil {
+		return nil, fmt.Errorf("register: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Server{}, false, fmt.Errorf("register %q: %w", in.Name, err)
+		for _, id := range newIDs {
+			r.keys.Remove(id)
+		}
+		return nil, fmt.Errorf("register: %w", err)
 	}
-	return s, created, nil
+	return out, nil
 }
 
 // Server finds a server by client and name.

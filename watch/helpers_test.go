@@ -50,6 +50,18 @@ func (f *fakeRegistry) Register(ctx context.Context, in registry.Registration) (
 	return *s, true, nil
 }
 
+func (f *fakeRegistry) RegisterAll(ctx context.Context, ins []registry.Registration) ([]registry.Registered, error) {
+	var out []registry.Registered
+	for _, in := range ins {
+		s, created, err := f.Register(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, registry.Registered{Server: s, Created: created})
+	}
+	return out, nil
+}
+
 func (f *fakeRegistry) Server(ctx context.Context, client, name string) (registry.Server, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

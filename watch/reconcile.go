@@ -11,7 +11,6 @@
 package watch
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +28,7 @@ import (
 
 // Registry is what reconciling needs of AIM. *registry.DB is one.
 type Registry interface {
-	Register(ctx context.Context, in registry.Registration) (registry.Server, bool, error)
+	RegisterAll(ctx context.Context, ins []registry.Registration) ([]registry.Registered, error)
 	Server(ctx context.Context, client, name string) (registry.Server, error)
 	SetStatus(ctx context.Context, id, status string) error
 	SaveInstall(ctx context.Context, in registry.Install) error
@@ -118,11 +117,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, cfg *discovery.Config) (Resu
 		if r.Registry == nil || !cfg.File.Changed() {
 			break
 		}
-		cur, err := os.ReadFile(cfg.Path)
+		same, err := cfg.File.OnDisk()
 		if err != nil {
 			return res, fmt.Errorf("read %q again before writing: %w", cfg.Path, err)
 		}
-		if bytes.Equal(cur, cfg.File.Loaded()) {
+		if same {
+			// Interrupted (Ctrl-C, SIGTERM) before the write: nothing
+			// written. Once the write starts it runs to its end, which is
+			// atomic.
+			if err := ctx.Err(); err != nil {
+				return res, fmt.Errorf("%q not changed: %w", cfg.Path, err)
+			}
 			if err := r.save(ctx, cfg, &res); err != nil {
 				return res, err
 			}
@@ -130,6 +135,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, cfg *discovery.Config) (Resu
 		}
 		if res.Rereads++; res.Rereads > maxRereads {
 			return res, fmt.Errorf("%q keeps changing while aim-mcp edits it; nothing written, try again", cfg.Path)
+		}
+		cur, err := os.ReadFile(cfg.Path)
+		if err != nil {
+			return res, fmt.Errorf("read %q again before writing: %w", cfg.Path, err)
 		}
 		f, err := claudeconfig.Parse(cfg.Path, cur, cfg.Format)
 		if err != nil {
@@ -149,7 +158,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, cfg *discovery.Config) (Resu
 // them.
 func (r *Reconciler) wrap(ctx context.Context, cfg *discovery.Config, res *Result) error {
 	res.Outcomes = res.Outcomes[:0]
-	for _, s := range cfg.Servers() {
+	for n, s := range cfg.Servers() {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("%q not changed: %w", cfg.Path, err)
+			}
+		}
 		o := Outcome{Server: s, Action: Skipped}
 		if s.Skip == "" {
 			changed, err := cfg.File.Wrap(s.Root, s.Name, claudeconfig.ProxySpec{
@@ -176,20 +190,35 @@ func (r *Reconciler) wrap(ctx context.Context, cfg *discovery.Config, res *Resul
 			return &NotWritableError{Path: cfg.Path, Err: err}
 		}
 	}
+	// One registration for the whole file: one transaction, one flush of
+	// the new keys.
+	var ins []registry.Registration
+	var at []int
 	for i, o := range res.Outcomes {
 		if o.Action == Skipped {
 			continue
 		}
 		orig := o.Original
-		srv, created, err := r.Registry.Register(ctx, registry.Registration{
+		ins = append(ins, registry.Registration{
 			Client: cfg.Client.Name, Name: o.RegName, Command: orig[0], Args: orig[1:], EnvNames: o.EnvNames,
 		})
-		if err != nil {
-			return fmt.Errorf("register %q: %w", o.RegName, err)
+		at = append(at, i)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%q not changed: %w", cfg.Path, err)
+	}
+	regs, err := r.Registry.RegisterAll(ctx, ins)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%q not changed: %w", cfg.Path, ctx.Err())
 		}
-		res.Outcomes[i].Registered, res.Outcomes[i].Created = srv, created
+		return err
+	}
+	for k, reg := range regs {
+		i := at[k]
+		res.Outcomes[i].Registered, res.Outcomes[i].Created = reg.Server, reg.Created
 		if r.OnRegister != nil {
-			if err := r.OnRegister(ctx, srv, created); err != nil {
+			if err := r.OnRegister(ctx, reg.Server, reg.Created); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,9 @@
 package watch
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,4 +204,57 @@ func TestReconcileDryRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(r.Home, stateFile)); !os.IsNotExist(err) {
 		t.Error("dry run saved state")
 	}
+}
+
+// TestReconcileInterrupted: Ctrl-C (a cancelled context) while install
+// registers the servers of a file leaves the file, the backups and the
+// registry as they were: nothing half-done to undo.
+func TestReconcileInterrupted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "claude_desktop_config.json")
+	var b strings.Builder
+	b.WriteString(`{"mcpServers": {`)
+	for i := range 300 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `"s%d": {"command": "npx", "args": ["pkg-%d"]}`, i, i)
+	}
+	b.WriteString("}}\n")
+	write(t, path, b.String())
+	db, err := registry.Open(t.Context(), filepath.Join(dir, "aim.db"), registry.Options{Keys: identity.Store{Dir: filepath.Join(dir, "keys")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	r := newReconciler(t, interrupting{db, cancel})
+	_, err = r.Reconcile(ctx, load(t, discovery.ClaudeDesktop, path))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reconcile() error = %v, want context.Canceled", err)
+	}
+	if got := read(t, path); got != b.String() {
+		t.Errorf("file changed by an interrupted install:\n%s", got)
+	}
+	if ents, _ := os.ReadDir(r.Backups); len(ents) > 0 {
+		t.Errorf("backups written by an interrupted install: %v", ents)
+	}
+	if srvs, err := db.Servers(t.Context()); err != nil || len(srvs) > 0 {
+		t.Errorf("after an interrupted install: %d servers registered (%v)", len(srvs), err)
+	}
+	if keys, _ := os.ReadDir(db.Keys().Dir); len(keys) > 0 {
+		t.Errorf("after an interrupted install: %d key files left", len(keys))
+	}
+}
+
+// interrupting is a registry interrupted as it starts to register.
+type interrupting struct {
+	*registry.DB
+	cancel context.CancelFunc
+}
+
+func (i interrupting) RegisterAll(ctx context.Context, ins []registry.Registration) ([]registry.Registered, error) {
+	i.cancel()
+	return i.DB.RegisterAll(ctx, ins)
 }

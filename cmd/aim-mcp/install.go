@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
@@ -79,8 +80,14 @@ func runInstall(ctx context.Context, e env, args []string) error {
 			return aim.enroll(ctx, e, db, srv)
 		}
 	}
-	for _, cfg := range cfgs {
+	for i, cfg := range cfgs {
+		if ctx.Err() != nil {
+			return interrupted(cfgs[i:])
+		}
 		if err := installConfig(ctx, e, rec, cfg, *dryRun); err != nil {
+			if ctx.Err() != nil {
+				return interrupted(cfgs[i:])
+			}
 			report(e.stderr, err)
 			failed = true
 		}
@@ -121,6 +128,17 @@ func installConfig(ctx context.Context, e env, rec *watch.Reconciler, cfg *disco
 		restartReminder(e, cfg.Client)
 	}
 	return nil
+}
+
+// interrupted is the error of install or uninstall stopped by Ctrl-C or
+// SIGTERM: the files not yet written stay as they were.
+func interrupted(left []*discovery.Config) error {
+	var paths []string
+	for _, c := range left {
+		paths = append(paths, fmt.Sprintf("%q", c.Path))
+	}
+	return &cliError{msg: "interrupted; not changed: " + strings.Join(paths, ", "), code: 130,
+		hints: []string{"a file reported above as written is complete; run the command again to finish"}}
 }
 
 // writable refuses a config aim-mcp must not or cannot rewrite, before

@@ -49,8 +49,14 @@ func runUninstall(ctx context.Context, e env, args []string) error {
 		defer db.Close()
 	}
 	purged := map[string]bool{}
-	for _, cfg := range cfgs {
+	for i, cfg := range cfgs {
+		if ctx.Err() != nil {
+			return interrupted(cfgs[i:])
+		}
 		if err := uninstallConfig(ctx, e, db, dir, cfg); err != nil {
+			if ctx.Err() != nil {
+				return interrupted(cfgs[i:])
+			}
 			report(e.stderr, err)
 			failed = true
 			continue
@@ -141,7 +147,10 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 	if err != nil {
 		return err
 	}
-	for _, s := range cfg.Servers() {
+	for n, s := range cfg.Servers() {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if !s.Wrapped {
 			continue
 		}
@@ -167,6 +176,9 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 		if err := writable(cfg.Path); err != nil {
 			return err
 		}
+	}
+	if ctx.Err() != nil { // interrupted: nothing changed yet
+		return ctx.Err()
 	}
 	if db != nil {
 		// Before the write: a watcher that sees it must already know.

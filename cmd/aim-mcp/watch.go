@@ -211,11 +211,16 @@ func loadConfigs(e env, cmd, client string, configs []string) (cfgs []*discovery
 // act on.
 func configError(err error) error {
 	var pe *claudeconfig.ParseError
+	var le *claudeconfig.LimitError
 	switch {
 	case errors.As(err, &pe):
 		return errorf("%v", err).hint("fix the file (nothing was changed), then run the command again")
 	case errors.Is(err, fs.ErrNotExist):
 		return errorf("%v", err).hint("pass an existing file with --config PATH")
+	case errors.As(err, &le) && le.What == "servers":
+		return errorf("%v", err).hint("nothing was changed; split the servers over several config files (--config PATH)")
+	case errors.As(err, &le):
+		return errorf("%v", err).hint("nothing was changed; see what made the file this big before wrapping its servers")
 	}
 	return errorf("%v", err)
 }

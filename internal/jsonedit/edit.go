@@ -19,12 +19,19 @@ type Edit struct {
 func Apply(src []byte, edits []Edit) ([]byte, error) {
 	sorted := slices.Clone(edits)
 	slices.SortStableFunc(sorted, func(a, b Edit) int { return a.Start - b.Start })
-	out := make([]byte, 0, len(src))
-	prev := 0
+	size, prev := len(src), 0
 	for _, e := range sorted {
 		if e.Start < prev || e.End < e.Start || e.End > len(src) {
 			return nil, fmt.Errorf("edit [%d,%d) overlaps another edit or lies outside the %d-byte source", e.Start, e.End, len(src))
 		}
+		size += len(e.Text) - (e.End - e.Start)
+		prev = e.End
+	}
+	// Exactly the size of the result: a file of tens of megabytes is
+	// neither copied twice nor given room it will not use.
+	out := make([]byte, 0, size)
+	prev = 0
+	for _, e := range sorted {
 		out = append(out, src[prev:e.Start]...)
 		out = append(out, e.Text...)
 		prev = e.End

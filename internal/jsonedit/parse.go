@@ -15,6 +15,7 @@ package jsonedit
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -105,6 +106,15 @@ type Options struct {
 	// trailing commas in objects and arrays, and a leading UTF-8 byte order
 	// mark, as VS Code and Zed settings files use them.
 	JSONC bool
+	// Keep, when not empty, limits the tree to the values a caller reads:
+	// each entry is a key path from the top-level object ("*" matching
+	// every key), and everything under a path's end is built in full. The
+	// objects along a path keep their Members; every other value is still
+	// checked as strictly (syntax, duplicate keys) but keeps only its Kind
+	// and span: no Str, Members or Elems. A client's config of tens of
+	// megabytes (Claude Code keeps its history beside its servers) then
+	// costs a tree of the servers alone.
+	Keep [][]string
 }
 
 // SyntaxError describes why a document could not be parsed. Line and Col are
@@ -136,7 +146,8 @@ func Parse(src []byte, opts Options) (*Value, error) {
 	if err := p.space(); err != nil {
 		return nil, err
 	}
-	v, err := p.value()
+	m := mode{build: true, full: len(opts.Keep) == 0, paths: opts.Keep}
+	v, err := p.value(m)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +158,43 @@ func Parse(src []byte, opts Options) (*Value, error) {
 		return nil, p.unexpected("after top-level value")
 	}
 	return v, nil
+}
+
+// mode says how much of a value Parse builds (see Options.Keep): all of it
+// (full), only the members on the key paths (build, with paths matched up to
+// depth), or nothing but its kind and span.
+type mode struct {
+	build, full bool
+	paths       [][]string
+	depth       int
+}
+
+// member is the mode of the value of member key of an object parsed in m.
+func (m mode) member(key string) mode {
+	if m.full || !m.build {
+		return m
+	}
+	next := mode{depth: m.depth + 1}
+	for _, path := range m.paths {
+		if len(path) <= m.depth || path[m.depth] != "*" && path[m.depth] != key {
+			continue
+		}
+		next.build = true
+		if len(path) == m.depth+1 {
+			return mode{build: true, full: true}
+		}
+		next.paths = append(next.paths, path)
+	}
+	return next
+}
+
+// elem is the mode of an element of an array parsed in m: key paths never
+// lead into arrays.
+func (m mode) elem() mode {
+	if m.full {
+		return m
+	}
+	return mode{}
 }
 
 type parser struct {
@@ -221,15 +269,23 @@ func (p *parser) space() error {
 	return nil
 }
 
-func (p *parser) value() (*Value, error) {
+func (p *parser) value(m mode) (*Value, error) {
 	if p.pos >= len(p.src) {
 		return nil, p.unexpected("")
 	}
+	if !m.build {
+		start := p.pos
+		k, err := p.skip()
+		if err != nil {
+			return nil, err
+		}
+		return &Value{Kind: k, Start: start, End: p.pos}, nil
+	}
 	switch c := p.src[p.pos]; {
 	case c == '{':
-		return p.object()
+		return p.object(m)
 	case c == '[':
-		return p.array()
+		return p.array(m)
 	case c == '"':
 		start := p.pos
 		s, err := p.str()
@@ -257,7 +313,7 @@ func (p *parser) enter() error {
 	return nil
 }
 
-func (p *parser) object() (*Value, error) {
+func (p *parser) object(m mode) (*Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -294,11 +350,13 @@ func (p *parser) object() (*Value, error) {
 		if err := p.space(); err != nil {
 			return nil, err
 		}
-		val, err := p.value()
+		val, err := p.value(m.member(key))
 		if err != nil {
 			return nil, err
 		}
-		v.Members = append(v.Members, Member{Key: key, KeyStart: keyStart, KeyEnd: keyEnd, Value: val})
+		if m.build {
+			v.Members = append(v.Members, Member{Key: key, KeyStart: keyStart, KeyEnd: keyEnd, Value: val})
+		}
 		if err := p.space(); err != nil {
 			return nil, err
 		}
@@ -317,7 +375,7 @@ func (p *parser) object() (*Value, error) {
 	return v, nil
 }
 
-func (p *parser) array() (*Value, error) {
+func (p *parser) array(m mode) (*Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -330,11 +388,13 @@ func (p *parser) array() (*Value, error) {
 		if p.pos < len(p.src) && p.src[p.pos] == ']' && (first || p.jsonc) {
 			break
 		}
-		e, err := p.value()
+		e, err := p.value(m.elem())
 		if err != nil {
 			return nil, err
 		}
-		v.Elems = append(v.Elems, e)
+		if m.full {
+			v.Elems = append(v.Elems, e)
+		}
 		if err := p.space(); err != nil {
 			return nil, err
 		}
@@ -457,6 +517,163 @@ func (p *parser) str() (string, error) {
 			p.pos += size
 		}
 	}
+}
+
+// skip checks the value at p.pos as value does, without building anything:
+// the bulk of a big config is read this way, so it allocates nothing but
+// what the duplicate-key check needs.
+func (p *parser) skip() (Kind, error) {
+	if p.pos >= len(p.src) {
+		return Invalid, p.unexpected("")
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		return Object, p.skipObject()
+	case c == '[':
+		return Array, p.skipArray()
+	case c == '"':
+		return String, p.skipStr()
+	}
+	v, err := p.value(mode{build: true})
+	if err != nil {
+		return Invalid, err
+	}
+	return v.Kind, nil
+}
+
+func (p *parser) skipObject() error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // {
+	// Keys for the duplicate check: raw bytes while few and unescaped,
+	// decoded in a map after that.
+	var keys [][]byte
+	var seen map[string]bool
+	for first := true; ; first = false {
+		if err := p.space(); err != nil {
+			return err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == '}' && (first || p.jsonc) {
+			break
+		}
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return p.unexpected("looking for beginning of object key string")
+		}
+		keyStart := p.pos
+		if err := p.skipStr(); err != nil {
+			return err
+		}
+		raw := p.src[keyStart+1 : p.pos-1]
+		var dup bool
+		if seen == nil && len(keys) < 16 && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+			dup = slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(k, raw) })
+			keys = append(keys, raw)
+		} else {
+			if seen == nil {
+				seen = make(map[string]bool, 2*len(keys))
+				for _, k := range keys {
+					seen[string(k)] = true
+				}
+			}
+			key := p.keyAt(keyStart)
+			dup = seen[key]
+			seen[key] = true
+		}
+		if dup {
+			return p.errorAt(keyStart, "duplicate key %s in object", strconv.Quote(p.keyAt(keyStart)))
+		}
+		if err := p.space(); err != nil {
+			return err
+		}
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return p.unexpected("after object key")
+		}
+		p.pos++
+		if err := p.space(); err != nil {
+			return err
+		}
+		if _, err := p.skip(); err != nil {
+			return err
+		}
+		if err := p.space(); err != nil {
+			return err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == '}' {
+			break
+		}
+		return p.unexpected("after object key:value pair")
+	}
+	p.pos++ // }
+	p.depth--
+	return nil
+}
+
+func (p *parser) skipArray() error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // [
+	for first := true; ; first = false {
+		if err := p.space(); err != nil {
+			return err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ']' && (first || p.jsonc) {
+			break
+		}
+		if _, err := p.skip(); err != nil {
+			return err
+		}
+		if err := p.space(); err != nil {
+			return err
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.pos < len(p.src) && p.src[p.pos] == ']' {
+			break
+		}
+		return p.unexpected("after array element")
+	}
+	p.pos++ // ]
+	p.depth--
+	return nil
+}
+
+// keyAt decodes the string at off, which has been checked.
+func (p *parser) keyAt(off int) string {
+	end := p.pos
+	p.pos = off
+	key, _ := p.str()
+	p.pos = end
+	return key
+}
+
+// skipStr checks the quoted string at p.pos as str does, without decoding
+// it. Invalid UTF-8 is accepted, as str accepts it.
+func (p *parser) skipStr() error {
+	p.pos++ // opening quote
+	for p.pos < len(p.src) {
+		switch c := p.src[p.pos]; {
+		case c == '"':
+			p.pos++
+			return nil
+		case c < 0x20:
+			return p.unexpected("in string literal")
+		case c == '\\':
+			if _, err := p.escape(); err != nil {
+				return err
+			}
+		default:
+			p.pos++
+		}
+	}
+	return p.unexpected("")
 }
 
 // escape decodes the escape sequence at p.pos (which is a backslash),

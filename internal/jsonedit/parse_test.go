@@ -72,6 +72,31 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestParseKeep(t *testing.T) {
+	src := `{"n": 1, "hist": ["a", {"b": "c"}], "mcp": {"s": {"command": "x", "args": ["1"]}},
+		"projects": {"/p": {"hist": "long", "mcp": {"t": {"command": "y"}}}, "/q": {}}}`
+	v, err := Parse([]byte(src), Options{Keep: [][]string{{"mcp"}, {"projects", "*", "mcp"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]any{
+		{"n", "number"},
+		{"hist", []any{}}, // left out: no elements
+		{"mcp", [][2]any{{"s", [][2]any{{"command", "x"}, {"args", []any{"1"}}}}}},
+		{"projects", [][2]any{
+			{"/p", [][2]any{{"hist", ""}, {"mcp", [][2]any{{"t", [][2]any{{"command", "y"}}}}}}},
+			{"/q", [][2]any{}},
+		}},
+	}
+	if diff := cmp.Diff(tree(v), want); diff != "" {
+		t.Errorf("tree (-got +want):\n%s", diff)
+	}
+	// A value left out still has its span, so it can be replaced.
+	if h := v.Lookup("hist").Value; src[h.Start:h.End] != `["a", {"b": "c"}]` {
+		t.Errorf("span of a value left out = %q", src[h.Start:h.End])
+	}
+}
+
 func TestParseSpans(t *testing.T) {
 	src := []byte("{\n  \"k\": [\"x\", 1],\n  \"é\" : \"v\"\n}")
 	v, err := Parse(src, Options{})
@@ -135,6 +160,14 @@ func TestParseErrors(t *testing.T) {
 		{"{,}", true, `line 1, column 2: invalid character ',' looking for beginning of object key string`},
 		{"[1,,]", true, `line 1, column 4: invalid character ',' looking for beginning of value`},
 		{"{\r\n\"a\":x}", false, `line 2, column 5: invalid character 'x' looking for beginning of value`},
+		{"[\"a\tb\"]", false, `line 1, column 4: invalid character '\t' in string literal`},
+		{`["\x"]`, false, `line 1, column 4: invalid character 'x' in string escape code`},
+		{`{"k":["\u12g4"]}`, false, `line 1, column 12: invalid character 'g' in \u hexadecimal character escape`},
+		{`{"k":{"a":1,"a":2}}`, false, `line 1, column 13: duplicate key "a" in object`},
+		{`{"k":{"a":1,"\u0061":2}}`, false, `line 1, column 13: duplicate key "a" in object`},
+		{`{"k":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"a":18}}`,
+			false, `line 1, column 117: duplicate key "a" in object`},
+		{`["ab`, false, `line 1, column 5: unexpected end of JSON input`},
 		{strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), false,
 			`line 1, column 10001: exceeded max depth`},
 	}
@@ -151,6 +184,11 @@ func TestParseErrors(t *testing.T) {
 			}
 			if got := err.Error(); got != tt.want {
 				t.Errorf("Parse(%q) error = %q, want %q", tt.in, got, tt.want)
+			}
+			// Values left out of the tree are checked just as strictly.
+			_, err = Parse([]byte(tt.in), Options{JSONC: tt.jsonc, Keep: [][]string{{"other"}}})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Parse(%q) with Keep: error = %v, want %q", tt.in, err, tt.want)
 			}
 		})
 	}
