@@ -269,11 +269,25 @@ func (g *Guard) Quick(c *mcpproxy.Call) (mcpproxy.Verdict, bool) {
 	return v, true
 }
 
+// Local is the local policy's risk and action for c: the rules of the
+// registry and config.yaml (the last ones read, when the registry does not
+// answer) and the annotations the server gave the tool. A hook that must
+// decide on its own (the AIM hook's fail mode) asks this instead of
+// deciding again.
+func (g *Guard) Local(ctx context.Context, c *mcpproxy.Call) Decision {
+	d, _ := g.decide(ctx, c)
+	return d
+}
+
+func (g *Guard) decide(ctx context.Context, c *mcpproxy.Call) (Decision, error) {
+	rules, err := g.currentRules(ctx)
+	return Decide(Input{Server: g.server.Name, Tool: c.Tool, Args: c.Args, Value: c.Value(), Annotations: g.annotations(c.Tool)}, rules, g.cfg), err
+}
+
 // policy applies the rules: done with an allow or deny verdict, or not done
 // when a person must approve (v and d then describe why).
 func (g *Guard) policy(ctx context.Context, c *mcpproxy.Call, required string) (v mcpproxy.Verdict, d Decision, done bool) {
-	rules, err := g.currentRules(ctx)
-	d = Decide(Input{Server: g.server.Name, Tool: c.Tool, Args: c.Args, Value: c.Value(), Annotations: g.annotations(c.Tool)}, rules, g.cfg)
+	d, err := g.decide(ctx, c)
 	if err != nil {
 		return FailMode(g.cfg, d, err), d, true
 	}

@@ -329,7 +329,7 @@ func attachAIM(e env, dir string, cfg config.Config, db *registry.DB, srv regist
 		return en.Identity(), nil
 	}
 	h := aim.NewHook(aim.HookOptions{
-		Client: c, Server: srv, Agent: agent, DB: db, Config: cfg,
+		Client: c, Server: srv, Agent: agent, DB: db, Config: cfg, Local: guard.Local,
 		Requests: &aim.RequestLog{Path: aimRequestsFile(dir)}, Logger: log,
 	})
 	guard.AddHook(h)

@@ -29,11 +29,14 @@ type HookOptions struct {
 	// registers the server first when it has none. It is called again
 	// until it succeeds.
 	Agent func(ctx context.Context) (remote.Identity, error)
-	// DB keeps AIM's verdicts for every proxy of the home, and gives the
-	// risk of a call when AIM cannot answer, for the fail mode. Nil keeps
-	// verdicts in memory and uses the config's rules only.
+	// DB keeps AIM's verdicts for every proxy of the home; nil keeps them
+	// in memory.
 	DB     *registry.DB
 	Config config.Config
+	// Local is the local policy's decision of a call, whose risk the fail
+	// mode goes by when AIM cannot answer: the proxy's [policy.Guard.Local].
+	// Nil decides by the config's rules and the tool's name alone.
+	Local func(ctx context.Context, c *mcpproxy.Call) policy.Decision
 	// CallTimeout bounds AIM's answer for one call, retries included;
 	// 0 means Config.CallTimeout.
 	CallTimeout time.Duration
@@ -66,7 +69,6 @@ type Hook struct {
 	sem     chan struct{} // one agent resolution at a time
 	mu      sync.Mutex
 	agent   *remote.Identity
-	notes   map[string]*policy.Annotations
 	audit   map[*mcpproxy.Call]auditEntry
 	memory  map[string]registry.AIMVerdict // verdicts when there is no DB
 	flights map[string]chan struct{}       // capability -> the check in flight
@@ -92,7 +94,6 @@ type auditEntry struct {
 var (
 	_ policy.Hook              = (*Hook)(nil)
 	_ mcpproxy.OutcomeObserver = (*Hook)(nil)
-	_ mcpproxy.ToolsObserver   = (*Hook)(nil)
 )
 
 // NewHook starts a hook; Close stops it.
@@ -110,7 +111,7 @@ func NewHook(opt HookOptions) *Hook {
 		opt.QueueSize = 256
 	}
 	h := &Hook{opt: opt, log: opt.Logger, sem: make(chan struct{}, 1),
-		notes: map[string]*policy.Annotations{}, audit: map[*mcpproxy.Call]auditEntry{}, asked: map[string]bool{},
+		audit: map[*mcpproxy.Call]auditEntry{}, asked: map[string]bool{},
 		memory: map[string]registry.AIMVerdict{}, flights: map[string]chan struct{}{},
 		jobs: make(chan func(context.Context), opt.QueueSize), done: make(chan struct{})}
 	if h.log == nil {
@@ -351,18 +352,11 @@ func (h *Hook) unavailable(ctx context.Context, c *mcpproxy.Call, err error) (st
 
 // local is the local policy's risk and action for the call.
 func (h *Hook) local(ctx context.Context, c *mcpproxy.Call) policy.Decision {
-	var rules []*policy.Rule
-	var err error
-	if h.opt.DB != nil {
-		rules, err = policy.AllRules(context.WithoutCancel(ctx), h.opt.DB, h.opt.Config)
+	if h.opt.Local != nil {
+		return h.opt.Local(ctx, c)
 	}
-	if h.opt.DB == nil || err != nil {
-		rules, _ = policy.ConfigRules(h.opt.Config)
-	}
-	h.mu.Lock()
-	notes := h.notes[c.Tool]
-	h.mu.Unlock()
-	return policy.Decide(policy.Input{Server: h.opt.Server.Name, Tool: c.Tool, Args: c.Args, Annotations: notes}, rules, h.opt.Config)
+	rules, _ := policy.ConfigRules(h.opt.Config)
+	return policy.Decide(policy.Input{Server: h.opt.Server.Name, Tool: c.Tool, Args: c.Args}, rules, h.opt.Config)
 }
 
 // identity resolves the agent once; concurrent callers wait for the one

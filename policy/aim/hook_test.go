@@ -12,6 +12,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 	"github.com/opena2a-org/aim-mcp/registry/remote/aimtest"
@@ -206,7 +207,6 @@ func TestHookRequestsOnlyTheRefusedTool(t *testing.T) {
 	he.aim.Grant("filesystem", "mcp_tool:read_file")
 	list := json.RawMessage(`{"tools":[{"name":"read_file"},{"name":"write_file","annotations":{"destructiveHint":true}},{"name":"list_directory"}]}`)
 	h := he.hook(t, config.Defaults())
-	h.ToolsListed(context.Background(), list)
 	h.Before(context.Background(), call("write_file"))
 	h.Before(context.Background(), call("write_file"))
 	h.Before(context.Background(), call("read_file"))
@@ -222,14 +222,27 @@ func TestHookRequestsOnlyTheRefusedTool(t *testing.T) {
 	if want := []string{"mcp_tool:write_file"}; !slices.Equal(got, want) {
 		t.Errorf("requested %v, want %v (only the refused tool)", got, want)
 	}
-	// The annotations set the fail mode's risk: destructive is high.
+	// The annotations the proxy's guard keeps set the fail mode's risk:
+	// destructive is high.
 	he.aim.SetDown(true)
 	open := config.Defaults()
 	open.FailMode = "open"
 	open.AIMVerifyTTL = 0
-	h3 := he.hook(t, open)
-	h3.ToolsListed(context.Background(), list)
-	if _, v := h3.Before(context.Background(), call("write_file")); v == nil || v.Allow || v.Risk != "high" {
+	db, err := registry.Open(context.Background(), filepath.Join(t.TempDir(), "aim.db"), registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	guard, err := policy.NewGuard(context.Background(), db, registry.Server{Name: "filesystem"}, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard.ToolsListed(context.Background(), list)
+	h3 := NewHook(HookOptions{Client: he.c, Server: registry.Server{Name: "filesystem"},
+		Agent:  func(context.Context) (remote.Identity, error) { return he.agent.Identity(), nil },
+		Config: open, CallTimeout: time.Second, Requests: he.reqs, Local: guard.Local})
+	defer h3.Close(time.Second)
+	if _, v := h3.Before(context.Background(), call("write_file")); v == nil || v.Allow || v.Risk != "high" || !strings.Contains(v.Source, "destructiveHint") {
 		t.Errorf("write_file with AIM down = %+v, want denied as high risk", v)
 	}
 }

@@ -2,13 +2,11 @@ package aim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
-	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 )
 
@@ -42,29 +40,6 @@ func (h *Hook) Outcome(_ context.Context, c *mcpproxy.Call, o mcpproxy.Outcome) 
 		}
 	})
 }
-
-// ToolsListed implements mcpproxy.ToolsObserver: it keeps the annotations,
-// for the fail mode's risk. Capabilities are requested only for a tool
-// that is called and refused: an admin is asked about what is used.
-func (h *Hook) ToolsListed(_ context.Context, result json.RawMessage) {
-	var r struct {
-		Tools []struct {
-			Name        string              `json:"name"`
-			Annotations *policy.Annotations `json:"annotations"`
-		} `json:"tools"`
-	}
-	if json.Unmarshal(result, &r) != nil {
-		return
-	}
-	h.mu.Lock()
-	for _, t := range r.Tools {
-		h.notes[t.Name] = t.Annotations
-	}
-	h.mu.Unlock()
-}
-
-// ToolsChanged implements mcpproxy.ToolsObserver; the next list is what counts.
-func (h *Hook) ToolsChanged(context.Context) {}
 
 // requestLater queues the capability request of a refused tool, once a
 // session.
