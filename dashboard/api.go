@@ -238,7 +238,7 @@ func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	msg := fmt.Sprintf("audit trail intact: %d records from %d servers verified", v.Records, v.Servers)
+	msg := fmt.Sprintf("audit trail intact: %s from %s verified", plural(v.Records, "record"), plural(v.Servers, "server"))
 	if !v.OK() {
 		msg = fmt.Sprintf("audit trail broken at record %d: %s", v.BadSeq, v.Reason)
 	}
@@ -359,12 +359,12 @@ func (s *Server) apiAccept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.feed.changed()
-	msg := fmt.Sprintf("accepted %d change(s) of %s", len(res.Changes), srv.Name)
+	msg := fmt.Sprintf("accepted %s of %s", plural(len(res.Changes), "change"), srv.Name)
 	if len(res.Changes) == 0 {
 		msg = "nothing to accept: already as pinned"
 	}
 	if n := len(res.Released); n > 0 {
-		msg += fmt.Sprintf("; %d held call(s) released", n)
+		msg += fmt.Sprintf("; %s released", plural(n, "held call"))
 	}
 	if res.Unrecorded != nil {
 		msg += fmt.Sprintf(" (not recorded in the audit trail: %v)", res.Unrecorded)
@@ -501,4 +501,11 @@ func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="aim-mcp-%s-%s.%s"`, typ, until.Format("2006-01-02"), format))
 	w.Write(data)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

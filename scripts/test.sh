@@ -24,6 +24,20 @@ if [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ]; then
 	export AIM_MCP_WINE=1
 fi
 
+echo "== chromium and dbus (the dashboard's browser test and its notification test)"
+if [ "$(uname -s)" = Linux ]; then
+	missing=
+	[ -x /usr/bin/chromium ] || missing="$missing chromium"
+	command -v dbus-daemon >/dev/null || missing="$missing dbus"
+	if [ -n "$missing" ]; then
+		echo "installing the Debian packages$missing (missing)"
+		sudo=
+		[ "$(id -u)" = 0 ] || sudo=sudo
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	fi
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node/*'))
 if [ -n "$unformatted" ]; then

@@ -17,7 +17,7 @@ function h(tag, props, ...kids) {
     else if (k === "style") Object.assign(el.style, v); // CSSOM: the CSP forbids style attributes
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === undefined || k === null || k === false) continue;
     el.append(k instanceof Node ? k : String(k));
   }
@@ -64,7 +64,7 @@ function timeLeft(a) {
   const ms = new Date(a.expires_at).getTime() - (Date.now() + a._skew);
   if (ms <= 0) return "expired";
   const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} left`;
+  return `expires in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 function approvalCard(a) {
@@ -222,7 +222,7 @@ async function drawActivity() {
   for (const r of data.records) {
     const open = activity.open.has(r.seq);
     const tr = h("tr", { class: `clickable${open ? " open" : ""}`, "data-seq": r.seq }, h("td", { class: "num" }, r.seq),
-      h("td", {}, fmtTime(r.time)), h("td", {}, r.server), h("td", {}, badge(r.kind === "denied" && r.decision === "cancelled" ? "cancelled" : r.kind)),
+      h("td", { class: "nowrap" }, fmtTime(r.time)), h("td", {}, r.server), h("td", {}, badge(r.kind === "denied" && r.decision === "cancelled" ? "cancelled" : r.kind)),
       h("td", { class: "mono" }, r.tool || ""), h("td", {}, r.decision || ""), h("td", { class: "summary", title: summary(r) }, summary(r)));
     const detail = h("td", { class: "detail", colspan: 7 });
     const drow = h("tr", { hidden: !open }, detail);
@@ -257,7 +257,7 @@ async function trustDetail(id, cell) {
       h("table", {}, h("thead", {}, h("tr", {}, ["Factor", "Value", "Weight", "Contribution", "Evidence"].map((c) => h("th", {}, c)))),
         h("tbody", {}, d.factors.map((f) => h("tr", {},
           h("td", { class: "mono" }, f.name),
-          h("td", {}, h("span", { class: "bar-meter" }, h("span", { style: { width: `${Math.round(f.value * 100)}%` } })), f.value.toFixed(2)),
+          h("td", { class: "nowrap" }, h("span", { class: "bar-meter" }, h("span", { style: { width: `${Math.round(f.value * 100)}%` } })), f.value.toFixed(2)),
           h("td", { class: "num" }, f.weight.toFixed(2)), h("td", { class: "num" }, f.contribution.toFixed(3)),
           h("td", {}, f.evidence, f.neutral ? h("span", { class: "muted" }, " (neutral)") : ""))))));
   } catch (e) { cell.replaceChildren(h("span", { class: "result bad" }, e.message)); }
@@ -273,12 +273,12 @@ async function drawServers() {
     const drow = h("tr", { hidden: !open }, detail);
     const trust = s.trust === undefined || s.trust === null ? "–" : s.trust.toFixed(2);
     const tr = h("tr", { class: s.id ? `clickable${open ? " open" : ""}` : "" },
-      h("td", {}, s.client), h("td", {}, h("strong", {}, s.name)),
+      h("td", { class: "nowrap" }, s.client), h("td", {}, h("strong", {}, s.name)),
       h("td", {}, badge(s.state, `st-${s.state.replace(/ /g, "-")}`), s.reason ? h("span", { class: "muted" }, ` ${s.reason}`) : ""),
       h("td", { class: "mono" }, s.fingerprint || "–"), h("td", {}, s.registration || "–"),
       h("td", { class: "num" }, s.calls), h("td", { class: "num" }, s.denied), h("td", { class: "num" }, s.cancelled),
       h("td", { class: "num" }, s.id ? h("button", { class: "small", title: "the eight factors and their evidence" }, trust) : trust),
-      h("td", {}, fmtTime(s.last_activity)));
+      h("td", { class: "nowrap" }, fmtTime(s.last_activity)));
     if (s.id) {
       tr.addEventListener("click", () => {
         if (serversOpen.has(key)) { serversOpen.delete(key); drow.hidden = true; tr.classList.remove("open"); return; }
@@ -327,7 +327,7 @@ async function drawDrift() {
   if (data.tools.length === 0) out.push(h("div", { class: "empty" }, "Every tool is as pinned."));
   for (const [id, tools] of byServer) {
     out.push(h("div", { class: "server-group" }, h("h2", {}, `${tools[0].server} `, h("span", { class: "muted" }, `(${tools[0].client})`)),
-      h("button", { class: "small", "data-accept-server": id, onclick: () => accept(id, "") }, `Accept all ${tools.length}`)));
+      h("button", { class: "small", "data-accept-server": id, onclick: () => accept(id, "") }, `Accept all of ${tools[0].server}`)));
     for (const t of tools) {
       out.push(h("section", { class: "card", "data-drift": `${t.server}/${t.tool}` },
         h("div", { class: "card-head" }, badge(t.state, `st-${t.state}`), h("span", { class: "tool" }, t.tool),

@@ -85,7 +85,7 @@ function parseArgs(argv) {
 }
 
 function usage(msg) {
-  process.stderr.write(`client.mjs: ${msg}\nusage: node client.mjs --scenario everything|filesystem|memory|approval [--fs-root DIR] [--memory-file F] [--env K=V] [--meta FILE] [--big-mib N] [--handshake DIR] [--deny-reason TEXT] -- CMD ARGS...\n`);
+  process.stderr.write(`client.mjs: ${msg}\nusage: node client.mjs --scenario everything|filesystem|memory|approval|dashboard|dashboard-drift [--fs-root DIR] [--memory-file F] [--env K=V] [--meta FILE] [--big-mib N] [--handshake DIR] [--deny-reason TEXT] -- CMD ARGS...\n`);
   process.exit(2);
 }
 
@@ -711,7 +711,62 @@ async function suiteApproval(run) {
   await run.step("shutdown", () => shutdown(run));
 }
 
-const SUITES = { everything: suiteEverything, filesystem: suiteFilesystem, memory: suiteMemory, approval: suiteApproval };
+// The dashboard's browser test (e2e/dashboard_test.go): the same rule makes
+// get-sum wait for a person, and the person answers in the dashboard, driven
+// by Chromium: call A is approved with one click and returns the real sum;
+// call B is denied with a reason typed in the page, and its result carries it.
+async function suiteDashboard(run) {
+  const { client, tap } = run;
+  await run.step("initialize", async () => initSummary(run).serverInfo);
+  await run.step("tools/list", async () => (await client.listTools(undefined, { timeout: REQUEST_TIMEOUT_MS })).tools.length > 0);
+  await run.step("approved", async () => {
+    const n = tap.calls.size;
+    const pending = run.call("get-sum", { a: 1, b: 2 }, { timeout: APPROVAL_TIMEOUT_MS });
+    pending.catch(() => {});
+    const sent = await run.sentCall(n);
+    run.event("A-sent", { t: sent.sentAt, id: sent.id });
+    const a = await pending;
+    run.check(!a.isError && text(a) === "The sum of 1 and 2 is 3.", `approved: get-sum A: ${JSON.stringify(a)}`);
+    return { text: text(a) };
+  });
+  await run.step("denied", async () => {
+    const n = tap.calls.size;
+    const pending = run.call("get-sum", { a: 40, b: 2 }, { timeout: APPROVAL_TIMEOUT_MS });
+    pending.catch(() => {});
+    const sent = await run.sentCall(n);
+    run.event("B-sent", { t: sent.sentAt, id: sent.id });
+    const b = await pending;
+    const why = text(b);
+    run.check(b.isError === true, `denied: get-sum B is not an isError result: ${JSON.stringify(b)}`);
+    run.check(why.includes(run.opts.denyReason), `denied: get-sum B does not give the reason ${JSON.stringify(run.opts.denyReason)}: ${JSON.stringify(why)}`);
+    return { isError: b.isError, text: why };
+  });
+  await run.step("shutdown", () => shutdown(run));
+}
+
+// The dashboard's drift step: a new session lists the tools, one of which
+// no longer matches its pin (the test changed the pinned description), and
+// calls it; the call waits until the person accepts the change in the
+// dashboard's Drift page, then runs.
+async function suiteDashboardDrift(run) {
+  const { client, tap } = run;
+  await run.step("initialize", async () => initSummary(run).serverInfo);
+  await run.step("tools/list", async () => (await client.listTools(undefined, { timeout: REQUEST_TIMEOUT_MS })).tools.length > 0);
+  await run.step("drifted", async () => {
+    const n = tap.calls.size;
+    const pending = run.call("echo", { message: "after the change" }, { timeout: APPROVAL_TIMEOUT_MS });
+    pending.catch(() => {});
+    const sent = await run.sentCall(n);
+    run.event("C-sent", { t: sent.sentAt, id: sent.id });
+    const c = await pending;
+    run.check(!c.isError && text(c) === "Echo: after the change", `drifted: echo: ${JSON.stringify(c)}`);
+    return { text: text(c) };
+  });
+  await run.step("shutdown", () => shutdown(run));
+}
+
+const SUITES = { everything: suiteEverything, filesystem: suiteFilesystem, memory: suiteMemory, approval: suiteApproval,
+  dashboard: suiteDashboard, "dashboard-drift": suiteDashboardDrift };
 
 // ---------------------------------------------------------------- main
 
