@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/adrg/xdg"
+	"github.com/opena2a-org/aim-mcp/audit"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -53,7 +54,7 @@ type Config struct {
 	// DefaultRisk is the risk of a tool nothing else classifies.
 	DefaultRisk string `yaml:"default_risk"`
 	// Actions maps each risk level to allow, approve or deny.
-	Actions map[string]string `yaml:"actions"`
+	Actions map[string]audit.Action `yaml:"actions"`
 	// ApprovalWait is how long a call waits for a human before the client
 	// is told to ask again; it must stay under the client's own timeout.
 	ApprovalWait time.Duration `yaml:"approval_wait"`
@@ -63,7 +64,7 @@ type Config struct {
 	ApprovalRate int `yaml:"approval_rate"`
 	// DriftAction is what calls to a changed or new tool do until the
 	// change is accepted: approve (default), deny or allow.
-	DriftAction string `yaml:"drift_action"`
+	DriftAction audit.Action `yaml:"drift_action"`
 	// Policy rules, in addition to those added with "aim-mcp policy add".
 	Policy []Rule `yaml:"policy"`
 
@@ -99,11 +100,11 @@ func Defaults() Config {
 		AIMVerifyTTL:  60 * time.Second,
 		FailMode:      "closed",
 		DefaultRisk:   "medium",
-		Actions:       map[string]string{"low": "allow", "medium": "allow", "high": "approve", "critical": "approve"},
+		Actions:       map[string]audit.Action{"low": audit.ActionAllow, "medium": audit.ActionAllow, "high": audit.ActionApprove, "critical": audit.ActionApprove},
 		ApprovalWait:  50 * time.Second,
 		ApprovalTTL:   10 * time.Minute,
 		ApprovalRate:  10,
-		DriftAction:   "approve",
+		DriftAction:   audit.ActionApprove,
 		DashboardAddr: DefaultDashboardAddr,
 		Notify:        NotifyDesktop,
 	}
@@ -193,7 +194,7 @@ func (c *Config) parse(data []byte) error {
 	for k, v := range actions {
 		if _, ok := c.Actions[k]; !ok {
 			if c.Actions == nil {
-				c.Actions = map[string]string{}
+				c.Actions = map[string]audit.Action{}
 			}
 			c.Actions[k] = v
 		}
@@ -243,7 +244,6 @@ func parseSeconds(v string) (time.Duration, error) {
 // Risk levels and actions, as written in config and on the command line.
 var (
 	RiskLevels = []string{"low", "medium", "high", "critical"}
-	ActionSet  = []string{"allow", "approve", "deny"}
 )
 
 // Validate checks every enumerated value.
@@ -258,12 +258,12 @@ func (c Config) Validate() error {
 		if !slices.Contains(RiskLevels, k) {
 			return fmt.Errorf("actions: unknown risk level %q: want one of %s", k, strings.Join(RiskLevels, ", "))
 		}
-		if !slices.Contains(ActionSet, v) {
-			return fmt.Errorf("actions.%s %q: want one of %s", k, v, strings.Join(ActionSet, ", "))
+		if !slices.Contains(audit.Actions, v) {
+			return fmt.Errorf("actions.%s %q: want one of %s", k, v, actionList())
 		}
 	}
-	if !slices.Contains(ActionSet, c.DriftAction) {
-		return fmt.Errorf("drift_action %q: want one of %s", c.DriftAction, strings.Join(ActionSet, ", "))
+	if !slices.Contains(audit.Actions, c.DriftAction) {
+		return fmt.Errorf("drift_action %q: want one of %s", c.DriftAction, actionList())
 	}
 	if c.AIMVerifyTTL < 0 {
 		return errors.New("aim_verify_ttl must not be negative")
@@ -278,4 +278,13 @@ func (c Config) Validate() error {
 		return errors.New("approval_wait, approval_ttl and approval_rate must be positive")
 	}
 	return nil
+}
+
+// actionList is the actions as an error names them: "allow, approve, deny".
+func actionList() string {
+	names := make([]string, len(audit.Actions))
+	for i, a := range audit.Actions {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/inventory"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/policy"
@@ -134,7 +135,7 @@ func (s *Server) apiApprove(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := fmt.Sprintf("approved: %s on %s runs once", a.Tool, a.Server)
 	if in.Remember {
-		rule, err := policy.Store(r.Context(), s.opt.DB, a.Server, a.Tool, "", "", policy.Allow)
+		rule, err := policy.Store(r.Context(), s.opt.DB, a.Server, a.Tool, "", "", audit.ActionAllow)
 		if err != nil {
 			fail(w, http.StatusInternalServerError, "approved once, but the rule was not added: %v", err)
 			return
@@ -413,7 +414,7 @@ func (s *Server) apiAddRule(w http.ResponseWriter, r *http.Request) {
 	if in.Tool == "" {
 		in.Tool = "*"
 	}
-	rule, err := policy.Store(r.Context(), s.opt.DB, in.Server, in.Tool, in.When, in.Risk, in.Action)
+	rule, err := policy.Store(r.Context(), s.opt.DB, in.Server, in.Tool, in.When, in.Risk, audit.Action(in.Action))
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v; nothing was added", err)
 		return

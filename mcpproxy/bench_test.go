@@ -69,7 +69,7 @@ func BenchmarkRelay(b *testing.B) {
 				done <- Run(context.Background(), Options{
 					Command: []string{os.Args[0]}, Env: append(os.Environ(), envFake+"=echo", fastExit),
 					Stdin: inR, Stdout: outW, Stderr: os.Stderr,
-					Setup: func(context.Context) (Guard, Journal, error) { return nil, j, nil },
+					Setup: func(context.Context) (Decider, Journal, error) { return nil, j, nil },
 				})
 			}()
 			roundTrips(b, inW, outR, tc.req)

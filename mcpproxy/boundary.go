@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -15,7 +16,7 @@ import (
 // at each one (a tools/list answer hidden after a '\r' is still pinned).
 func (p *Proxy) splitServerLine(line []byte) {
 	parts := bytes.FieldsFunc(line, func(r rune) bool { return r == '\r' || r == '\n' })
-	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: "split", Data: map[string]any{
+	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: string(audit.Split), Data: map[string]any{
 		"reason": errLineBreak.Error(), "direction": "server", "parts": len(parts),
 		"size": len(line), "digest": canon.Sum(line)}})
 	for _, part := range parts {
@@ -30,7 +31,7 @@ func (p *Proxy) splitServerLine(line []byte) {
 // it is not forwarded, since what the proxy cannot read it cannot pin or
 // record. The request it answers gets an error instead.
 func (p *Proxy) serverTooDeep(body []byte, m message) {
-	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: "refused", RequestID: jsonOrNil(m.id),
+	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: string(audit.Refused), RequestID: jsonOrNil(m.id),
 		Data: map[string]any{"reason": errTooDeep.Error(), "direction": "server",
 			"size": len(body), "digest": canon.Sum(body)}})
 	if !m.hasID {
@@ -50,7 +51,7 @@ func (p *Proxy) serverTooDeep(body []byte, m message) {
 	const msg = "aim-mcp: refused the server's answer: "
 	p.toClient.write(rpcError(json.RawMessage(bytes.Clone(m.id)), -32603, msg+errTooDeep.Error()))
 	if f.call != nil {
-		p.recordOutcome(f.call, Outcome{Status: "rpc_error", Size: len(body), Digest: canon.Sum(body),
+		p.recordOutcome(f.call, Outcome{Status: audit.RPCError, Size: len(body), Digest: canon.Sum(body),
 			ErrorCode: -32603, ErrorText: msg + errTooDeep.Error()})
 	}
 }

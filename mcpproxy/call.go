@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -80,7 +81,7 @@ func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
 
 // inline decides, records and forwards a call on the pump itself when
 // nothing can make it wait: setup is done, no tools/list answer is being
-// compared, the guard is sure at once, and the registry's write lock is
+// compared, the decider is sure at once, and the registry's write lock is
 // free right now. Handing the call to a goroutine of its own costs more
 // than all of that (~0.1 ms of a round trip here); anything that might
 // wait still goes that way, so the pump never blocks.
@@ -106,9 +107,9 @@ func (p *Proxy) inline(c *Call, k string) bool {
 	if pending {
 		return false // a duplicate id: let the held path sort it out
 	}
-	v := Verdict{Allow: true, Decision: "allow", Source: "default"}
-	if p.guard != nil {
-		q, ok := p.guard.(QuickGuard)
+	v := Verdict{Allow: true, Decision: audit.Allow, Source: "default"}
+	if p.decider != nil {
+		q, ok := p.decider.(QuickDecider)
 		if !ok {
 			return false
 		}
@@ -143,7 +144,7 @@ func (p *Proxy) inline(c *Call, k string) bool {
 // unrecorded refuses a call whose record could not be committed: every
 // call that runs leaves a record first.
 func unrecorded(err error) Verdict {
-	return Verdict{Decision: "fail_closed", Source: "audit",
+	return Verdict{Decision: audit.FailClosed, Source: "audit",
 		Reason: "aim-mcp could not record the call, so it was not run: " + err.Error()}
 }
 
@@ -161,9 +162,9 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	case <-p.ready:
 		v = p.decide(ctx, c)
 	default:
-		// Given up while setup still runs: the guard and journal are not
+		// Given up while setup still runs: the decider and journal are not
 		// there to read yet, and there is nothing left to decide.
-		v = Verdict{Decision: "cancelled", Reason: "aim-mcp stopped before the call was decided"}
+		v = Verdict{Decision: audit.Cancelled, Reason: "aim-mcp stopped before the call was decided"}
 	}
 	if v.Allow && p.rec.journal == nil && v.FailOpen {
 		p.opt.Report(&UnrecordedError{Tool: c.Tool})
@@ -199,10 +200,10 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	}
 	p.toServer.mu.Unlock()
 	if cancelled {
-		v.Decision, v.Reason = "cancelled", "the client cancelled the call before it was decided"
+		v.Decision, v.Reason = audit.Cancelled, "the client cancelled the call before it was decided"
 		if v.Allow {
 			// The call record is already committed: close it.
-			p.recordOutcome(c, Outcome{Status: "cancelled"})
+			p.recordOutcome(c, Outcome{Status: audit.CallCancelled})
 			return
 		}
 	} else {
@@ -220,16 +221,16 @@ func (p *Proxy) decide(ctx context.Context, c *Call) Verdict {
 		if p.down != nil {
 			reason += ": " + p.down.Error()
 		}
-		return Verdict{Decision: "fail_closed", Source: "registry", Reason: reason,
+		return Verdict{Decision: audit.FailClosed, Source: "registry", Reason: reason,
 			Next: "run `aim-mcp list` in a terminal to see what is wrong"}
 	}
 	if ctx.Err() != nil {
-		return Verdict{Decision: "cancelled"}
+		return Verdict{Decision: audit.Cancelled}
 	}
-	if p.guard == nil {
-		return Verdict{Allow: true, Decision: "allow", Source: "default"}
+	if p.decider == nil {
+		return Verdict{Allow: true, Decision: audit.Allow, Source: "default"}
 	}
-	return p.guard.Check(ctx, c)
+	return p.decider.Check(ctx, c)
 }
 
 func (p *Proxy) callEvent(kind string, c *Call, v Verdict) registry.Event {
@@ -249,7 +250,7 @@ func (p *Proxy) callEvent(kind string, c *Call, v Verdict) registry.Event {
 	for k, val := range v.Data {
 		data[k] = val
 	}
-	return registry.Event{Kind: kind, Tool: c.Tool, Decision: v.Decision, RequestID: c.ID, Data: data}
+	return registry.Event{Kind: kind, Tool: c.Tool, Decision: string(v.Decision), RequestID: c.ID, Data: data}
 }
 
 // denial is the isError tool result that answers a refused call.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -51,7 +52,7 @@ func (p *Proxy) clientMessage(line, body []byte, owned bool) {
 		if !m.hasID {
 			// A notification cannot be answered or audited; servers
 			// ignore it, but nothing unchecked may reach them.
-			p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: "dropped",
+			p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: string(audit.Dropped),
 				Data: map[string]any{"reason": "tools/call without an id", "size": len(body)}})
 			return
 		}
@@ -93,7 +94,7 @@ func (p *Proxy) refuse(body []byte, m message, err error) {
 		id = m.id
 	}
 	p.toClient.write(rpcError(id, -32600, "aim-mcp: refused an ambiguous or malformed request: "+err.Error()))
-	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: "refused", RequestID: jsonOrNil(m.id),
+	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: string(audit.Refused), RequestID: jsonOrNil(m.id),
 		Data: map[string]any{"reason": err.Error(), "size": len(body), "digest": canon.Sum(body)}})
 }
 

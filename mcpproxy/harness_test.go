@@ -195,9 +195,9 @@ type proxyOpts struct {
 	mode     string   // fake server: mcp (default) or raw
 	command  []string // instead of the test binary
 	env      []string // added to the fake server's environment
-	guard    Guard
-	setup    func(ctx context.Context) (Guard, Journal, error) // instead of the registry's
-	noSetup  bool                                              // Options.Setup stays nil
+	guard    Decider
+	setup    func(ctx context.Context) (Decider, Journal, error) // instead of the registry's
+	noSetup  bool                                                // Options.Setup stays nil
 	setupErr error
 	rawOut   []byte // raw: what the server prints
 	grace    time.Duration
@@ -253,7 +253,7 @@ func startProxy(t testing.TB, o proxyOpts) *proxy {
 	}
 	setup := o.setup
 	if setup == nil && !o.noSetup {
-		setup = func(ctx context.Context) (Guard, Journal, error) {
+		setup = func(ctx context.Context) (Decider, Journal, error) {
 			if o.setupErr != nil {
 				return nil, nil, o.setupErr
 			}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/internal/redact"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -166,7 +167,7 @@ func (p *Proxy) setup(ctx context.Context, up upstream) {
 		p.opt.Report(&SetupError{Audit: true, Err: err})
 		return
 	}
-	p.guard, p.rec.journal = g, j
+	p.decider, p.rec.journal = g, j
 }
 
 // drainHeld waits for the calls that are being decided, up to the stdin
@@ -187,7 +188,7 @@ func (p *Proxy) drainHeld() {
 func (p *Proxy) finish(crashed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	status := "server_exited"
+	status := audit.ServerExited
 	for k, f := range p.inflight {
 		delete(p.inflight, k)
 		if f.call != nil {

@@ -62,7 +62,7 @@ func TestCrash(t *testing.T) {
 func TestCommandNotFound(t *testing.T) {
 	setupCalled := false
 	p := startProxy(t, proxyOpts{command: []string{"aim-mcp-no-such-server"},
-		setup: func(context.Context) (Guard, Journal, error) { setupCalled = true; return nil, nil, nil }})
+		setup: func(context.Context) (Decider, Journal, error) { setupCalled = true; return nil, nil, nil }})
 	p.wait(10 * time.Second)
 	var se *StartError
 	want := `start server: "aim-mcp-no-such-server": command not found`

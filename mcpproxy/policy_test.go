@@ -277,7 +277,7 @@ func TestFailClosed(t *testing.T) {
 			name: "the call record cannot be written",
 			opts: func(reg *testRegistry) proxyOpts {
 				j := reg.journal(t)
-				return proxyOpts{setup: func(ctx context.Context) (Guard, Journal, error) {
+				return proxyOpts{setup: func(ctx context.Context) (Decider, Journal, error) {
 					return nil, failingJournal{j, registry.KindCall}, nil
 				}}
 			},
@@ -470,7 +470,7 @@ func TestCancelBeforeSetup(t *testing.T) {
 	release := make(chan struct{})
 	reg := newRegistry(t)
 	j := reg.journal(t)
-	p := startProxy(t, proxyOpts{reg: reg, setup: func(ctx context.Context) (Guard, Journal, error) {
+	p := startProxy(t, proxyOpts{reg: reg, setup: func(ctx context.Context) (Decider, Journal, error) {
 		<-release
 		return nil, j, nil
 	}})

@@ -1,12 +1,12 @@
 // Package mcpproxy is the stdio relay between an MCP client and the real
 // server. It forwards every line byte for byte in both directions, except a
-// client's tools/call: that one is held aside, decided by a [Guard], recorded
+// client's tools/call: that one is held aside, decided by a [Decider], recorded
 // in a [Journal] and only then forwarded, or answered with an isError result.
 //
 // The pump never waits for a decision. A call that might wait (for a
 // person, the network, another proxy's lock on the registry) is held on a
 // goroutine of its own, so pings, cancels, other calls and the server's own
-// requests keep flowing while a human thinks; a call the guard can decide at
+// requests keep flowing while a human thinks; a call the decider can decide at
 // once, and record without waiting, is done in line. Only what must be
 // parsed is parsed: the top-level members of client lines, the params of
 // tools/call, and the answers to the few requests the proxy observes.
@@ -32,24 +32,25 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-// Guard decides tool calls.
-type Guard interface {
+// Decider decides tool calls.
+type Decider interface {
 	// Check decides c. It may take as long as it needs (a human may be
 	// asked); ctx ends when the client cancels the call or the proxy stops.
 	Check(ctx context.Context, c *Call) Verdict
 }
 
-// ToolsObserver is implemented by guards that want every tools/list answer
+// ToolsObserver is implemented by deciders that want every tools/list answer
 // (for risk from annotations, and for pinning).
 type ToolsObserver interface {
 	ToolsListed(ctx context.Context, result json.RawMessage)
 	ToolsChanged(ctx context.Context)
 }
 
-// OutcomeObserver is implemented by guards that want to know how each
+// OutcomeObserver is implemented by deciders that want to know how each
 // forwarded call ended (a remote registry logs it too).
 type OutcomeObserver interface {
 	Outcome(ctx context.Context, c *Call, o Outcome)
@@ -62,11 +63,11 @@ type Journal interface {
 	Append(ctx context.Context, evs ...registry.Event) error
 }
 
-// QuickGuard is implemented by guards that can often decide at once, with
+// QuickDecider is implemented by deciders that can often decide at once, with
 // nothing to wait for. Quick returns ok false when the call may have to
 // wait (for a person, the network, the registry), and the proxy then holds
 // it and asks Check.
-type QuickGuard interface {
+type QuickDecider interface {
 	Quick(c *Call) (v Verdict, ok bool)
 }
 
@@ -125,10 +126,10 @@ type ClientInfo struct {
 	Capabilities json.RawMessage `json:"-"`
 }
 
-// Verdict is a guard's answer.
+// Verdict is a decider's answer.
 type Verdict struct {
 	Allow      bool
-	Decision   string // what the record says: allow, deny, approved, approval_required, ...
+	Decision   audit.Decision // what the record says
 	Risk       string
 	Source     string // the rule or signal that decided
 	Reason     string // shown to the model when the call is refused
@@ -143,7 +144,7 @@ type Verdict struct {
 
 // Outcome is how a forwarded call ended.
 type Outcome struct {
-	Status    string // success, tool_error, rpc_error, input_required, cancelled, server_exited
+	Status    audit.Status
 	Duration  time.Duration
 	Size      int
 	Digest    string
@@ -165,12 +166,12 @@ type Options struct {
 	Report func(error)
 	// Setup runs once the child has started, so slow work (opening the
 	// registry, loading keys) does not count against the client's start-up
-	// timeout. Until it returns, tool calls wait. A nil guard allows every
+	// timeout. Until it returns, tool calls wait. A nil decider allows every
 	// call; a setup error makes every call fail closed with that reason.
-	Setup func(ctx context.Context) (Guard, Journal, error)
+	Setup func(ctx context.Context) (Decider, Journal, error)
 	// Fallback decides calls when Setup failed (the registry is down); its
 	// fail-open verdicts run without a record. Nil refuses every call.
-	Fallback Guard
+	Fallback Decider
 	// Signals are passed on to the server's process group.
 	Signals <-chan os.Signal
 	// Grace periods of the shutdown after stdin closes (defaults 2s and 3s).
@@ -186,10 +187,10 @@ type Proxy struct {
 	toClient frameWriter
 	toServer frameWriter
 
-	ready chan struct{}
-	guard Guard
-	rec   *recorder // holds the journal
-	down  error     // why the registry is unavailable
+	ready   chan struct{}
+	decider Decider
+	rec     *recorder // holds the journal
+	down    error     // why the registry is unavailable
 
 	mu       sync.Mutex
 	held     map[string]*heldCall

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -106,7 +107,7 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	}
 }
 
-// observe hands an observation to the guard off the pump, once setup is
+// observe hands an observation to the decider off the pump, once setup is
 // done; g, when given, was entered by the caller and is left afterwards.
 func (p *Proxy) observe(f func(ToolsObserver), g *gate) {
 	p.observers.Add(1)
@@ -116,7 +117,7 @@ func (p *Proxy) observe(f func(ToolsObserver), g *gate) {
 			defer g.leave()
 		}
 		<-p.ready
-		if o, ok := p.guard.(ToolsObserver); ok {
+		if o, ok := p.decider.(ToolsObserver); ok {
 			f(o)
 		}
 	}()
@@ -169,10 +170,10 @@ func (g *gate) wait(ctx context.Context) {
 }
 
 func outcomeOf(m message, d time.Duration) Outcome {
-	o := Outcome{Status: "success", Duration: d}
+	o := Outcome{Status: audit.Success, Duration: d}
 	switch {
 	case m.error != nil:
-		o.Status, o.Size, o.Digest = "rpc_error", len(m.error), canon.Sum(m.error)
+		o.Status, o.Size, o.Digest = audit.RPCError, len(m.error), canon.Sum(m.error)
 		var e struct {
 			Code    int    `json:"code"`
 			Message string `json:"message"`
@@ -183,10 +184,10 @@ func outcomeOf(m message, d time.Duration) Outcome {
 		o.Size, o.Digest = len(m.result), canon.Sum(m.result)
 		if rm, err := members(m.result); err == nil {
 			if bytes.Equal(rm["isError"], []byte("true")) {
-				o.Status = "tool_error"
+				o.Status = audit.ToolError
 			}
-			if rt, _ := decodeString(rm["resultType"]); rt == "input_required" {
-				o.Status = "input_required"
+			if rt, _ := decodeString(rm["resultType"]); rt == string(audit.InputRequired) {
+				o.Status = audit.InputRequired
 			}
 		}
 	}
@@ -204,8 +205,8 @@ func (p *Proxy) recordOutcome(c *Call, o Outcome) {
 	if o.ErrorText != "" {
 		data["error"] = o.ErrorText
 	}
-	p.rec.record(registry.Event{Kind: registry.KindOutcome, Tool: c.Tool, Decision: o.Status, RequestID: c.ID, Data: data})
-	if obs, ok := p.guard.(OutcomeObserver); ok {
+	p.rec.record(registry.Event{Kind: registry.KindOutcome, Tool: c.Tool, Decision: string(o.Status), RequestID: c.ID, Data: data})
+	if obs, ok := p.decider.(OutcomeObserver); ok {
 		obs.Outcome(p.ctx, c, o)
 	}
 }

@@ -9,16 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry"
-)
-
-// Drift actions (config drift_action): what a call to a changed or new tool
-// does until the change is accepted.
-const (
-	ActionApprove = "approve" // a person approves each call (the default)
-	ActionDeny    = "deny"
-	ActionAllow   = "allow" // drift is recorded and alerted, calls run
 )
 
 // Source is the verdict source of a call held or denied for drift; trust
@@ -32,7 +25,7 @@ type Hook struct {
 	DB     *registry.DB
 	Server registry.Server
 	// Action is the drift action: approve, deny or allow.
-	Action string
+	Action audit.Action
 	// Record appends a record to the session's audit chain.
 	Record func(ctx context.Context, ev registry.Event) error
 	// Alert tells the person (the proxy's stderr, which the client keeps in
@@ -182,9 +175,9 @@ func (h *Hook) record(ctx context.Context, c registry.ToolChange) {
 	}
 	switch {
 	case c.Change == registry.ChangeRemoved:
-	case h.action() == ActionDeny:
+	case h.action() == audit.ActionDeny:
 		msg += "; calls to it are denied"
-	case h.action() == ActionApprove:
+	case h.action() == audit.ActionApprove:
 		msg += "; calls to it need approval"
 	}
 	srv, tool := Quote(h.Server.Name), Quote(c.Tool.Name)
@@ -192,12 +185,12 @@ func (h *Hook) record(ctx context.Context, c registry.ToolChange) {
 		msg, srv, tool, srv, tool)
 }
 
-func (h *Hook) action() string {
+func (h *Hook) action() audit.Action {
 	switch h.Action {
-	case ActionDeny, ActionAllow:
+	case audit.ActionDeny, audit.ActionAllow:
 		return h.Action
 	}
-	return ActionApprove
+	return audit.ActionApprove
 }
 
 // Before holds a call to a tool whose pin is not settled: changed, new,
@@ -206,7 +199,7 @@ func (h *Hook) action() string {
 // pins). When the pins cannot be read, the call is held too.
 func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.Verdict) {
 	action := h.action()
-	if action == ActionAllow {
+	if action == audit.ActionAllow {
 		return "", nil
 	}
 	// An answer being compared right now is compared first (settled
@@ -240,8 +233,8 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 	}
 	next := fmt.Sprintf("review it with `aim-mcp pins diff %s %s` and accept it with `aim-mcp pins accept %s %s`",
 		Quote(h.Server.Name), Quote(c.Tool), Quote(h.Server.Name), Quote(c.Tool))
-	if action == ActionDeny {
-		return "", &mcpproxy.Verdict{Decision: "deny", Source: Source, Reason: why + " (drift_action deny)",
+	if action == audit.ActionDeny {
+		return "", &mcpproxy.Verdict{Decision: audit.Deny, Source: Source, Reason: why + " (drift_action deny)",
 			Next: "Ask the user to " + next, Data: map[string]any{"drift": true}}
 	}
 	return Source + ": " + why + "; " + next, nil
@@ -250,7 +243,7 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 // Quick answers at once for a settled tool (or when drift is allowed); for
 // anything else the proxy holds the call and asks Before.
 func (h *Hook) Quick(c *mcpproxy.Call) (string, *mcpproxy.Verdict, bool) {
-	if h.action() == ActionAllow || h.settled(context.Background(), c.Tool, false) {
+	if h.action() == audit.ActionAllow || h.settled(context.Background(), c.Tool, false) {
 		return "", nil, true
 	}
 	return "", nil, false

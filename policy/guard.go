@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -73,7 +74,7 @@ func ConfigRules(cfg config.Config) ([]*Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config.yaml policy rule %d: %w", i+1, err)
 		}
-		r := &Rule{Server: cr.Server, Tool: cr.Tool, When: when, Risk: cr.Risk, Action: cr.Action,
+		r := &Rule{Server: cr.Server, Tool: cr.Tool, When: when, Risk: cr.Risk, Action: audit.Action(cr.Action),
 			Origin: fmt.Sprintf("config.yaml rule %d", i+1)}
 		if err := r.Compile(); err != nil {
 			return nil, fmt.Errorf("config.yaml policy rule %d: %w", i+1, err)
@@ -85,7 +86,7 @@ func ConfigRules(cfg config.Config) ([]*Rule, error) {
 
 // FromStored compiles a rule kept in the registry.
 func FromStored(sr registry.StoredRule) (*Rule, error) {
-	r := &Rule{ID: sr.ID, Server: sr.Server, Tool: sr.Tool, Risk: sr.Risk, Action: sr.Action,
+	r := &Rule{ID: sr.ID, Server: sr.Server, Tool: sr.Tool, Risk: sr.Risk, Action: audit.Action(sr.Action),
 		Origin: fmt.Sprintf("rule %d", sr.ID)}
 	if sr.WhenOp != "" {
 		r.When = &Cond{Ptr: sr.WhenPtr, Op: sr.WhenOp, Value: sr.WhenValue}
@@ -208,7 +209,7 @@ func (g *Guard) annotations(tool string) *Annotations {
 	return g.tools[tool]
 }
 
-// Check implements mcpproxy.Guard.
+// Check implements mcpproxy.Decider.
 func (g *Guard) Check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
 	start := time.Now()
 	v := g.check(ctx, c)
@@ -243,7 +244,7 @@ type QuickHook interface {
 	Quick(c *mcpproxy.Call) (require string, v *mcpproxy.Verdict, ok bool)
 }
 
-// Quick implements mcpproxy.QuickGuard: the decision when it needs nobody to
+// Quick implements mcpproxy.QuickDecider: the decision when it needs nobody to
 // wait for (allow or deny, every hook sure at once); ok false otherwise,
 // and the proxy then holds the call and asks Check.
 func (g *Guard) Quick(c *mcpproxy.Call) (mcpproxy.Verdict, bool) {
@@ -262,7 +263,7 @@ func (g *Guard) Quick(c *mcpproxy.Call) (mcpproxy.Verdict, bool) {
 		}
 	}
 	v, _, done := g.policy(context.Background(), c, "")
-	if !done || v.Decision == "fail_closed" || v.FailOpen {
+	if !done || v.Decision == audit.FailClosed || v.FailOpen {
 		return mcpproxy.Verdict{}, false // the slow path explains failures
 	}
 	v.Data["decision_ms"] = float64(time.Since(start).Microseconds()) / 1000
@@ -294,17 +295,17 @@ func (g *Guard) policy(ctx context.Context, c *mcpproxy.Call, required string) (
 	v = mcpproxy.Verdict{Risk: d.Risk, Source: d.ActionSource + "; risk from " + d.RiskSource,
 		Data: map[string]any{"action": d.Action}}
 	action := d.Action
-	if required != "" && action == Allow {
-		action = Approve
+	if required != "" && action == audit.ActionAllow {
+		action = audit.ActionApprove
 		d.ActionSource = required
 		v.Source = required
 	}
 	switch action {
-	case Allow:
-		v.Allow, v.Decision = true, "allow"
+	case audit.ActionAllow:
+		v.Allow, v.Decision = true, audit.Allow
 		return v, d, true
-	case Deny:
-		v.Decision = "deny"
+	case audit.ActionDeny:
+		v.Decision = audit.Deny
 		v.Reason = fmt.Sprintf("denied by %s (risk %s)", d.ActionSource, d.Risk)
 		v.Next = fmt.Sprintf("To see why, run `aim-mcp policy check --server %q --tool %q` in a terminal", g.server.Name, c.Tool)
 		return v, d, true
@@ -319,7 +320,7 @@ type Offline struct {
 	Cause  error
 }
 
-// Check implements mcpproxy.Guard.
+// Check implements mcpproxy.Decider.
 func (o Offline) Check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
 	rules, _ := ConfigRules(o.Config)
 	d := Decide(Input{Tool: c.Tool, Args: c.Args}, rules, o.Config)
@@ -330,11 +331,11 @@ func (o Offline) Check(ctx context.Context, c *mcpproxy.Call) mcpproxy.Verdict {
 // are denied; low and medium follow fail_mode.
 func FailMode(cfg config.Config, d Decision, cause error) mcpproxy.Verdict {
 	v := mcpproxy.Verdict{Risk: d.Risk, Source: "fail mode (" + cfg.FailMode + "); risk from " + d.RiskSource}
-	if riskRank(d.Risk) < riskRank(High) && cfg.FailMode == "open" && d.Action != Deny {
+	if riskRank(d.Risk) < riskRank(High) && cfg.FailMode == "open" && d.Action != audit.ActionDeny {
 		v.Allow, v.FailOpen, v.Decision = true, true, "allow_fail_open"
 		return v
 	}
-	v.Decision = "fail_closed"
+	v.Decision = audit.FailClosed
 	v.Reason = fmt.Sprintf("the aim-mcp registry is unavailable (%v), and %s risk calls are refused then", cause, d.Risk)
 	v.Next = "Run `aim-mcp list` in a terminal to see what is wrong"
 	return v
@@ -357,7 +358,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 	}
 	if created && g.tooManyPrompts() {
 		g.db.DecideApproval(context.WithoutCancel(ctx), a.ID, registry.ApprovalDenied, "aim-mcp", "approval rate limit")
-		v.Decision = "deny"
+		v.Decision = audit.Deny
 		v.Reason = fmt.Sprintf("more than %d approval requests for server %q in the last minute; refused to spare the person approving from prompt fatigue",
 			g.cfg.ApprovalRate, g.server.Name)
 		v.Next = "Wait a minute, or add a rule with `aim-mcp policy add`"
@@ -377,10 +378,10 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 		select {
 		case <-ctx.Done():
 			g.db.CancelApproval(context.WithoutCancel(ctx), a.ID)
-			v.Decision = "cancelled"
+			v.Decision = audit.Cancelled
 			return v
 		case <-timeout.C:
-			v.Decision = "approval_required"
+			v.Decision = audit.ApprovalRequired
 			v.Reason = fmt.Sprintf("it needs a person's approval (%s risk, %s); approval %s is waiting", d.Risk, d.ActionSource, a.ID)
 			v.Next = fmt.Sprintf("Ask the user to run `aim-mcp approve %s` in a terminal, then ask again with the same arguments", a.ID)
 			v.Data["wait_ms"] = time.Since(start).Milliseconds()
@@ -398,7 +399,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 		case registry.ApprovalApproved:
 			return g.spend(ctx, cur, v, start)
 		case registry.ApprovalDenied:
-			v.Decision, v.Approver = "denied", cur.DecidedBy
+			v.Decision, v.Approver = audit.Denied, cur.DecidedBy
 			v.Reason = fmt.Sprintf("%s denied it", cur.DecidedBy)
 			if cur.Note != "" {
 				v.Reason += ": " + cur.Note
@@ -407,7 +408,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 			v.Data["wait_ms"] = time.Since(start).Milliseconds()
 			return v
 		case registry.ApprovalExpired, registry.ApprovalCancelled, registry.ApprovalUsed:
-			v.Decision = "approval_" + cur.Status
+			v.Decision = lapsed[cur.Status]
 			v.Reason = fmt.Sprintf("approval %s is %s", cur.ID, cur.Status)
 			v.Next = "Ask again to request a new approval"
 			return v
@@ -424,7 +425,7 @@ func (g *Guard) spend(ctx context.Context, a registry.Approval, v mcpproxy.Verdi
 		v.Next = "Ask again to request a new approval"
 		return v
 	}
-	v.Allow, v.Decision, v.Approver = true, "approved", a.DecidedBy
+	v.Allow, v.Decision, v.Approver = true, audit.Approved, a.DecidedBy
 	v.Data["wait_ms"] = time.Since(start).Milliseconds()
 	return v
 }
@@ -484,7 +485,7 @@ func (g *Guard) elicit(ctx context.Context, c *mcpproxy.Call, a registry.Approva
 	if _, err := g.db.DecideApproval(context.WithoutCancel(ctx), a.ID, registry.ApprovalDenied, "client", "denied in the client"); err != nil {
 		return v, false
 	}
-	v.Decision, v.Approver = "denied", "client"
+	v.Decision, v.Approver = audit.Denied, "client"
 	v.Reason = "the user denied it in the client"
 	v.Next = fmt.Sprintf("Approval %s was refused; do not retry unless the user asks", a.ID)
 	v.Data["wait_ms"] = time.Since(start).Milliseconds()
@@ -517,7 +518,7 @@ func Explain(ctx context.Context, db *registry.DB, cfg config.Config, server, to
 // Store checks a rule and keeps it in the registry; running proxies pick it
 // up within a second. when is a condition as ParseWhen reads it ("" for
 // none). A bad rule is an error that says what is wrong and stores nothing.
-func Store(ctx context.Context, db *registry.DB, server, tool, when, risk, action string) (*Rule, error) {
+func Store(ctx context.Context, db *registry.DB, server, tool, when, risk string, action audit.Action) (*Rule, error) {
 	cond, err := ParseWhen(when)
 	if err != nil {
 		return nil, fmt.Errorf("when: %w", err)
@@ -526,7 +527,7 @@ func Store(ctx context.Context, db *registry.DB, server, tool, when, risk, actio
 	if err := r.Compile(); err != nil {
 		return nil, err
 	}
-	sr := registry.StoredRule{Server: r.Server, Tool: r.Tool, Risk: r.Risk, Action: r.Action}
+	sr := registry.StoredRule{Server: r.Server, Tool: r.Tool, Risk: r.Risk, Action: string(r.Action)}
 	if cond != nil {
 		sr.WhenPtr, sr.WhenOp, sr.WhenValue = cond.Ptr, cond.Op, cond.Value
 	}
@@ -548,7 +549,14 @@ func (r *Rule) Describe() string {
 		s += " risk " + r.Risk
 	}
 	if r.Action != "" {
-		s += " action " + r.Action
+		s += " action " + string(r.Action)
 	}
 	return s
+}
+
+// lapsed is the decision of a call whose approval can no longer be used.
+var lapsed = map[string]audit.Decision{
+	registry.ApprovalExpired:   audit.ApprovalExpired,
+	registry.ApprovalCancelled: audit.ApprovalCancelled,
+	registry.ApprovalUsed:      audit.ApprovalUsed,
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -102,7 +103,7 @@ func start(t *testing.T, cfg config.Config, rules ...registry.StoredRule) *sessi
 	go func() {
 		s.done <- mcpproxy.Run(ctx, mcpproxy.Options{
 			Command: []string{os.Args[0]}, Stdin: inR, Stdout: outW, Stderr: syncWriter{s},
-			Setup: func(ctx context.Context) (mcpproxy.Guard, mcpproxy.Journal, error) {
+			Setup: func(ctx context.Context) (mcpproxy.Decider, mcpproxy.Journal, error) {
 				g, err := NewGuard(ctx, db, srv, cfg)
 				if err != nil {
 					return nil, nil, err
@@ -231,7 +232,7 @@ func (s *session) pending(n int) []registry.Approval {
 }
 
 func approveRule() registry.StoredRule {
-	return registry.StoredRule{Server: "*", Tool: "get-sum", Action: Approve}
+	return registry.StoredRule{Server: "*", Tool: "get-sum", Action: string(audit.ActionApprove)}
 }
 
 func testConfig(wait time.Duration) config.Config {

@@ -1,7 +1,27 @@
 // Package policy decides what a tool call may do. Each call gets a risk
-// level and an action (allow, approve or deny). Risk comes from, in order, a
-// matching rule, the tool's MCP annotations, its name, and a default; the
-// action from the most specific rule that sets one, else from the risk.
+// level and an [audit.Action] (allow, approve or deny). Risk comes from, in
+// order, a matching rule, the tool's MCP annotations, its name, and a
+// default; the action from the most specific rule that sets one, else from
+// the risk.
+//
+// # The order in which a call is decided
+//
+// The proxy hands every tools/call to one [Guard] (its mcpproxy.Decider).
+// The guard asks its hooks first, in the order they were added, then the
+// local policy, then, when the answer is "approve", a person:
+//
+//	tools/call
+//	    │
+//	    ├─ 1. pins.Hook       a changed or new tool: deny, or needs approval (drift_action)
+//	    ├─ 2. aim.Hook        AIM verifies the agent and the action (only with --aim-url)
+//	    │       a hook's verdict decides at once; its "require" turns an allow into approve
+//	    ├─ 3. local policy    rules, annotations, name, default → allow / approve / deny
+//	    └─ 4. approval        approve: a person answers (aim-mcp approve, the dashboard, elicitation)
+//
+// The order is set in one place: the proxy command (cmd/aim-mcp/proxy.go)
+// calls [Guard.AddHook] for the pins, then attaches AIM. Pins come first
+// because they are local and refuse a changed tool before anyone outside is
+// asked about it. When the registry cannot be read, [FailMode] decides.
 package policy
 
 import (
@@ -13,6 +33,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
 )
 
@@ -24,25 +45,18 @@ const (
 	Critical = "critical"
 )
 
-// Actions, ordered from loosest to strictest.
-const (
-	Allow   = "allow"
-	Approve = "approve"
-	Deny    = "deny"
-)
-
-func riskRank(r string) int   { return slices.Index(config.RiskLevels, r) }
-func actionRank(a string) int { return slices.Index([]string{Allow, Approve, Deny}, a) }
+func riskRank(r string) int         { return slices.Index(config.RiskLevels, r) }
+func actionRank(a audit.Action) int { return slices.Index(audit.Actions, a) }
 
 // Rule is a compiled policy rule.
 type Rule struct {
-	ID     int64  `json:"id,omitempty"` // 0 for rules from config.yaml
-	Server string `json:"server"`
-	Tool   string `json:"tool"`
-	When   *Cond  `json:"when,omitempty"`
-	Risk   string `json:"risk,omitempty"`
-	Action string `json:"action,omitempty"`
-	Origin string `json:"origin"` // "rule 3" or "config.yaml rule 2"
+	ID     int64        `json:"id,omitempty"` // 0 for rules from config.yaml
+	Server string       `json:"server"`
+	Tool   string       `json:"tool"`
+	When   *Cond        `json:"when,omitempty"`
+	Risk   string       `json:"risk,omitempty"`
+	Action audit.Action `json:"action,omitempty"`
+	Origin string       `json:"origin"` // "rule 3" or "config.yaml rule 2"
 
 	server, tool *regexp.Regexp
 }
@@ -159,11 +173,11 @@ type Input struct {
 
 // Decision is the risk and action of a call, with what produced each.
 type Decision struct {
-	Risk         string `json:"risk"`
-	RiskSource   string `json:"risk_source"`
-	Action       string `json:"action"`
-	ActionSource string `json:"action_source"`
-	Rule         *Rule  `json:"rule,omitempty"` // the rule that set the action, if any
+	Risk         string       `json:"risk"`
+	RiskSource   string       `json:"risk_source"`
+	Action       audit.Action `json:"action"`
+	ActionSource string       `json:"action_source"`
+	Rule         *Rule        `json:"rule,omitempty"` // the rule that set the action, if any
 }
 
 // Decide classifies a call. rules must be compiled.
@@ -218,7 +232,7 @@ func Decide(in Input, rules []*Rule, cfg config.Config) Decision {
 	}
 	d.Action = cfg.Actions[d.Risk]
 	if d.Action == "" {
-		d.Action = Approve
+		d.Action = audit.ActionApprove
 	}
 	d.ActionSource = "default for " + d.Risk + " risk"
 	return d

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
 )
 
-func rule(t *testing.T, server, tool, when, risk, action, origin string) *Rule {
+func rule(t *testing.T, server, tool, when, risk string, action audit.Action, origin string) *Rule {
 	t.Helper()
 	c, err := ParseWhen(when)
 	if err != nil {
@@ -55,46 +56,46 @@ func TestDecide(t *testing.T) {
 		ann        *Annotations
 		rules      []*Rule
 		wantRisk   string
-		wantAction string
+		wantAction audit.Action
 		wantSource string
 	}{
-		{name: "default risk allows", tool: "summarize", wantRisk: Medium, wantAction: Allow, wantSource: "default for medium risk"},
-		{name: "name says high, needs approval", tool: "delete_file", wantRisk: High, wantAction: Approve},
-		{name: "readOnlyHint beats the name", tool: "delete_file", ann: &Annotations{ReadOnly: yes()}, wantRisk: Low, wantAction: Allow},
-		{name: "destructiveHint makes it high", tool: "summarize", ann: &Annotations{Destructive: yes()}, wantRisk: High, wantAction: Approve},
-		{name: "openWorldHint raises low to medium", tool: "get_page", ann: &Annotations{OpenWorld: yes()}, wantRisk: Medium, wantAction: Allow},
+		{name: "default risk allows", tool: "summarize", wantRisk: Medium, wantAction: audit.ActionAllow, wantSource: "default for medium risk"},
+		{name: "name says high, needs approval", tool: "delete_file", wantRisk: High, wantAction: audit.ActionApprove},
+		{name: "readOnlyHint beats the name", tool: "delete_file", ann: &Annotations{ReadOnly: yes()}, wantRisk: Low, wantAction: audit.ActionAllow},
+		{name: "destructiveHint makes it high", tool: "summarize", ann: &Annotations{Destructive: yes()}, wantRisk: High, wantAction: audit.ActionApprove},
+		{name: "openWorldHint raises low to medium", tool: "get_page", ann: &Annotations{OpenWorld: yes()}, wantRisk: Medium, wantAction: audit.ActionAllow},
 		{name: "a rule's risk beats annotations", tool: "get_page", ann: &Annotations{ReadOnly: yes()},
-			rules: []*Rule{rule(t, "*", "get_*", "", Critical, "", "rule 1")}, wantRisk: Critical, wantAction: Approve, wantSource: "default for critical risk"},
+			rules: []*Rule{rule(t, "*", "get_*", "", Critical, "", "rule 1")}, wantRisk: Critical, wantAction: audit.ActionApprove, wantSource: "default for critical risk"},
 		{name: "a rule's action", tool: "delete_file",
-			rules: []*Rule{rule(t, "*", "delete_file", "", "", Allow, "rule 1")}, wantRisk: High, wantAction: Allow, wantSource: "rule 1"},
+			rules: []*Rule{rule(t, "*", "delete_file", "", "", audit.ActionAllow, "rule 1")}, wantRisk: High, wantAction: audit.ActionAllow, wantSource: "rule 1"},
 		{name: "more specific tool glob wins", tool: "delete_file", rules: []*Rule{
-			rule(t, "*", "*", "", "", Deny, "rule 1"),
-			rule(t, "*", "delete_*", "", "", Allow, "rule 2"),
-		}, wantRisk: High, wantAction: Allow, wantSource: "rule 2"},
+			rule(t, "*", "*", "", "", audit.ActionDeny, "rule 1"),
+			rule(t, "*", "delete_*", "", "", audit.ActionAllow, "rule 2"),
+		}, wantRisk: High, wantAction: audit.ActionAllow, wantSource: "rule 2"},
 		{name: "a condition is more specific", tool: "write_file", rules: []*Rule{
-			rule(t, "srv", "write_file", "", "", Allow, "rule 1"),
-			rule(t, "*", "write_*", "/path^=/etc/", "", Deny, "rule 2"),
-		}, wantRisk: High, wantAction: Deny, wantSource: "rule 2"},
+			rule(t, "srv", "write_file", "", "", audit.ActionAllow, "rule 1"),
+			rule(t, "*", "write_*", "/path^=/etc/", "", audit.ActionDeny, "rule 2"),
+		}, wantRisk: High, wantAction: audit.ActionDeny, wantSource: "rule 2"},
 		{name: "a condition that does not match", tool: "write_file", rules: []*Rule{
-			rule(t, "*", "write_file", "/path^=/home/", "", Deny, "rule 1"),
-		}, wantRisk: High, wantAction: Approve},
+			rule(t, "*", "write_file", "/path^=/home/", "", audit.ActionDeny, "rule 1"),
+		}, wantRisk: High, wantAction: audit.ActionApprove},
 		{name: "equals on a bool", tool: "write_file", rules: []*Rule{
-			rule(t, "*", "*", "/force=true", "", Deny, "rule 1"),
-		}, wantRisk: High, wantAction: Deny},
+			rule(t, "*", "*", "/force=true", "", audit.ActionDeny, "rule 1"),
+		}, wantRisk: High, wantAction: audit.ActionDeny},
 		{name: "regex on a number", tool: "summarize", rules: []*Rule{
 			rule(t, "*", "*", "/n~=^[0-9]$", Low, "", "rule 1"),
-		}, wantRisk: Low, wantAction: Allow},
+		}, wantRisk: Low, wantAction: audit.ActionAllow},
 		{name: "ties go to the strictest", tool: "summarize", rules: []*Rule{
-			rule(t, "srv", "summarize", "", "", Allow, "rule 1"),
-			rule(t, "srv", "summarize", "", "", Deny, "rule 2"),
-			rule(t, "srv", "summarize", "", "", Approve, "rule 3"),
-		}, wantRisk: Medium, wantAction: Deny, wantSource: "rule 2"},
+			rule(t, "srv", "summarize", "", "", audit.ActionAllow, "rule 1"),
+			rule(t, "srv", "summarize", "", "", audit.ActionDeny, "rule 2"),
+			rule(t, "srv", "summarize", "", "", audit.ActionApprove, "rule 3"),
+		}, wantRisk: Medium, wantAction: audit.ActionDeny, wantSource: "rule 2"},
 		{name: "another server's rule does not apply", tool: "summarize", rules: []*Rule{
-			rule(t, "other", "*", "", "", Deny, "rule 1"),
-		}, wantRisk: Medium, wantAction: Allow},
+			rule(t, "other", "*", "", "", audit.ActionDeny, "rule 1"),
+		}, wantRisk: Medium, wantAction: audit.ActionAllow},
 		{name: "server glob crosses slashes", tool: "summarize", rules: []*Rule{
-			rule(t, "s*", "*", "", "", Deny, "rule 1"),
-		}, wantRisk: Medium, wantAction: Deny},
+			rule(t, "s*", "*", "", "", audit.ActionDeny, "rule 1"),
+		}, wantRisk: Medium, wantAction: audit.ActionDeny},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,21 +116,24 @@ func TestConfiguredActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := Decide(Input{Tool: "summarize"}, nil, cfg); d.Risk != Low || d.Action != Allow {
+	if d := Decide(Input{Tool: "summarize"}, nil, cfg); d.Risk != Low || d.Action != audit.ActionAllow {
 		t.Errorf("default_risk low: got %s/%s, want low/allow", d.Risk, d.Action)
 	}
-	if d := Decide(Input{Tool: "x", Annotations: &Annotations{OpenWorld: yes()}}, nil, cfg); d.Action != Deny {
+	if d := Decide(Input{Tool: "x", Annotations: &Annotations{OpenWorld: yes()}}, nil, cfg); d.Action != audit.ActionDeny {
 		t.Errorf("medium deny: got %s, want deny", d.Action)
 	}
-	if d := Decide(Input{Tool: "delete_x"}, nil, cfg); d.Action != Approve {
+	if d := Decide(Input{Tool: "delete_x"}, nil, cfg); d.Action != audit.ActionApprove {
 		t.Errorf("high keeps its default: got %s, want approve", d.Action)
 	}
 }
 
 func TestBadRules(t *testing.T) {
-	for _, tt := range []struct{ server, tool, when, risk, action string }{
-		{"*", "[a-", "", "", Deny},
-		{"*", "x]", "", "", Deny},
+	for _, tt := range []struct {
+		server, tool, when, risk string
+		action                   audit.Action
+	}{
+		{"*", "[a-", "", "", audit.ActionDeny},
+		{"*", "x]", "", "", audit.ActionDeny},
 		{"*", "*", "", "severe", ""},
 		{"*", "*", "", "", "block"},
 		{"*", "*", "", "", ""},

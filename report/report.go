@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/trust"
 )
@@ -354,10 +355,10 @@ func (r *Report) addRecords(recs []registry.Record, ids map[string]int) {
 			if ms, ok := dataOf(rec)["duration_ms"].(float64); ok {
 				c.DurationMS = ms
 			}
-			switch rec.Decision {
-			case "success":
+			switch s := audit.Status(rec.Decision); {
+			case s == audit.Success:
 				r.Summary.Succeeded++
-			case "tool_error", "rpc_error", "server_exited":
+			case s.Failed():
 				r.Summary.Failed++
 			}
 		case registry.KindDrift:

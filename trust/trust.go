@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -277,10 +278,10 @@ func successRate(ev Evidence) Factor {
 		if r.Kind != registry.KindOutcome {
 			continue
 		}
-		switch r.Decision {
-		case "success":
+		switch s := audit.Status(r.Decision); {
+		case s == audit.Success:
 			ok++
-		case "tool_error", "rpc_error", "server_exited":
+		case s.Failed():
 			bad++
 		default: // cancelled, input_required: no result either way
 			continue
@@ -294,7 +295,7 @@ func successRate(ev Evidence) Factor {
 	}
 	ev2 := fmt.Sprintf("%d of %s returned a result without error", ok, plural(ok+bad, "call"))
 	var parts []string
-	for _, k := range []string{"tool_error", "rpc_error", "server_exited"} {
+	for _, k := range []string{string(audit.ToolError), string(audit.RPCError), string(audit.ServerExited)} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}
@@ -315,7 +316,7 @@ func alertOf(r registry.Record) string {
 			return "drift_" + r.Decision
 		}
 	case registry.KindDenied:
-		if r.Decision != "deny" {
+		if audit.Decision(r.Decision) != audit.Deny {
 			return "" // waiting for, or refused by, a person: user feedback
 		}
 		d := data(r)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -102,7 +103,7 @@ func policyAdd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return &usageError{cmd: "policy", msg: "--when: " + err.Error()}
 	}
-	if err := (&policy.Rule{Server: *server, Tool: *tool, When: cond, Risk: *risk, Action: *action}).Compile(); err != nil {
+	if err := (&policy.Rule{Server: *server, Tool: *tool, When: cond, Risk: *risk, Action: audit.Action(*action)}).Compile(); err != nil {
 		return &usageError{cmd: "policy", msg: err.Error()}
 	}
 	_, db, err := loadPolicy(ctx, e, *homeFlag, true)
@@ -110,7 +111,7 @@ func policyAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	r, err := policy.Store(ctx, db, *server, *tool, *when, *risk, *action)
+	r, err := policy.Store(ctx, db, *server, *tool, *when, *risk, audit.Action(*action))
 	if err != nil {
 		return err
 	}
@@ -158,7 +159,7 @@ func policyList(ctx context.Context, e env, args []string) error {
 		if r.When != nil {
 			when = r.When.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, r.Server, r.Tool, when, dash(r.Risk), dash(r.Action), r.Origin)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, r.Server, r.Tool, when, dash(r.Risk), dash(string(r.Action)), r.Origin)
 	}
 	tw.Flush()
 	fmt.Fprintf(e.stdout, "\ndefaults: low %s, medium %s, high %s, critical %s; unknown tools are %s risk; fail mode %s\n",
@@ -231,11 +232,11 @@ func policyCheck(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func verb(action string) string {
+func verb(action audit.Action) string {
 	switch action {
-	case policy.Allow:
+	case audit.ActionAllow:
 		return "the call runs"
-	case policy.Deny:
+	case audit.ActionDeny:
 		return "the call is refused"
 	}
 	return "the call waits for a person's approval"

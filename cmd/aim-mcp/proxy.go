@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/identity"
@@ -73,7 +74,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stderr, "aim-mcp: error: %v; every tool call needs approval until it is fixed\n", cfgErr)
 		cfg = config.Defaults()
 		for level := range cfg.Actions {
-			cfg.Actions[level] = policy.Approve
+			cfg.Actions[level] = audit.ActionApprove
 		}
 	}
 
@@ -93,7 +94,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 			aimDone()
 		}
 	}()
-	setup := func(ctx context.Context) (mcpproxy.Guard, mcpproxy.Journal, error) {
+	setup := func(ctx context.Context) (mcpproxy.Decider, mcpproxy.Journal, error) {
 		if err := home.Ensure(dir); err != nil {
 			return nil, nil, err
 		}

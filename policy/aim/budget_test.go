@@ -45,7 +45,7 @@ func TestRefusalKinds(t *testing.T) {
 			if v == nil || v.Allow {
 				t.Fatalf("Before = %+v, want a refusal", v)
 			}
-			if Refusal(fmt.Sprint(v.Data["aim_refusal"])) != tt.kind || v.Decision != tt.decision ||
+			if Refusal(fmt.Sprint(v.Data["aim_refusal"])) != tt.kind || string(v.Decision) != tt.decision ||
 				!strings.Contains(v.Reason, tt.reason) || !strings.Contains(v.Next, tt.next) {
 				t.Errorf("Before = %s %q / %q (%v), want %s %q / %q (%s)", v.Decision, v.Reason, v.Next, v.Data["aim_refusal"],
 					tt.decision, tt.reason, tt.next, tt.kind)

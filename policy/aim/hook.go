@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/policy"
@@ -269,7 +270,7 @@ func (h *Hook) metadata(c *mcpproxy.Call) map[string]any {
 // refuse turns a failed check into the verdict, by the kind of refusal.
 func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string, *mcpproxy.Verdict) {
 	if ctx.Err() != nil {
-		return "", &mcpproxy.Verdict{Decision: "cancelled", Source: "AIM", Reason: "the client cancelled the call"}
+		return "", &mcpproxy.Verdict{Decision: audit.Cancelled, Source: "AIM", Reason: "the client cancelled the call"}
 	}
 	kind := Classify(err)
 	switch kind {
@@ -292,7 +293,7 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 		if reason == "" {
 			reason = "no reason given"
 		}
-		v := &mcpproxy.Verdict{Decision: "deny", Risk: d.Risk, Source: "AIM", Reason: "AIM denied it: " + reason,
+		v := &mcpproxy.Verdict{Decision: audit.Deny, Risk: d.Risk, Source: "AIM", Reason: "AIM denied it: " + reason,
 			Data: map[string]any{"aim_refusal": string(kind), "aim_reason": ve.Reason, "aim_audit_id": ve.AuditID, "aim_action": ve.Action}}
 		switch kind {
 		case NotVerified:
@@ -310,7 +311,7 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 	}
 	// AIM answered, and the answer is no: a credential, a deleted agent,
 	// an agent name taken by someone else. Fail closed, whatever the risk.
-	v := &mcpproxy.Verdict{Decision: "fail_closed", Risk: d.Risk, Source: "AIM",
+	v := &mcpproxy.Verdict{Decision: audit.FailClosed, Risk: d.Risk, Source: "AIM",
 		Reason: "AIM could not check it: " + err.Error(), Data: map[string]any{"aim_refusal": string(kind), "aim_error": err.Error()}}
 	var hint remote.Hinter
 	var ae *remote.AuthenticationError

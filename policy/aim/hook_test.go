@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
@@ -142,7 +143,7 @@ func TestHookFailMode(t *testing.T) {
 		{"open high", open, "delete_file", "fail_closed"},
 		{"open medium that needs approval", func() config.Config {
 			c := open
-			c.Actions = map[string]string{"low": "allow", "medium": "approve", "high": "approve", "critical": "approve"}
+			c.Actions = map[string]audit.Action{"low": "allow", "medium": "approve", "high": "approve", "critical": "approve"}
 			return c
 		}(), "frobnicate", ""},
 	} {
@@ -156,7 +157,7 @@ func TestHookFailMode(t *testing.T) {
 				t.Fatalf("Before = %+v, want no say", v)
 			case tt.decision == "":
 				return
-			case v == nil || v.Decision != tt.decision:
+			case v == nil || string(v.Decision) != tt.decision:
 				t.Fatalf("Before = %+v, want %s", v, tt.decision)
 			}
 			if !v.Allow && (!strings.Contains(v.Reason, "AIM is down or unreachable (cannot connect to AIM at "+he.aim.URL) || !strings.Contains(v.Next, "aim-mcp status")) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 )
@@ -24,7 +25,7 @@ func (h *Hook) Outcome(_ context.Context, c *mcpproxy.Call, o mcpproxy.Outcome) 
 	if len(errText) > 500 {
 		errText = errText[:500] + "…"
 	}
-	r := remote.Result{Success: o.Status == "success", Error: errText, Detail: map[string]any{
+	r := remote.Result{Success: o.Status == audit.Success, Error: errText, Detail: map[string]any{
 		"status": o.Status, "tool": c.Tool, "server": h.opt.Server.Name,
 		"duration_ms": o.Duration.Milliseconds(), "size": o.Size, "result_sha256": o.Digest,
 	}}
@@ -32,7 +33,7 @@ func (h *Hook) Outcome(_ context.Context, c *mcpproxy.Call, o mcpproxy.Outcome) 
 		r.Detail["error_code"] = o.ErrorCode
 	}
 	if r.Error == "" && !r.Success {
-		r.Error = o.Status
+		r.Error = string(o.Status)
 	}
 	h.enqueue(func(ctx context.Context) {
 		if err := h.opt.Client.LogAction(ctx, e.id, e.audit, r); err != nil {
