@@ -12,7 +12,7 @@ import (
 
 func TestBackup(t *testing.T) {
 	dir := t.TempDir()
-	src := filepath.Join(dir, FileName)
+	src := filepath.Join(dir, "claude_desktop_config.json")
 	if err := os.WriteFile(src, []byte(desktop), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -573,14 +573,14 @@ func TestLoadSave(t *testing.T) {
 		t.Errorf("Load(missing) error = %v, want fs.ErrNotExist", err)
 	}
 
-	real := filepath.Join(dir, "dotfiles", FileName)
+	real := filepath.Join(dir, "dotfiles", "claude_desktop_config.json")
 	if err := os.Mkdir(filepath.Dir(real), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(real, []byte(desktop), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, FileName)
+	path := filepath.Join(dir, "claude_desktop_config.json")
 	if err := os.Symlink(real, path); err != nil {
 		t.Skipf("cannot create symlinks: %v", err)
 	}

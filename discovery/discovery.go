@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
+	"github.com/opena2a-org/aim-mcp/internal/oshint"
 )
 
 // Client is an MCP client: its name, how its config files look, and where
@@ -45,6 +46,20 @@ type Client struct {
 	// whether it runs (and must be restarted to read a changed config);
 	// empty when that cannot be told.
 	Processes []string
+	// Unread, when set, names a file on sys that looks like the client's
+	// config but that the client does not read, and why (empty when there
+	// is none): it is never chosen, so a leftover is not wrapped while the
+	// app reads another file.
+	Unread func(sys System) (path, why string)
+}
+
+// UnreadFile is the client's [Client.Unread] file on sys when it exists.
+func (c Client) UnreadFile(sys System) (path, why string, ok bool) {
+	if c.Unread == nil {
+		return "", "", false
+	}
+	path, why = c.Unread(sys)
+	return path, why, path != "" && sys.Exists(path)
 }
 
 // ProjectFile is a config file inside a project directory.
@@ -253,11 +268,14 @@ func Resolve(sel Selection, sys System) ([]Location, error) {
 		return out, nil
 	}
 	var tried []string
+	var unread, why string
 	for _, c := range pick {
 		loc, t := c.Locate(sys)
 		tried = append(tried, t...)
 		if sel.Missing || sys.Exists(loc.Path) {
 			out = append(out, loc)
+		} else if p, w, ok := c.UnreadFile(sys); ok {
+			unread, why = p, w
 		}
 	}
 	if len(out) == 0 {
@@ -265,7 +283,7 @@ func Resolve(sel Selection, sys System) ([]Location, error) {
 		if len(pick) == 1 {
 			display = pick[0].Display
 		}
-		return nil, &ErrNoConfig{Client: display, Tried: tried}
+		return nil, &ErrNoConfig{Client: display, Tried: tried, Unread: unread, Why: why}
 	}
 	return out, nil
 }
@@ -335,16 +353,23 @@ func (c *Config) Servers() []Server {
 type ErrNoConfig struct {
 	Client string
 	Tried  []string
+	// Unread is a config-like file that exists but that the client does
+	// not read, and Why says why: see [Client.Unread].
+	Unread, Why string
 }
 
 func (e *ErrNoConfig) Error() string {
-	return fmt.Sprintf("no %s config found (looked in %s)", e.Client, strings.Join(quoteAll(e.Tried), ", "))
+	msg := fmt.Sprintf("no %s config found (looked in %s)", e.Client, strings.Join(quoteAll(e.Tried), ", "))
+	if e.Unread != "" {
+		msg += fmt.Sprintf("; %s is not read by the app: %s", oshint.Quote(e.Unread), e.Why)
+	}
+	return msg
 }
 
 func quoteAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
+		out[i] = oshint.Quote(s)
 	}
 	return out
 }

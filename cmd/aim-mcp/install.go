@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
 	"github.com/opena2a-org/aim-mcp/internal/home"
+	"github.com/opena2a-org/aim-mcp/internal/oshint"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/watch"
 )
@@ -51,6 +55,9 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	dir, cfgs, failed, err := cf.load(e, fs, args)
 	if err != nil {
 		return err
+	}
+	if len(cf.configs) == 0 {
+		noteUnread(e, cf.client, cfgs)
 	}
 	exe, err := selfPath()
 	if err != nil {
@@ -141,6 +148,33 @@ func interrupted(left []*discovery.Config) error {
 		hints: []string{"a file reported above as written is complete; run the command again to finish"}}
 }
 
+// unreadHint tells a user whose client has not written its config yet
+// how to get one.
+const unreadHint = "open Claude Desktop's Settings > Developer > Edit Config, which creates the file, then run aim-mcp install again; aim-mcp watch wraps it as soon as the app writes it"
+
+// noteUnread says which selected client was left out because the only
+// config-like file it has is one the app does not read (Claude Desktop's
+// classic file beside its MSIX package), so nothing is wrapped in vain.
+func noteUnread(e env, client string, found []*discovery.Config) {
+	sys := discovery.Host()
+	for _, c := range discovery.Clients() {
+		if client != "" && client != "all" && client != c.Name {
+			continue
+		}
+		if slices.ContainsFunc(found, func(cfg *discovery.Config) bool { return cfg.Client.Name == c.Name }) {
+			continue
+		}
+		unread, why, ok := c.UnreadFile(sys)
+		if !ok {
+			continue
+		}
+		loc, _ := c.Locate(sys)
+		fmt.Fprintf(e.stderr, "aim-mcp: note: %s reads %s, which it has not written yet; %s is not read by the app (%s) and was left alone\n",
+			c.Display, oshint.Quote(loc.Path), oshint.Quote(unread), why)
+		fmt.Fprintf(e.stderr, "aim-mcp: hint: %s\n", unreadHint)
+	}
+}
+
 // writable refuses a config aim-mcp must not or cannot rewrite, before
 // anything else changes.
 func writable(path string) error {
@@ -152,15 +186,29 @@ func writable(path string) error {
 		return errorf("%v", err)
 	}
 	if st.Mode().Perm()&0o200 == 0 {
-		return errorf("%q is read-only", path).hint("make it writable (chmod u+w %q) if aim-mcp may change it", path)
+		return errorf("%s is read-only", oshint.Quote(path)).hint("make it writable (%s) if aim-mcp may change it", oshint.Writable(path))
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".aim-mcp-probe-*")
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".aim-mcp-probe-*")
 	if err != nil {
-		return errorf("cannot write in %q: %v", filepath.Dir(path), err)
+		// The config is replaced by renaming a new file over it, which
+		// needs the right to create files in its directory.
+		return errorf("cannot write in %s: %v", oshint.Quote(dir), unwrapPath(err)).
+			hint("aim-mcp writes the new config beside the old one; give yourself write access to the folder (%s), nothing was changed", oshint.WritableDir(dir))
 	}
 	f.Close()
 	os.Remove(f.Name())
 	return nil
+}
+
+// unwrapPath drops the operation and path of an *fs.PathError, which the
+// message already names: "Access is denied.", not a doubled path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // selfPath is the absolute path of aim-mcp to write into configs. When the

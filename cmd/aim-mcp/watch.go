@@ -177,6 +177,8 @@ func resolveLocations(cmd, client string, configs []string, missing bool) ([]dis
 	locs, err := discovery.Resolve(discovery.Selection{Client: client, Configs: configs, Missing: missing}, discovery.Host())
 	var nc *discovery.ErrNoConfig
 	switch {
+	case errors.As(err, &nc) && nc.Unread != "":
+		return nil, errorf("%v", err).hint("%s", unreadHint)
 	case errors.As(err, &nc) && (client == "" || client == "all"):
 		return nil, errorf("%v", err).hint("pass the file with --config PATH, or name its client with --client NAME")
 	case errors.As(err, &nc):
