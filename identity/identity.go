@@ -220,6 +220,19 @@ func (s Store) Exists(id string) bool {
 	return err == nil
 }
 
+// Replace makes the key saved as from the key of id, in one rename: the
+// key of id it replaces is gone (a rotation's point).
+func (s Store) Replace(from, id string) error {
+	if err := os.Rename(s.path(from), s.path(id)); err != nil {
+		return fmt.Errorf("replace key: %w", err)
+	}
+	if d, err := os.Open(s.Dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
 // Remove deletes the key of server id (uninstall --purge).
 func (s Store) Remove(id string) error {
 	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -369,6 +369,11 @@ func (r *DB) Verify(ctx context.Context, serverID string) (Verification, error) 
 			keys[s.ID] = pub
 		}
 	}
+	// A server whose key was rotated signed its first records with the
+	// old key of its first rotation; each rotation then names the next.
+	if err := r.firstKeys(ctx, keys); err != nil {
+		return Verification{}, err
+	}
 	rows, err := r.db.QueryContext(ctx, `SELECT seq, time, server_id, server, kind, tool, decision, body, hash, sig FROM records ORDER BY seq`)
 	if err != nil {
 		return Verification{}, fmt.Errorf("verify: %w", err)
@@ -425,6 +430,13 @@ func (r *DB) Verify(ctx context.Context, serverID string) (Verification, error) 
 			}
 			v.Records++
 			seen[c.serverID] = true
+		}
+		if c.kind == KindKeyRotated {
+			pub, err := rotatedTo(b.Data)
+			if err != nil {
+				return bad("%v", err)
+			}
+			keys[c.serverID] = pub
 		}
 		prevSeq, prevHash = c.seq, c.hash
 	}

@@ -64,6 +64,7 @@ func commands() []command {
 		{"pins", "show tool pins and drift; diff and accept changed tools", runPins},
 		{"scan", "scan what servers tell the model for poisoning (installed servers or a captured session)", runScan},
 		{"trust", "show a server's trust score and, with --detailed, why", runTrust},
+		{"keys", "rotate a server's key, here and in AIM (keys rotate SERVER)", runKeys},
 		{"report", "export a compliance report (" + reportNames() + ") as JSON, CSV or PDF", runReport},
 		{"status", "show which registry is in use, whether AIM answers, the agent ids", runStatus},
 		{"version", "print the version", runVersion},

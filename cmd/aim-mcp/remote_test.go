@@ -478,9 +478,10 @@ func TestRemoteDebugAndRetries(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), "/verify-action status=200") {
 		t.Errorf("proxy debug log lacks the verify-action:\n%s", s.stderr.String())
 	}
-	// Rate limited: 429 with Retry-After 0 is retried at once.
+	// status makes one attempt: a 429 is reported, not waited out.
 	w.aim.FailNext(1, 429, "0")
-	if code, out, errs := w.aimMCP(nil, "status", "--home", w.home); code != 0 || !strings.Contains(errs, "status=429") {
+	if code, out, errs := w.aimMCP(nil, "status", "--home", w.home); code != 1 || strings.Count(errs, "status=429") != 1 ||
+		!strings.Contains(errs, "aim-mcp: error: AIM's rate limit was hit") {
 		t.Errorf("status after a 429 = %d:\n%s%s", code, out, errs)
 	}
 }

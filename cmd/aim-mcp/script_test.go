@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/opena2a-org/aim-mcp/registry/remote/aimtest"
 )
 
 // TestMain lets testscript run this test binary as the aim-mcp command.
@@ -32,7 +35,60 @@ func TestScript(t *testing.T) {
 			e.Setenv("XDG_DATA_HOME", home+"/.local/share")
 			e.Setenv("AIM_MCP_HOME", "")
 			e.Setenv("AIM_PRIVATE_KEY", "")
+			// And an AIM of its own (the test double), which the script
+			// drives as an admin would with the aim command.
+			aim := aimtest.New()
+			e.Defer(aim.Close)
+			e.Values[aimKey{}] = aim
+			e.Setenv("AIM_TEST_URL", aim.URL)
+			e.Setenv("AIM_TEST_API_KEY", aim.APIKey)
+			e.Setenv("AIM_TEST_TOKEN", aim.AdminToken)
 			return os.MkdirAll(home+"/.config/Claude", 0o700)
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"aim": aimCmd},
 	})
+}
+
+type aimKey struct{}
+
+// aimCmd is what an AIM admin does in AIM's web UI, in a script:
+//
+//	aim grant AGENT CAPABILITY
+//	aim rotate AGENT      (a new key in AIM, as its UI's rotation)
+//	aim status AGENT STATUS
+//	aim has AGENT         (fails when there is no such agent)
+//
+// AGENT is an agent's name, or the part before "@HOST" of it.
+func aimCmd(ts *testscript.TestScript, neg bool, args []string) {
+	aim := ts.Value(aimKey{}).(*aimtest.Server)
+	if len(args) < 2 {
+		ts.Fatalf("usage: aim grant|rotate|status|has AGENT [ARG]")
+	}
+	var agent *aimtest.Agent
+	for _, a := range aim.Agents() {
+		if a.Name == args[1] || strings.HasPrefix(a.Name, args[1]+"@") {
+			agent = &a
+			break
+		}
+	}
+	if args[0] == "has" {
+		if (agent != nil) == neg {
+			ts.Fatalf("aim has %s: %v", args[1], agent != nil)
+		}
+		return
+	}
+	if agent == nil {
+		ts.Fatalf("AIM has no agent %q", args[1])
+	}
+	switch {
+	case args[0] == "grant" && len(args) == 3:
+		ts.Check(aim.Grant(agent.ID, args[2]))
+	case args[0] == "rotate":
+		_, err := aim.RotateKey(agent.ID)
+		ts.Check(err)
+	case args[0] == "status" && len(args) == 3:
+		aim.SetStatus(agent.ID, args[2])
+	default:
+		ts.Fatalf("aim %s: unknown or wrong arguments", args[0])
+	}
 }

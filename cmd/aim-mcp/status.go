@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -127,13 +128,16 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 	if s.APIKey != "" {
 		a.APIKey = "not checked"
 	}
+	// A person waits: one attempt per request, and AIM_TIMEOUT for all.
+	cfg.RetryAttempts = 0
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
 	c, err := aimClient(s, cfg, debugLogger(e, cfg))
 	if err != nil {
 		a.Error = err.Error()
 		return err
 	}
 	a.URL = c.URL()
-	// A person waits: one attempt per check, with the CLI timeout.
 	start := time.Now()
 	if err := c.Health(ctx); err != nil {
 		a.Error = err.Error()
@@ -141,11 +145,21 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 	}
 	a.Answers, a.LatencyMS = true, time.Since(start).Milliseconds()
 	var failure error
+	var problems []string // one per agent that will refuse calls
+	hint := ""
+	problem := func(st *serverStatus, what, h string) {
+		st.Error = what
+		problems = append(problems, fmt.Sprintf("%s (%s)", st.Name, what))
+		if hint == "" {
+			hint = h
+		}
+	}
 	for _, srv := range servers {
 		if srv.Status == registry.StatusPurged || srv.RemoteID == "" {
 			continue
 		}
 		st := &rep.Servers[slices.IndexFunc(rep.Servers, func(s serverStatus) bool { return s.ID == srv.ID })]
+		k, kerr := db.Keys().LoadFile(remote.KeyName(srv.RemoteID))
 		if s.APIKey != "" && a.APIKey != "refused" {
 			ag, err := c.Agent(ctx, srv.RemoteID)
 			var ae *remote.AuthenticationError
@@ -153,21 +167,37 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 			case errors.As(err, &ae) && ae.Status == 401:
 				a.APIKey, a.Error = "refused", err.Error()
 				failure = aimError("AIM refused the API key", err)
+			case errors.Is(err, remote.ErrNotFound):
+				a.APIKey = "accepted"
+				problem(st, "agent missing in AIM", "run \"aim-mcp install\" to register the missing agents again")
+				continue
 			case err != nil:
 				st.Error = err.Error()
+				if remote.Unavailable(err) {
+					failure = aimError("", err)
+					return failure
+				}
+				continue
 			default:
 				a.APIKey = "accepted"
 				st.AgentName, st.AIMStatus = ag.Name, ag.Status
 				trust := ag.Trust
 				st.AIMTrust = &trust
+				switch {
+				case kerr != nil:
+					problem(st, fmt.Sprintf("no key here for AIM agent %s", srv.RemoteID), remote.RotateHint(srv.Name))
+				case k.PublicString() != ag.PublicKey:
+					problem(st, "key rotated in AIM: AIM refuses this machine's key", remote.RotateHint(srv.Name))
+				case ag.Status != "verified" || ag.Compromised:
+					problem(st, "agent "+ag.Status+" in AIM: every call is refused", "an AIM admin must verify the agent again in AIM's web UI")
+				}
 				continue
 			}
 		}
 		// Without a usable API key, the agent's own key reads its trust
 		// score, which also proves AIM accepts that key.
-		k, err := db.Keys().LoadFile(remote.KeyName(srv.RemoteID))
-		if err != nil {
-			st.Error = fmt.Sprintf("no key for AIM agent %s", srv.RemoteID)
+		if kerr != nil {
+			problem(st, fmt.Sprintf("no key here for AIM agent %s", srv.RemoteID), remote.RotateHint(srv.Name))
 			continue
 		}
 		t, err := c.TrustScore(ctx, remote.Identity{AgentID: srv.RemoteID, Key: k})
@@ -179,6 +209,9 @@ func checkAIM(ctx context.Context, e env, cfg config.Config, s aimSettings, db *
 			continue
 		}
 		st.AIMTrust = &t.Score
+	}
+	if failure == nil && len(problems) > 0 {
+		failure = errorf("%d AIM agent(s) will refuse calls: %s", len(problems), strings.Join(problems, "; ")).hint("%s", hint)
 	}
 	if s.APIKey != "" && a.APIKey == "not checked" {
 		// No agent to look up: ask for one that cannot exist, which a

@@ -310,3 +310,32 @@ func (c *Client) RequestCapability(ctx context.Context, agentID, capability, rea
 	}
 	return err
 }
+
+// RotateCredentials gives an agent a new key pair in AIM (POST
+// /agents/:id/rotate-credentials), which only an AIM user may do: token is
+// that user's bearer token (a JWT from AIM's web UI), never stored. AIM
+// generates the pair and answers the private key; from then on AIM refuses
+// signatures by the old key. Not replayable: a lost answer would lose the
+// new key.
+func (c *Client) RotateCredentials(ctx context.Context, token, agentID string) (*identity.Key, error) {
+	if token == "" {
+		return nil, &AuthenticationError{Status: http.StatusUnauthorized, Message: "no user token", Credential: credUser, URL: c.URL()}
+	}
+	var out struct {
+		PublicKey  string `json:"public_key"`
+		PrivateKey string `json:"private_key"`
+	}
+	err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/agents/" + url.PathEscape(agentID) + "/rotate-credentials",
+		auth: authUser, token: token}, &out)
+	if err != nil {
+		return nil, err
+	}
+	key, err := identity.ParsePrivateKey(out.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("AIM's new key for agent %s: %v", agentID, err)
+	}
+	if out.PublicKey != "" && key.PublicString() != out.PublicKey {
+		return nil, fmt.Errorf("AIM's new key for agent %s does not match its public key", agentID)
+	}
+	return key, nil
+}

@@ -40,6 +40,8 @@ func (e *AuthenticationError) Hint() string {
 	switch {
 	case e.Credential == credAPIKey && e.Status == http.StatusForbidden:
 		return "the API key belongs to another AIM organisation than this agent; use a key of the agent's organisation"
+	case e.Credential == credUser:
+		return "sign in to AIM's web UI and copy a fresh token (tokens expire after a day); the user must be a member of the agent's organisation"
 	case e.Credential == credAPIKey:
 		return "check the API key (--api-key, AIM_API_KEY or api_key in config.yaml); AIM API keys expire after 90 days, so create a new one in AIM if needed"
 	case e.Message == "Invalid signature":

@@ -174,11 +174,13 @@ const (
 	authAPIKey            // Authorization: Bearer (sdk-api)
 	authRegister          // X-AIM-API-Key (public registration)
 	authSigned            // Ed25519 request signing
+	authUser              // Authorization: Bearer <an AIM user's token>
 )
 
 const (
 	credAPIKey   = "API key"
 	credAgentKey = "agent key"
+	credUser     = "user token"
 )
 
 // request is one API call.
@@ -188,6 +190,7 @@ type request struct {
 	body   []byte // the exact bytes sent (and signed)
 	auth   authKind
 	id     Identity
+	token  string // an AIM user's token, for authUser
 	// replayable says whether a retry after the request may have reached
 	// AIM is harmless. Registration is not: a lost answer would make the
 	// retry fail on the duplicate name with the key lost.
@@ -327,6 +330,8 @@ func (c *Client) once(ctx context.Context, r request, attempt int) (int, http.He
 		req.Header.Set("X-AIM-API-Key", c.opt.APIKey)
 	case authSigned:
 		c.sign(req, r, u.EscapedPath())
+	case authUser:
+		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
@@ -419,8 +424,11 @@ func (c *Client) statusError(r request, status int, hdr http.Header, body []byte
 		msg = c.redact(strings.TrimSpace(string(body)))
 	}
 	cred := credAgentKey
-	if r.auth == authAPIKey || r.auth == authRegister {
+	switch r.auth {
+	case authAPIKey, authRegister:
 		cred = credAPIKey
+	case authUser:
+		cred = credUser
 	}
 	switch {
 	case status == http.StatusForbidden && (b.Allowed != nil || b.Status == "denied"):
