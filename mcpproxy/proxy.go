@@ -50,6 +50,15 @@ type ToolsObserver interface {
 	ToolsChanged(ctx context.Context)
 }
 
+// ToolsFilter is implemented by deciders that leave tools out of the
+// tools/list answer the client sees (the scanner's quarantine: line jumping
+// does its harm at listing time). It runs before the answer is forwarded;
+// ok false forwards the answer as the server sent it. Observers still get
+// the server's own answer.
+type ToolsFilter interface {
+	FilterTools(ctx context.Context, result json.RawMessage) (out json.RawMessage, ok bool)
+}
+
 // OutcomeObserver is implemented by deciders that want to know how each
 // forwarded call ended (a remote registry logs it too).
 type OutcomeObserver interface {

@@ -86,6 +86,9 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 			p.listing.enter()
 		}
 	}
+	if ok && f.method == "tools/list" && m.result != nil {
+		line = p.filterTools(line, m)
+	}
 	p.toClient.write(line)
 	if !ok {
 		return
@@ -105,6 +108,27 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	case "server/discover":
 		p.observeInit(f, m)
 	}
+}
+
+// filterTools gives the decider the say over which tools the client sees.
+// It waits for setup (the decider decides), so a quarantined tool is never shown
+// for want of a decider; the client's other traffic does not wait.
+func (p *Proxy) filterTools(line []byte, m message) []byte {
+	<-p.ready
+	tf, ok := p.decider.(ToolsFilter)
+	if !ok {
+		return line
+	}
+	out, ok := tf.FilterTools(p.ctx, m.result)
+	if !ok {
+		return line
+	}
+	b := make([]byte, 0, len(out)+len(m.id)+40)
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, m.id...)
+	b = append(b, `,"result":`...)
+	b = append(b, out...)
+	return append(b, "}\n"...)
 }
 
 // observe hands an observation to the decider off the pump, once setup is

@@ -2,6 +2,7 @@ package pins
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -33,6 +35,9 @@ type Hook struct {
 	Alert func(msg string)
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Scan scans each first-seen or changed definition; a hard finding
+	// quarantines the tool. Nil scans nothing.
+	Scan *poison.Scanner
 
 	mu    sync.Mutex
 	last  string             // digest of the last complete answer compared
@@ -46,6 +51,17 @@ type Hook struct {
 	// "aim-mcp pins accept" releases them at once.
 	pinned   map[string]bool
 	pinnedAt time.Time
+
+	// vmu guards what the pump reads while an answer is compared: the
+	// scanner's verdicts by definition digest (a repeated list costs a
+	// lookup), the accepted digests, and the last filtered answer.
+	vmu        sync.Mutex
+	verdicts   map[string][]poison.Finding
+	accepted   map[string]string // tool → pinned digest
+	acceptedAt time.Time
+	filterIn   [32]byte
+	filterOut  json.RawMessage
+	filterAt   time.Time
 }
 
 // settled reports from the cache whether tool is pinned and unchanged.
@@ -105,6 +121,9 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	}
 	defs := append(h.pages, page.Tools...)
 	h.pages = nil
+	for i := range defs {
+		defs[i].Hold = poison.HasHard(h.verdict(defs[i]))
+	}
 	digest := listDigest(defs)
 	if digest == h.last && !h.stale {
 		return // the same answer again in this session: nothing to compare
@@ -120,6 +139,9 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	}
 	h.last, h.stale = digest, false
 	h.pinned = nil // the comparison may have changed what is settled
+	h.vmu.Lock()
+	h.accepted = nil
+	h.vmu.Unlock()
 	for _, c := range changes {
 		if c.Change == registry.ChangePinned {
 			continue
@@ -150,6 +172,15 @@ func (h *Hook) record(ctx context.Context, c registry.ToolChange) {
 		data["hash"] = c.Tool.Hash
 		data["current"] = c.Tool.Definition
 	}
+	var hard []poison.Finding
+	if c.Change == registry.ChangeQuarantined {
+		for _, f := range h.verdict(registry.ToolDef{Name: c.Tool.Name, Definition: c.Tool.Definition, Hash: c.Tool.Hash}) {
+			if f.Severity == poison.Hard {
+				hard = append(hard, f)
+			}
+		}
+		data["findings"] = hard
+	}
 	var what []string
 	if c.Change == registry.ChangeChanged {
 		what = Changed(c.Tool.PinnedDef, c.Tool.Definition)
@@ -172,6 +203,12 @@ func (h *Hook) record(ctx context.Context, c registry.ToolChange) {
 		msg = fmt.Sprintf("server %q lists a new tool %q that was not pinned", h.Server.Name, c.Tool.Name)
 	case registry.ChangeRemoved:
 		msg = fmt.Sprintf("server %q no longer lists its pinned tool %q", h.Server.Name, c.Tool.Name)
+	case registry.ChangeQuarantined:
+		msg = fmt.Sprintf("tool %q of server %q is quarantined: it %s", c.Tool.Name, h.Server.Name, firstWhy(hard))
+		srv, tool := Quote(h.Server.Name), Quote(c.Tool.Name)
+		h.alert("alert: %s; it is hidden from the client and calls to it are refused. Review with `aim-mcp pins diff %s %s`, release with `aim-mcp pins accept %s %s`",
+			msg, srv, tool, srv, tool)
+		return
 	}
 	switch {
 	case c.Change == registry.ChangeRemoved:
@@ -199,9 +236,6 @@ func (h *Hook) action() audit.Action {
 // pins). When the pins cannot be read, the call is held too.
 func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.Verdict) {
 	action := h.action()
-	if action == audit.ActionAllow {
-		return "", nil
-	}
 	// An answer being compared right now is compared first (settled
 	// takes the same lock).
 	if h.settled(ctx, c.Tool, true) {
@@ -210,6 +244,8 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 	why := ""
 	t, err := h.DB.Tool(ctx, h.Server.ID, c.Tool)
 	switch {
+	case action == audit.ActionAllow && (err != nil || t.State != registry.ToolQuarantined):
+		return "", nil // drift is allowed; a quarantine is not
 	case errors.Is(err, registry.ErrNotFound):
 		has, err := h.DB.HasPins(ctx, h.Server.ID)
 		if err == nil && !has {
@@ -224,6 +260,14 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 		why = fmt.Sprintf("the tool pins cannot be read (%v)", err)
 	case t.State == registry.ToolPinned:
 		return "", nil
+	case t.State == registry.ToolQuarantined:
+		// Whatever the drift action: a person must look first.
+		why := fmt.Sprintf("tool %q of server %q is quarantined: it %s", c.Tool, h.Server.Name,
+			firstWhy(h.verdict(registry.ToolDef{Name: t.Name, Definition: t.Definition, Hash: t.Hash})))
+		return "", &mcpproxy.Verdict{Decision: audit.Deny, Source: Source, Reason: why,
+			Next: fmt.Sprintf("Ask the user to review it with `aim-mcp pins diff %s %s`; a person who trusts it releases it with `aim-mcp pins accept %s %s`",
+				Quote(h.Server.Name), Quote(c.Tool), Quote(h.Server.Name), Quote(c.Tool)),
+			Data: map[string]any{"quarantined": true}}
 	case t.State == registry.ToolChanged:
 		why = fmt.Sprintf("tool %q changed since it was pinned (%s)", c.Tool, strings.Join(Changed(t.PinnedDef, t.Definition), ", "))
 	case t.State == registry.ToolNew:
@@ -243,7 +287,7 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 // Quick answers at once for a settled tool (or when drift is allowed); for
 // anything else the proxy holds the call and asks Before.
 func (h *Hook) Quick(c *mcpproxy.Call) (string, *mcpproxy.Verdict, bool) {
-	if h.action() == audit.ActionAllow || h.settled(context.Background(), c.Tool, false) {
+	if h.settled(context.Background(), c.Tool, false) {
 		return "", nil, true
 	}
 	return "", nil, false
@@ -258,4 +302,127 @@ func Quote(s string) string {
 		return s
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// verdict scans a definition once per digest.
+func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
+	if h.Scan == nil || d.Hash == "" {
+		return nil
+	}
+	h.vmu.Lock()
+	v, ok := h.verdicts[d.Hash]
+	h.vmu.Unlock()
+	if ok {
+		return v
+	}
+	v = h.Scan.Tool("", d.Definition, nil)
+	h.vmu.Lock()
+	if h.verdicts == nil {
+		h.verdicts = map[string][]poison.Finding{}
+	}
+	h.verdicts[d.Hash] = v
+	h.vmu.Unlock()
+	return v
+}
+
+// firstWhy says why a tool is held, from its first hard finding.
+func firstWhy(fs []poison.Finding) string {
+	for _, f := range fs {
+		if f.Severity == poison.Hard {
+			where := f.Where
+			if where == "" {
+				where = "its definition"
+			}
+			return fmt.Sprintf("%s (%s, in %s)", f.Why, f.Rule, where)
+		}
+	}
+	return "has a hard finding"
+}
+
+// FilterTools leaves the tools with a hard finding that no person accepted
+// out of a tools/list answer, before the client sees it: line jumping does
+// its harm at listing time. ok is false when nothing is left out. The same
+// answer again costs a digest and a lookup.
+func (h *Hook) FilterTools(ctx context.Context, result json.RawMessage) (json.RawMessage, bool) {
+	if h.Scan == nil {
+		return nil, false
+	}
+	sum := sha256.Sum256(result)
+	h.vmu.Lock()
+	if sum == h.filterIn && time.Since(h.filterAt) < time.Second {
+		out := h.filterOut
+		h.vmu.Unlock()
+		return out, out != nil
+	}
+	h.vmu.Unlock()
+	page, ok := ParseList(result)
+	if !ok {
+		return nil, false
+	}
+	drop := map[string]bool{}
+	for _, d := range page.Tools {
+		if poison.HasHard(h.verdict(d)) && h.acceptedHash(ctx, d.Name) != d.Hash {
+			drop[d.Name] = true
+		}
+	}
+	var out json.RawMessage
+	if len(drop) > 0 {
+		out = without(result, drop)
+	}
+	h.vmu.Lock()
+	h.filterIn, h.filterOut, h.filterAt = sum, out, time.Now()
+	h.vmu.Unlock()
+	return out, out != nil
+}
+
+// acceptedHash is the digest a tool is pinned (accepted) at, read at most a
+// second ago; "" when none.
+func (h *Hook) acceptedHash(ctx context.Context, tool string) string {
+	h.vmu.Lock()
+	defer h.vmu.Unlock()
+	if h.accepted == nil || time.Since(h.acceptedAt) > time.Second {
+		h.accepted = map[string]string{}
+		h.acceptedAt = time.Now()
+		if tools, err := h.DB.Tools(ctx, h.Server.ID); err == nil {
+			for _, t := range tools {
+				if t.State == registry.ToolPinned {
+					h.accepted[t.Name] = t.PinnedHash
+				}
+			}
+		}
+	}
+	return h.accepted[tool]
+}
+
+// without rewrites a tools/list result without the named tools; every
+// other member of the result and of the tools stays as the server sent it.
+func without(result json.RawMessage, drop map[string]bool) json.RawMessage {
+	var r map[string]json.RawMessage
+	if json.Unmarshal(result, &r) != nil {
+		return nil
+	}
+	var tools []json.RawMessage
+	if json.Unmarshal(r["tools"], &tools) != nil {
+		return nil
+	}
+	kept := tools[:0]
+	for _, t := range tools {
+		var n struct {
+			Name string `json:"name"`
+		}
+		json.Unmarshal(t, &n)
+		if !drop[n.Name] {
+			kept = append(kept, t)
+		}
+	}
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return nil
+	}
+	r["tools"] = b
+	out, err := json.Marshal(r)
+	if err != nil {
+		return nil
+	}
+	return out
 }

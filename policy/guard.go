@@ -184,6 +184,20 @@ func (g *Guard) ToolsListed(ctx context.Context, result json.RawMessage) {
 	}
 }
 
+// FilterTools lets the hooks that filter tools/list answers (the pins'
+// quarantine) leave tools out of what the client sees.
+func (g *Guard) FilterTools(ctx context.Context, result json.RawMessage) (json.RawMessage, bool) {
+	changed := false
+	for _, h := range g.extra {
+		if f, ok := h.(mcpproxy.ToolsFilter); ok {
+			if out, ok := f.FilterTools(ctx, result); ok {
+				result, changed = out, true
+			}
+		}
+	}
+	return result, changed
+}
+
 // ToolsChanged passes the server's list_changed on to the hooks that care.
 func (g *Guard) ToolsChanged(ctx context.Context) {
 	for _, h := range g.extra {

@@ -17,6 +17,10 @@ const (
 	ToolChanged = "changed" // the description or a schema differs from the pin
 	ToolNew     = "new"     // listed after the first answer, never accepted
 	ToolRemoved = "removed" // pinned, and missing from the latest answer
+	// ToolQuarantined is a definition that tells the model things no
+	// honest tool needs (a hard finding of the scanner): hidden from the
+	// client and refused until a person accepts it.
+	ToolQuarantined = "quarantined"
 
 	// toolRetired is a removed tool whose removal was accepted. The row
 	// stays so that the server keeps counting as pinned: otherwise a server
@@ -34,11 +38,14 @@ const (
 	ChangeRemoved  = "removed"  // drift: a pinned tool is no longer listed
 	ChangeReverted = "reverted" // a changed or removed tool is back to its pin
 	ChangeAccepted = "accepted" // a person pinned the current definition
+	// ChangeQuarantined is drift too: a first-seen or changed definition
+	// with a hard finding.
+	ChangeQuarantined = "quarantined"
 )
 
 // IsDrift reports whether a change is drift (an alert).
 func IsDrift(change string) bool {
-	return change == ChangeChanged || change == ChangeNew || change == ChangeRemoved
+	return change == ChangeChanged || change == ChangeNew || change == ChangeRemoved || change == ChangeQuarantined
 }
 
 // ToolDef is one tool as a server lists it: its canonical definition (name,
@@ -49,6 +56,9 @@ type ToolDef struct {
 	Definition  json.RawMessage
 	Hash        string
 	Annotations json.RawMessage
+	// Hold says the definition has a hard finding: unless it is the
+	// pinned (accepted) one, the tool is quarantined.
+	Hold bool
 }
 
 // Tool is a server's tool as pinned and as last seen.
@@ -114,7 +124,10 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		old, ok := known[d.Name]
 		if !ok {
 			state, pinnedDef, pinnedHash, change := ToolNew, "", "", ChangeNew
-			if first {
+			switch {
+			case d.Hold:
+				state, change = ToolQuarantined, ChangeQuarantined
+			case first:
 				state, pinnedDef, pinnedHash, change = ToolPinned, string(d.Definition), d.Hash, ChangePinned
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
@@ -129,6 +142,11 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 		var state, change string
 		switch {
+		case d.Hold && d.Hash != old.PinnedHash:
+			state = ToolQuarantined
+			if old.State != ToolQuarantined || d.Hash != old.Hash {
+				change = ChangeQuarantined
+			}
 		case old.PinnedHash == "": // new, not accepted yet
 			state = ToolNew
 			if d.Hash != old.Hash {

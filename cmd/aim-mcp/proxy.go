@@ -19,6 +19,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/pins"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -125,7 +126,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		// Pins first: a local check that may refuse the call before AIM is
 		// asked about it.
 		journal := &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}
-		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction,
+		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction, Scan: poison.New(nil),
 			Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
 			Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }})
 		if aimDone, err = attachAIM(e, dir, cfg, db, srv, guard, log); err != nil {
