@@ -198,6 +198,8 @@ type aimInstall struct {
 	dir      string
 	saved    bool
 	dryRun   bool
+	// identified: the server answered as AIM does.
+	identified bool
 }
 
 // newAIMInstall prepares registration with the AIM that --aim-url, then
@@ -250,6 +252,11 @@ func newAIMInstall(e env, dir, flagURL, flagKey string, dryRun bool) (*aimInstal
 			hint("pass --api-key KEY (or --api-key - to read it from stdin), or set AIM_API_KEY or api_key in config.yaml").
 			hint("an AIM user creates one with POST /api/v1/api-keys, or in AIM's web UI")
 	}
+	if len(s.APIKey) < 10 {
+		// AIM answers a key this short with a 500 (it slices the key).
+		return nil, errorf("the API key is %d characters long: AIM's keys are much longer (aim_live_ and 43 more)", len(s.APIKey)).
+			hint("copy the whole key from AIM (it is shown once, when created), and pass it with --api-key - on stdin")
+	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		fmt.Fprintf(e.stderr, "aim-mcp: warning: %s is plain http: the API key and every check travel unencrypted\n", s.URL)
 	}
@@ -272,6 +279,14 @@ func isLoopback(host string) bool {
 func (a *aimInstall) enroll(ctx context.Context, e env, db *registry.DB, srv registry.Server) error {
 	if a == nil || a.dryRun {
 		return nil
+	}
+	if !a.identified {
+		// A URL that is not AIM (a web server's 404) must fail here, not
+		// halfway through a registration.
+		if err := a.client.Identify(ctx); err != nil {
+			return aimError(fmt.Sprintf("register %q with AIM at %s", srv.Name, a.client.URL()), err)
+		}
+		a.identified = true
 	}
 	en, err := a.client.Enroll(ctx, db.Keys(), enrollment(srv))
 	if err != nil {

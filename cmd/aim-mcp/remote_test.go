@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -437,6 +439,19 @@ func TestRemoteInstallErrors(t *testing.T) {
 		t.Errorf("install with AIM down = %d:\n%s", code, errs)
 	}
 	w.aim.SetDown(false)
+	// A web server that is not AIM: every path is a 404.
+	notAIM := httptest.NewServer(http.NotFoundHandler())
+	defer notAIM.Close()
+	code, _, errs = w.install("--aim-url", notAIM.URL, "--api-key", w.aim.APIKey)
+	if code != 1 || !strings.Contains(errs, notAIM.URL+" does not look like an AIM server") ||
+		!strings.Contains(errs, "aim-mcp: hint: give the address of AIM's backend API") {
+		t.Errorf("install with a URL that is not AIM = %d:\n%s", code, errs)
+	}
+	// A key too short to be one (AIM would answer 500).
+	code, _, errs = w.install("--aim-url", w.aim.URL, "--api-key", "aim_live")
+	if code != 1 || !strings.Contains(errs, "the API key is 8 characters long") {
+		t.Errorf("install with a short key = %d:\n%s", code, errs)
+	}
 	if after, _ := os.ReadFile(w.config); !bytes.Equal(before, after) {
 		t.Errorf("a failed install changed the config")
 	}
@@ -461,7 +476,7 @@ func TestRemoteDebugAndRetries(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("install = %d:\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"path=/api/v1/sdk-api/agents/notes@laptop1 status=503", "path=/api/v1/sdk-api/agents/notes@laptop1 status=404",
+	for _, want := range []string{"path=/health status=503", "path=/health status=200", "path=/api/v1/sdk-api/agents/notes@laptop1 status=404",
 		"path=/api/v1/public/agents/register status=201"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("debug log lacks %q:\n%s", want, errs)

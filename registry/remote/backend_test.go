@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,30 @@ func TestShortAPIKey(t *testing.T) {
 	var se *StatusError
 	if !errors.As(err, &se) || se.Status != 500 || !strings.Contains(se.Message, "slice bounds") {
 		t.Errorf("an API key under 10 characters = %v, want AIM's 500", err)
+	}
+}
+
+func TestIdentify(t *testing.T) {
+	aim := newAIM(t)
+	c, _ := newClient(t, aim, nil)
+	if err := c.Identify(context.Background()); err != nil {
+		t.Errorf("Identify(AIM) = %v", err)
+	}
+	for _, h := range []http.Handler{
+		http.NotFoundHandler(),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>ok</html>")) }),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"status":"ok"}`))
+		}),
+	} {
+		srv := httptest.NewServer(h)
+		c, _ := newClient(t, aim, nil)
+		c.base, _ = ParseURL(srv.URL)
+		var na *NotAIMError
+		if err := c.Identify(context.Background()); !errors.As(err, &na) || !strings.Contains(err.Error(), "does not look like an AIM server") {
+			t.Errorf("Identify(not AIM) = %v, want a NotAIMError", err)
+		}
+		srv.Close()
 	}
 }

@@ -177,6 +177,21 @@ func (e *KeyUnknownError) Hint() string {
 		e.AgentID, e.AgentID, e.KeyPath)
 }
 
+// NotAIMError is a server that answers, but not as AIM does.
+type NotAIMError struct {
+	URL string
+	Why string
+}
+
+func (e *NotAIMError) Error() string {
+	return fmt.Sprintf("%s does not look like an AIM server (%s)", e.URL, e.Why)
+}
+
+// Hint says which address is meant.
+func (e *NotAIMError) Hint() string {
+	return "give the address of AIM's backend API (its GET /health answers \"agent-identity-management\"), not of its web UI nor of another server"
+}
+
 // KeyMismatchError is an agent whose key here is not the one AIM holds:
 // the key was rotated in AIM (or replaced here), and AIM refuses this
 // machine's signatures.

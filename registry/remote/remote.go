@@ -515,3 +515,47 @@ func padded(build func(pad string) any) []byte {
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, request{method: http.MethodGet, path: "/health", replayable: true}, nil)
 }
+
+// AIMService is what AIM's GET /health names itself.
+const AIMService = "agent-identity-management"
+
+// Identify checks that the server is AIM before anything is registered
+// there: AIM answers GET /health with {"service":"agent-identity-management"},
+// or, in versions that do not name themselves there, GET /api/v1/status
+// with {"status":"operational"}. Anything else is a *NotAIMError; a server
+// that does not answer at all is the usual ConnectionError or TimeoutError.
+func (c *Client) Identify(ctx context.Context) error {
+	var h struct {
+		Service string `json:"service"`
+		Status  string `json:"status"`
+	}
+	err := c.do(ctx, request{method: http.MethodGet, path: "/health", replayable: true}, &h)
+	if err == nil && h.Service == AIMService {
+		return nil
+	}
+	if err != nil && Unavailable(err) && !isStatus(err) {
+		return err
+	}
+	var st struct {
+		Status string `json:"status"`
+	}
+	serr := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/status", replayable: true}, &st)
+	switch {
+	case serr == nil && st.Status == "operational":
+		return nil
+	case serr != nil && Unavailable(serr) && !isStatus(serr):
+		return serr
+	}
+	why := "GET /health does not name agent-identity-management and GET /api/v1/status does not say operational"
+	if err != nil {
+		why = err.Error()
+	}
+	return &NotAIMError{URL: c.URL(), Why: why}
+}
+
+// isStatus reports whether err is an HTTP answer (a 5xx from a web server
+// that is not AIM), as opposed to no answer.
+func isStatus(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se)
+}
