@@ -45,10 +45,16 @@ func artifactDir(t *testing.T) string {
 // and returns its link (with the token) and its base address.
 func startDashboard(t *testing.T, user, aimHome string) (link, base string) {
 	t.Helper()
+	return startDashboardAt(t, user, aimHome, "127.0.0.1:0")
+}
+
+// startDashboardAt runs `aim-mcp dashboard --no-open` at addr.
+func startDashboardAt(t *testing.T, user, aimHome, addr string) (link, base string) {
+	t.Helper()
 	// The home goes in the environment: the driver's check for processes
 	// left behind looks for the run dir in command lines, and the
 	// dashboard outlives the driver.
-	cmd := exec.Command(aimBin, "dashboard", "--no-open", "--addr", "127.0.0.1:0")
+	cmd := exec.Command(aimBin, "dashboard", "--no-open", "--addr", addr)
 	cmd.Env = testEnv(user, "AIM_MCP_HOME="+aimHome)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

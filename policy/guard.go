@@ -25,6 +25,10 @@ type Guard struct {
 
 	// Poll is how often a held call looks for a human's answer.
 	Poll time.Duration
+	// Held is told of each new approval that waits for a person outside
+	// the client (the client could not, or did not, ask by elicitation),
+	// so the person can be told where to answer. It must not block.
+	Held func(a registry.Approval)
 
 	mu      sync.Mutex
 	rules   []*Rule
@@ -383,6 +387,9 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 		if out, done := g.elicit(ctx, c, a, d, v, deadline, start); done {
 			return out
 		}
+	}
+	if created && g.Held != nil {
+		g.Held(a)
 	}
 	t := time.NewTicker(g.Poll)
 	defer t.Stop()

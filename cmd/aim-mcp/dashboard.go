@@ -71,6 +71,19 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	defer db.Close()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// One dashboard per home and address: when it already runs there
+	// (watch serves one), its link is all that is needed.
+	if tok, err := dashboard.LoadToken(dir); err == nil && dashboardAnswers(ctx, "http://"+*addr, tok) {
+		link := dashboard.LinkTo("http://"+*addr, tok, "/")
+		fmt.Fprintf(e.stdout, "aim-mcp dashboard: %s\n", link)
+		fmt.Fprintln(e.stderr, "aim-mcp: the dashboard already runs there")
+		if !*noOpen {
+			if err := openBrowser(link); err != nil {
+				fmt.Fprintf(e.stderr, "aim-mcp: cannot open a browser (%v): open the link above\n", err)
+			}
+		}
+		return nil
+	}
 	srv, ln, err := startDashboard(e, db, cfg, dir, *addr, *anyAddr, *idle, slog.New(slog.NewTextHandler(e.stderr, nil)))
 	if err != nil {
 		return err

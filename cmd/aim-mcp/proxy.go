@@ -123,6 +123,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return nil, nil, err
 		}
+		guard.Held = heldNotice(e, dir, cfg)
 		// Pins first: a local check that may refuse the call before AIM is
 		// asked about it.
 		journal := &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
+	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/discovery"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -126,6 +127,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	// service manager, a test).
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	serveDashboard(ctx, e, db, dir, log)
 	for _, l := range locs {
 		if running(l.Client) && l.Client.Name == claudeconfig.DefaultClient {
 			log.Warn("Claude Desktop is running: it reads its config only at start; quit it completely and start it again to use wrapped servers")
@@ -268,4 +270,27 @@ func serviceArgs(dir, client string, configs []string, debounce time.Duration) [
 		args = append(args, "--debounce", debounce.String())
 	}
 	return args
+}
+
+// serveDashboard serves the dashboard at config.yaml's dashboard_addr while
+// watch runs, so the link in a notification works whenever the user is
+// logged in. A port taken (by another dashboard of this home, say) is only
+// a warning: watch goes on.
+func serveDashboard(ctx context.Context, e env, db *registry.DB, dir string, log *slog.Logger) {
+	cfg, err := config.Load()
+	if err != nil {
+		log.Warn("dashboard not served: config.yaml", "err", err)
+		return
+	}
+	srv, ln, err := startDashboard(e, db, cfg, dir, cfg.DashboardAddr, false, 0, log)
+	if err != nil {
+		log.Warn("dashboard not served", "addr", cfg.DashboardAddr, "err", err)
+		return
+	}
+	log.Info("dashboard", "addr", cfg.DashboardAddr, "link", "run `aim-mcp dashboard` for the link")
+	go func() {
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Warn("dashboard stopped", "err", err)
+		}
+	}()
 }
