@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"log/slog"
 	"os"
 	"time"
@@ -39,6 +40,7 @@ func Run(ctx context.Context, opt Options) error {
 		held:     map[string]*heldCall{},
 		inflight: map[string]*inflight{},
 		asks:     map[string]chan json.RawMessage{},
+		scan:     poison.New(nil),
 	}
 	return p.run(ctx)
 }

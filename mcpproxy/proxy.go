@@ -25,6 +25,7 @@ package mcpproxy
 import (
 	"context"
 	"encoding/json"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"io"
 	"log/slog"
 	"os"
@@ -195,6 +196,9 @@ type Proxy struct {
 
 	toClient frameWriter
 	toServer frameWriter
+	// scan reads the server's sampling and elicitation requests; a hard
+	// finding refuses them.
+	scan *poison.Scanner
 
 	ready   chan struct{}
 	decider Decider

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -21,8 +22,12 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		return
 	}
 	body := trimLine(line)
+	if (bytes.Contains(body, []byte(`"elicitation/create"`)) || bytes.Contains(body, []byte(`"sampling/createMessage"`))) &&
+		p.refuseRequest(body) {
+		return
+	}
 	if len(body) > 0 && body[0] != '{' && body[0] != '[' {
-		p.toClient.write(line)
+		p.toClient.write(p.clean(line))
 		shown := body
 		if len(shown) > 512 {
 			shown = shown[:512]
@@ -32,11 +37,11 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		return
 	}
 	if p.nTracked.Load() == 0 && !bytes.Contains(body, []byte("list_changed")) {
-		p.toClient.write(line)
+		p.toClient.write(p.clean(line))
 		return
 	}
 	if len(body) == 0 || body[0] != '{' {
-		p.toClient.write(line)
+		p.toClient.write(p.clean(line))
 		return
 	}
 	m, err := scanMessage(body)
@@ -45,7 +50,7 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		return
 	}
 	if err != nil || m.hasMethod || !m.hasID {
-		p.toClient.write(line)
+		p.toClient.write(p.clean(line))
 		if err == nil && m.hasMethod {
 			if method, _ := decodeString(m.method); method == "notifications/tools/list_changed" {
 				p.mu.Lock()
@@ -89,7 +94,7 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	if ok && f.method == "tools/list" && m.result != nil {
 		line = p.filterTools(line, m)
 	}
-	p.toClient.write(line)
+	p.toClient.write(p.clean(line))
 	if !ok {
 		return
 	}
@@ -108,6 +113,57 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	case "server/discover":
 		p.observeInit(f, m)
 	}
+}
+
+// refuseRequest answers a server's elicitation or sampling request that
+// the scanner finds hard (a form asking for a password, a hidden task) with
+// an error, instead of passing it to the client, and records why.
+func (p *Proxy) refuseRequest(body []byte) bool {
+	m, err := scanMessage(body)
+	if err != nil || !m.hasMethod || !m.hasID {
+		return false
+	}
+	method, _ := decodeString(m.method)
+	var fs []poison.Finding
+	switch method {
+	case "elicitation/create":
+		fs = p.scan.Elicitation(m.params)
+	case "sampling/createMessage":
+		fs = p.scan.Sampling(m.params)
+	}
+	var hard []poison.Finding
+	for _, f := range fs {
+		if f.Severity == poison.Hard {
+			hard = append(hard, f)
+		}
+	}
+	if len(hard) == 0 {
+		return false
+	}
+	why := "aim-mcp refused this " + method + " (" + hard[0].Rule + "): " + hard[0].Why
+	frame, err := marshalNoEscape(map[string]any{"jsonrpc": "2.0", "id": json.RawMessage(m.id),
+		"error": map[string]any{"code": -32600, "message": why}})
+	if err != nil {
+		return false
+	}
+	p.toServer.write(append(frame, '\n'))
+	p.rec.record(registry.Event{Kind: registry.KindRefused, Decision: "deny", RequestID: json.RawMessage(bytes.Clone(m.id)),
+		Data: map[string]any{"method": method, "findings": hard}})
+	p.log.Warn("refused a server request", "method", method, "rule", hard[0].Rule)
+	return true
+}
+
+// clean neutralises what the client must never receive from the server:
+// terminal escapes and other controls, tag and bidi characters (see
+// poison.Neutralise). The change is recorded; the pins and the records keep
+// the server's own bytes.
+func (p *Proxy) clean(line []byte) []byte {
+	out, n := poison.Neutralise(line)
+	if n > 0 {
+		p.rec.record(registry.Event{Kind: registry.KindNeutralised, Data: map[string]any{
+			"characters": n, "size": len(line), "digest": canon.Sum(line)}})
+	}
+	return out
 }
 
 // filterTools gives the decider the say over which tools the client sees.

@@ -204,7 +204,7 @@ func (h *Hook) record(ctx context.Context, c registry.ToolChange) {
 	case registry.ChangeRemoved:
 		msg = fmt.Sprintf("server %q no longer lists its pinned tool %q", h.Server.Name, c.Tool.Name)
 	case registry.ChangeQuarantined:
-		msg = fmt.Sprintf("tool %q of server %q is quarantined: it %s", c.Tool.Name, h.Server.Name, firstWhy(hard))
+		msg = fmt.Sprintf("tool %q of server %q is quarantined %s", c.Tool.Name, h.Server.Name, firstWhy(hard))
 		srv, tool := Quote(h.Server.Name), Quote(c.Tool.Name)
 		h.alert("alert: %s; it is hidden from the client and calls to it are refused. Review with `aim-mcp pins diff %s %s`, release with `aim-mcp pins accept %s %s`",
 			msg, srv, tool, srv, tool)
@@ -262,7 +262,7 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 		return "", nil
 	case t.State == registry.ToolQuarantined:
 		// Whatever the drift action: a person must look first.
-		why := fmt.Sprintf("tool %q of server %q is quarantined: it %s", c.Tool, h.Server.Name,
+		why := fmt.Sprintf("tool %q of server %q is quarantined %s", c.Tool, h.Server.Name,
 			firstWhy(h.verdict(registry.ToolDef{Name: t.Name, Definition: t.Definition, Hash: t.Hash})))
 		return "", &mcpproxy.Verdict{Decision: audit.Deny, Source: Source, Reason: why,
 			Next: fmt.Sprintf("Ask the user to review it with `aim-mcp pins diff %s %s`; a person who trusts it releases it with `aim-mcp pins accept %s %s`",
@@ -333,10 +333,10 @@ func firstWhy(fs []poison.Finding) string {
 			if where == "" {
 				where = "its definition"
 			}
-			return fmt.Sprintf("%s (%s, in %s)", f.Why, f.Rule, where)
+			return fmt.Sprintf("(%s, in %s): %s", f.Rule, where, f.Why)
 		}
 	}
-	return "has a hard finding"
+	return "(a hard finding)"
 }
 
 // FilterTools leaves the tools with a hard finding that no person accepted

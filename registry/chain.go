@@ -29,6 +29,8 @@ const (
 	KindDrift        = "drift"         // a pinned tool changed
 	KindBypass       = "bypass"        // a line refused as ambiguous (duplicate keys)
 	KindApproval     = "approval"      // a human answered an approval
+	KindNeutralised  = "neutralised"   // terminal escapes or hidden characters removed on the way to the client
+	KindRefused      = "refused"       // a server's request to the client refused (a form asking for a secret)
 )
 
 // Event is what a caller asks to append; the chain adds seq, prev, hash and signature.
