@@ -48,13 +48,27 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 	if failed { // said on stderr; list the others, and exit 1
 		defer func() { err = errSilent }()
 	}
+	// In a home that uses a remote AIM: each server's agent and AIM's score.
+	agents := aimAgentsOf(ctx, e, dir, db)
 	if *asJSON {
-		out, _ := json.MarshalIndent(rows, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", out)
+		type row struct {
+			inventory.Row
+			AIM *aimListView `json:"aim,omitempty"`
+		}
+		out := make([]row, len(rows))
+		for i, r := range rows {
+			out[i] = row{r, agents[r.ID]}
+		}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintf(e.stdout, "%s\n", b)
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tCALLS\tDENIED\tLAST ACTIVITY")
+	if agents != nil {
+		fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tAIM AGENT\tAIM TRUST\tCALLS\tDENIED\tLAST ACTIVITY")
+	} else {
+		fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tCALLS\tDENIED\tLAST ACTIVITY")
+	}
 	for _, r := range rows {
 		state := r.State
 		if r.Reason != "" {
@@ -71,8 +85,28 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 		if len(id) > 8 {
 			id = id[:8]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
-			dash(r.Fingerprint), trust, r.Calls, r.Denied, last)
+		if agents == nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
+				dash(r.Fingerprint), trust, r.Calls, r.Denied, last)
+			continue
+		}
+		agent, aimTrust := "-", "-"
+		if a := agents[r.ID]; a != nil {
+			agent = a.AgentID
+			if a.Name != "" {
+				agent = a.Name
+			}
+			switch {
+			case a.Trust != nil && a.Status != "verified":
+				aimTrust = fmt.Sprintf("%.2f (%s)", *a.Trust, a.Status)
+			case a.Trust != nil:
+				aimTrust = fmt.Sprintf("%.2f", *a.Trust)
+			default:
+				aimTrust = "unavailable"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
+			dash(r.Fingerprint), trust, agent, aimTrust, r.Calls, r.Denied, last)
 	}
 	return tw.Flush()
 }

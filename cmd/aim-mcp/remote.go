@@ -379,14 +379,103 @@ func aimTrust(ctx context.Context, e env, dir string, db *registry.DB, srv regis
 	return t, true, err
 }
 
-// aimTrustLine is the line "aim-mcp trust" prints for AIM's score.
-func aimTrustLine(ctx context.Context, e env, dir string, db *registry.DB, srv registry.Server) (string, bool) {
+// aimTrustView is AIM's score of a server, as trust and list show it.
+type aimTrustView struct {
+	AgentID string             `json:"agent_id"`
+	Score   *float64           `json:"score,omitempty"`   // 0–1
+	Factors map[string]float64 `json:"factors,omitempty"` // empty when only the agent record answered
+	Source  string             `json:"source,omitempty"`  // "trust-score" or "agent"
+	Error   string             `json:"error,omitempty"`   // why AIM did not answer
+}
+
+// aimTrustOf is AIM's score of srv; nil when the home uses no remote AIM
+// or srv has no agent there.
+func aimTrustOf(ctx context.Context, e env, dir string, db *registry.DB, srv registry.Server) *aimTrustView {
 	t, ok, err := aimTrust(ctx, e, dir, db, srv)
-	switch {
-	case !ok:
-		return "", false
-	case err != nil:
-		return fmt.Sprintf("AIM trust: unavailable (%v)", err), true
+	if !ok {
+		return nil
 	}
-	return fmt.Sprintf("AIM trust: %.2f (AIM agent %s)", t.Score, srv.RemoteID), true
+	v := &aimTrustView{AgentID: srv.RemoteID}
+	if err != nil {
+		v.Error = err.Error()
+		return v
+	}
+	v.Score, v.Factors, v.Source = &t.Score, t.Factors, t.Source
+	return v
+}
+
+// line is what trust prints for AIM's score.
+func (v *aimTrustView) line() string {
+	if v.Score == nil {
+		return fmt.Sprintf("AIM trust: unavailable (%s)", v.Error)
+	}
+	return fmt.Sprintf("AIM trust: %.2f (AIM agent %s)", *v.Score, v.AgentID)
+}
+
+// aimListView is a server's agent in AIM, as list shows it.
+type aimListView struct {
+	AgentID string   `json:"agent_id"`
+	Name    string   `json:"agent_name,omitempty"`
+	Status  string   `json:"status,omitempty"`
+	Trust   *float64 `json:"trust,omitempty"` // 0–1, AIM's
+	Error   string   `json:"error,omitempty"`
+}
+
+// aimAgentsOf looks up the AIM agent of each server (by local id) that
+// has one, when the home uses a remote AIM with an API key: nil
+// otherwise. A side line of list, so AIM gets one attempt per agent and
+// the proxy's budget for all of them; the agents it could not look up say
+// why.
+func aimAgentsOf(ctx context.Context, e env, dir string, db *registry.DB) map[string]*aimListView {
+	if db == nil {
+		return nil
+	}
+	cfg, cerr := config.Load()
+	if cerr != nil {
+		cfg = config.Defaults()
+	}
+	s, err := proxyAIM(dir, cfg, e.stderr)
+	if err != nil || s.URL == "" || s.APIKey == "" {
+		return nil
+	}
+	servers, err := db.Servers(ctx)
+	if err != nil {
+		return nil
+	}
+	cfg.RetryAttempts = 0
+	c, err := aimClient(s, cfg, debugLogger(e, cfg))
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.CallTimeout)
+	defer cancel()
+	out := map[string]*aimListView{}
+	seen := map[string]*aimListView{}
+	var down error
+	for _, srv := range servers {
+		if srv.RemoteID == "" || srv.Status == registry.StatusPurged {
+			continue
+		}
+		if v, ok := seen[srv.RemoteID]; ok {
+			out[srv.ID] = v
+			continue
+		}
+		v := &aimListView{AgentID: srv.RemoteID}
+		seen[srv.RemoteID], out[srv.ID] = v, v
+		if down != nil {
+			v.Error = down.Error()
+			continue
+		}
+		a, err := c.Agent(ctx, srv.RemoteID)
+		if err != nil {
+			v.Error = err.Error()
+			if remote.Unavailable(err) || ctx.Err() != nil {
+				down = err
+			}
+			continue
+		}
+		trust := a.Trust
+		v.Name, v.Status, v.Trust = a.Name, a.Status, &trust
+	}
+	return out
 }

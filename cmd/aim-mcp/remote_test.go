@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -367,6 +368,35 @@ func TestRemoteInstallProxyVerifyRecord(t *testing.T) {
 	code, out, errs = w.aimMCP(nil, "trust", "notes", "--home", w.home)
 	if code != 0 || !strings.Contains(out, "AIM trust: 0.91 (AIM agent "+notes.RemoteID+")") {
 		t.Errorf("trust = %d:\n%s%s", code, out, errs)
+	}
+	// list shows the agent in AIM and AIM's score.
+	code, out, errs = w.aimMCP(nil, "list", "--config", w.config, "--home", w.home)
+	if code != 0 || !regexp.MustCompile(`AIM AGENT +AIM TRUST`).MatchString(out) || !regexp.MustCompile(`notes +wrapped .* notes@laptop1 +0\.91 `).MatchString(out) {
+		t.Errorf("list = %d:\n%s%s", code, out, errs)
+	}
+	code, out, _ = w.aimMCP(nil, "list", "--json", "--config", w.config, "--home", w.home)
+	if code != 0 || !strings.Contains(out, `"agent_name": "notes@laptop1"`) || !strings.Contains(out, `"trust": 0.91`) {
+		t.Errorf("list --json = %d:\n%s", code, out)
+	}
+	code, out, errs = w.aimMCP(nil, "trust", "notes", "--detailed", "--home", w.home)
+	if code != 0 || !regexp.MustCompile(`FACTOR +VALUE +WEIGHT +CONTRIBUTION +AIM +EVIDENCE`).MatchString(out) ||
+		!regexp.MustCompile(`uptime +\S+ +0\.15 +\S+ +0\.980 `).MatchString(out) {
+		t.Errorf("trust --detailed = %d:\n%s%s", code, out, errs)
+	}
+	for _, args := range [][]string{{"--json"}, {"--json", "--detailed"}} {
+		code, out, errs = w.aimMCP(nil, append([]string{"trust", "notes", "--home", w.home}, args...)...)
+		var got struct {
+			Overall float64 `json:"overall"`
+			AIM     struct {
+				AgentID string             `json:"agent_id"`
+				Score   float64            `json:"score"`
+				Factors map[string]float64 `json:"factors"`
+			} `json:"aim"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || got.Overall == 0 || got.AIM.AgentID != notes.RemoteID ||
+			got.AIM.Score != 0.907 || got.AIM.Factors["uptime"] != 0.98 {
+			t.Errorf("trust %v = %d, %v:\n%s%s", args, code, err, out, errs)
+		}
 	}
 
 	// AIM goes down mid-session: AIM's allowance of echo, kept for

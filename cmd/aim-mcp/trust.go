@@ -65,24 +65,29 @@ func runTrust(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	aimScore := aimTrustOf(ctx, e, dir, db, srv)
 	if *asJSON {
-		var v any = s
+		var v any = struct {
+			trust.Score
+			AIM *aimTrustView `json:"aim,omitempty"`
+		}{s, aimScore}
 		if !*detailed {
 			v = struct {
-				Server       string    `json:"server"`
-				Client       string    `json:"client"`
-				ServerID     string    `json:"server_id"`
-				Overall      float64   `json:"overall"`
-				CalculatedAt time.Time `json:"calculated_at"`
-			}{s.Server, s.Client, s.ServerID, s.Overall, s.CalculatedAt}
+				Server       string        `json:"server"`
+				Client       string        `json:"client"`
+				ServerID     string        `json:"server_id"`
+				Overall      float64       `json:"overall"`
+				CalculatedAt time.Time     `json:"calculated_at"`
+				AIM          *aimTrustView `json:"aim,omitempty"`
+			}{s.Server, s.Client, s.ServerID, s.Overall, s.CalculatedAt, aimScore}
 		}
 		out, _ := json.MarshalIndent(v, "", "  ")
 		fmt.Fprintf(e.stdout, "%s\n", out)
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "trust score of %q (%s): %.2f\n", s.Server, s.Client, s.Overall)
-	if line, ok := aimTrustLine(ctx, e, dir, db, srv); ok {
-		fmt.Fprintln(e.stdout, line) // AIM's own score, beside the local one
+	if aimScore != nil {
+		fmt.Fprintln(e.stdout, aimScore.line()) // AIM's own score, beside the local one
 	}
 	reasons := s.Reasons()
 	if !*detailed {
@@ -97,11 +102,24 @@ func runTrust(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "from the record of %s to %s\n\n", s.Since.Local().Format("2006-01-02 15:04"), s.CalculatedAt.Local().Format("2006-01-02 15:04"))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FACTOR\tVALUE\tWEIGHT\tCONTRIBUTION\tEVIDENCE")
-	for _, f := range s.List {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.2f\t%.3f\t%s\n", f.Name, f.Value, f.Weight, f.Contribution, f.Evidence)
+	if aimScore == nil || len(aimScore.Factors) == 0 {
+		fmt.Fprintln(tw, "FACTOR\tVALUE\tWEIGHT\tCONTRIBUTION\tEVIDENCE")
+		for _, f := range s.List {
+			fmt.Fprintf(tw, "%s\t%.3f\t%.2f\t%.3f\t%s\n", f.Name, f.Value, f.Weight, f.Contribution, f.Evidence)
+		}
+		fmt.Fprintf(tw, "overall\t%.3f\t1.00\t%.3f\t\n", s.Overall, s.Overall)
+	} else {
+		// AIM's factors beside the local ones: the same eight names.
+		fmt.Fprintln(tw, "FACTOR\tVALUE\tWEIGHT\tCONTRIBUTION\tAIM\tEVIDENCE")
+		for _, f := range s.List {
+			a := "-"
+			if v, ok := aimScore.Factors[f.Name]; ok {
+				a = fmt.Sprintf("%.3f", v)
+			}
+			fmt.Fprintf(tw, "%s\t%.3f\t%.2f\t%.3f\t%s\t%s\n", f.Name, f.Value, f.Weight, f.Contribution, a, f.Evidence)
+		}
+		fmt.Fprintf(tw, "overall\t%.3f\t1.00\t%.3f\t%.3f\t\n", s.Overall, s.Overall, *aimScore.Score)
 	}
-	fmt.Fprintf(tw, "overall\t%.3f\t1.00\t%.3f\t\n", s.Overall, s.Overall)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
