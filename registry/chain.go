@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/opena2a-org/aim-mcp/identity"
 )
 
 // Record kinds.
@@ -343,110 +341,6 @@ func decodeRecord(text string) (Record, error) {
 		Client: b.Client, Kind: b.Kind, Tool: b.Tool, Decision: b.Decision,
 		RequestID: b.RequestID, Data: b.Data,
 	}, nil
-}
-
-// Verification is the result of checking the chain.
-type Verification struct {
-	Records int    // records checked
-	Servers int    // distinct servers whose signatures were checked
-	BadSeq  int64  // the first bad record's seq (its row), 0 when intact
-	Reason  string // why it is bad
-}
-
-// OK reports whether the chain is intact.
-func (v Verification) OK() bool { return v.BadSeq == 0 }
-
-// Verify recomputes every hash, link and signature, in order, and stops at
-// the first bad record. Links are checked across the whole chain (it is one
-// chain for all servers); when serverID is set only that server's records are
-// counted and have their signatures checked.
-func (r *DB) Verify(ctx context.Context, serverID string) (Verification, error) {
-	keys := map[string][]byte{}
-	servers, err := r.Servers(ctx)
-	if err != nil {
-		return Verification{}, err
-	}
-	for _, s := range servers {
-		if pub, err := identity.ParsePublicKey(s.PublicKey); err == nil {
-			keys[s.ID] = pub
-		}
-	}
-	// A server whose key was rotated signed its first records with the
-	// old key of its first rotation; each rotation then names the next.
-	if err := r.firstKeys(ctx, keys); err != nil {
-		return Verification{}, err
-	}
-	rows, err := r.db.QueryContext(ctx, `SELECT seq, time, server_id, server, kind, tool, decision, body, hash, sig FROM records ORDER BY seq`)
-	if err != nil {
-		return Verification{}, fmt.Errorf("verify: %w", err)
-	}
-	defer rows.Close()
-	var v Verification
-	seen := map[string]bool{}
-	var prevSeq int64
-	var prevHash string
-	for rows.Next() {
-		var c struct {
-			seq                                                           int64
-			time, serverID, server, kind, tool, decision, body, hash, sig string
-		}
-		if err := rows.Scan(&c.seq, &c.time, &c.serverID, &c.server, &c.kind, &c.tool, &c.decision, &c.body, &c.hash, &c.sig); err != nil {
-			return v, fmt.Errorf("verify: %w", err)
-		}
-		bad := func(format string, a ...any) (Verification, error) {
-			v.BadSeq, v.Reason = c.seq, fmt.Sprintf(format, a...)
-			return v, nil
-		}
-		if c.seq != prevSeq+1 {
-			if prevSeq == 0 {
-				return bad("the chain starts at record %d: records before it were deleted", c.seq)
-			}
-			return bad("record %d follows record %d: records in between were deleted", c.seq, prevSeq)
-		}
-		var b body
-		if err := json.Unmarshal([]byte(c.body), &b); err != nil {
-			return bad("the body is not valid JSON: %v", err)
-		}
-		if b.Seq != c.seq {
-			return bad("the body says seq %d: rows were reordered", b.Seq)
-		}
-		if b.Prev != prevHash {
-			return bad("the link to the previous record is broken: the previous record was changed or the rows were reordered")
-		}
-		sum := sha256.Sum256([]byte(c.body))
-		if hex.EncodeToString(sum[:]) != c.hash {
-			return bad("the hash does not match the body: the record was edited")
-		}
-		if b.Time != c.time || b.ServerID != c.serverID || b.Server != c.server || b.Kind != c.kind ||
-			b.Tool != c.tool || b.Decision != c.decision {
-			return bad("an indexed column differs from the signed body: the row was edited")
-		}
-		if serverID == "" || serverID == c.serverID {
-			pub, ok := keys[c.serverID]
-			if !ok {
-				return bad("no public key is registered for server id %q", c.serverID)
-			}
-			sig, err := base64.StdEncoding.DecodeString(c.sig)
-			if err != nil || !identity.Verify(pub, sum[:], sig) {
-				return bad("the signature does not verify with the key of server %q", c.server)
-			}
-			v.Records++
-			seen[c.serverID] = true
-		}
-		if c.kind == KindKeyRotated {
-			pub, err := rotatedTo(b.Data)
-			if err != nil {
-				return bad("%v", err)
-			}
-			keys[c.serverID] = pub
-		}
-		prevSeq, prevHash = c.seq, c.hash
-	}
-	if err := rows.Err(); err != nil {
-		return v, fmt.Errorf("verify: %w", err)
-	}
-	v.Servers = len(seen)
-	return v, nil
 }
 
 // Stats sums up a server's activity from its records.

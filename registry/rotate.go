@@ -77,36 +77,6 @@ func (r *DB) RotateKey(ctx context.Context, s Server, reason string) (Server, er
 	return s, nil
 }
 
-// firstKeys sets, for each server with a rotation, the key it started
-// with: the old key of its first key_rotated record.
-func (r *DB) firstKeys(ctx context.Context, keys map[string][]byte) error {
-	rows, err := r.db.QueryContext(ctx, `SELECT server_id, body FROM records WHERE kind = ? ORDER BY seq`, KindKeyRotated)
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	defer rows.Close()
-	done := map[string]bool{}
-	for rows.Next() {
-		var id, text string
-		if err := rows.Scan(&id, &text); err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		if done[id] {
-			continue
-		}
-		done[id] = true
-		var b body
-		var rot KeyRotation
-		if json.Unmarshal([]byte(text), &b) != nil || json.Unmarshal(b.Data, &rot) != nil {
-			continue // the main pass names the bad record
-		}
-		if pub, err := identity.ParsePublicKey(rot.OldPublicKey); err == nil {
-			keys[id] = pub
-		}
-	}
-	return rows.Err()
-}
-
 // rotatedTo is the new key a key_rotated record names.
 func rotatedTo(data json.RawMessage) ([]byte, error) {
 	var rot KeyRotation

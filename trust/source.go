@@ -9,9 +9,10 @@ import (
 )
 
 // Source gathers evidence from the registry. It verifies the audit chain
-// once for all the servers it scores (only when the whole chain does not
-// verify is each server's part checked on its own), so scoring every server
-// for "aim-mcp list" costs one pass over the chain.
+// once for all the servers it scores, from the last checkpoint on (only when
+// the whole chain does not verify is each server's part checked on its
+// own), so scoring every server for "aim-mcp list" costs what was appended
+// since the last look.
 type Source struct {
 	DB *registry.DB
 	// Now is the end of the window; zero is the time of each call.
@@ -29,7 +30,8 @@ func (s *Source) load(ctx context.Context) error {
 	if s.loaded {
 		return nil
 	}
-	v, err := s.DB.Verify(ctx, "")
+	// From the last checkpoint: the prefix was verified before.
+	v, err := s.DB.VerifySince(ctx)
 	if err != nil {
 		s.chainErr = err
 	} else {

@@ -5,14 +5,26 @@ import (
 	"fmt"
 
 	"github.com/opena2a-org/aim-mcp/internal/home"
+	"github.com/opena2a-org/aim-mcp/registry"
 )
 
 const auditUsage = `
-Usage: aim-mcp audit verify [--server NAME] [--home DIR]
+Usage: aim-mcp audit verify [--server NAME | --since-checkpoint] [--home DIR]
 
 Recomputes every record's hash, its link to the record before it and its
 signature. Exits 0 when the audit trail is intact; names the first bad
 record and exits 1 when a record was edited, deleted or moved.
+
+A whole trail found intact is remembered as a signed checkpoint; list,
+trust and report then check only the records appended after it.
+
+Flags:
+  --server NAME       check only this server's signatures (links: all)
+  --since-checkpoint  check only what was appended since the checkpoint,
+                      after checking that the checkpoint and the record it
+                      names are unchanged and no record was edited in place
+                      (the fast way; without it, every record is read)
+  --home DIR          aim-mcp's data directory
 `
 
 func runAudit(ctx context.Context, e env, args []string) error {
@@ -27,6 +39,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	}
 	fs := flags(e, "audit", auditUsage)
 	server := fs.String("server", "", "")
+	since := fs.Bool("since-checkpoint", false, "")
 	homeFlag := fs.String("home", "", "")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -53,13 +66,29 @@ func runAudit(ctx context.Context, e env, args []string) error {
 		}
 		id = found[0].ID
 	}
-	v, err := db.Verify(ctx, id)
+	if *since && id != "" {
+		return &usageError{cmd: "audit", msg: "--since-checkpoint checks the whole chain: drop --server"}
+	}
+	var v registry.Verification
+	if *since {
+		v, err = db.VerifySince(ctx)
+	} else {
+		v, err = db.Verify(ctx, id)
+	}
 	if err != nil {
 		return err
+	}
+	if v.Distrust != "" {
+		fmt.Fprintf(e.stderr, "aim-mcp: warning: the checkpoint was not trusted (%s); checked from the first record\n", v.Distrust)
 	}
 	if !v.OK() {
 		return errorf("audit trail broken at record %d: %s", v.BadSeq, v.Reason).
 			hint("records up to %d are intact; compare with a backup of %q", v.BadSeq-1, home.DB(dir))
+	}
+	if v.From > 0 {
+		fmt.Fprintf(e.stdout, "audit trail intact: %s after the checkpoint at record %d verified (records up to it were verified before)\n",
+			plural(v.Records, "record"), v.From)
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "audit trail intact: %s from %s verified\n", plural(v.Records, "record"), plural(v.Servers, "server"))
 	return nil
