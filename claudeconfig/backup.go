@@ -9,19 +9,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/private"
 )
 
 // Backup copies the file at path into dir as <basename>.<UTC time>.bak and
 // returns the copy's path. It never overwrites: when the name is taken it
-// adds a counter (<basename>.<time>-2.bak, ...). dir is created with mode
-// 0700 and the copy with 0600, since configs hold API keys in env.
+// adds a counter (<basename>.<time>-2.bak, ...). dir and the copy are
+// private to the user (internal/private), since configs hold API keys in env.
 func Backup(path, dir string, now time.Time) (string, error) {
 	in, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("back up config: %w", err)
 	}
 	defer in.Close()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := private.MkdirAll(dir); err != nil {
 		return "", fmt.Errorf("back up config: %w", err)
 	}
 	stem := filepath.Join(dir, filepath.Base(path)+"."+now.UTC().Format("20060102T150405Z"))
@@ -30,7 +32,7 @@ func Backup(path, dir string, now time.Time) (string, error) {
 		if n > 1 {
 			name = stem + "-" + strconv.Itoa(n) + ".bak"
 		}
-		out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		out, err := private.Create(name)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}

@@ -26,6 +26,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/opena2a-org/aim-mcp/internal/oshint"
+	"github.com/opena2a-org/aim-mcp/internal/private"
 )
 
 // EnvPrivateKey names the variable that overrides stored keys, as the AIM SDK names it.
@@ -136,10 +139,10 @@ func (s Store) Path(id string) string { return s.path(id) }
 // Save writes k as the key of server id. It never replaces an existing file:
 // it returns an error wrapping ErrExists instead.
 func (s Store) Save(id string, k *Key) error {
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+	if err := private.MkdirAll(s.Dir); err != nil {
 		return fmt.Errorf("create key directory: %w", err)
 	}
-	f, err := os.OpenFile(s.path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := private.Create(s.path(id))
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("save key %q: %w", s.path(id), ErrExists)
 	}
@@ -202,8 +205,8 @@ func (s Store) LoadFile(id string) (*Key, error) {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 && s.Warn != nil {
-		s.Warn(fmt.Sprintf("key file %q has mode %04o; it should be 0600 (chmod 600 %q)", p, st.Mode().Perm(), p))
+	if ex, err := private.Check(p); err == nil && ex != nil && s.Warn != nil {
+		s.Warn(fmt.Sprintf("key file %s %s; it should be readable by you alone (%s)", oshint.Quote(p), ex.Who, ex.Fix))
 	}
 	buf := make([]byte, 256)
 	n, _ := f.Read(buf)

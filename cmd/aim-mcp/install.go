@@ -64,8 +64,8 @@ func runInstall(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if !*dryRun && len(cfgs) > 0 {
-		if err := home.Ensure(dir); err != nil {
-			return errorf("%v", err).hint("pass --home DIR or set AIM_MCP_HOME to a directory you can write; nothing was changed")
+		if err := ensureHome(dir); err != nil {
+			return err
 		}
 	}
 	aim, err := newAIMInstall(e, dir, *aimURL, *apiKey, *dryRun)

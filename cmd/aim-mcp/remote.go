@@ -14,6 +14,8 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
+	"github.com/opena2a-org/aim-mcp/internal/oshint"
+	"github.com/opena2a-org/aim-mcp/internal/private"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/policy/aim"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -50,8 +52,8 @@ func storedAIM(dir string, warn io.Writer) (url, key string, err error) {
 		return url, "", fmt.Errorf("read %q: %v", p, err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 && warn != nil {
-		fmt.Fprintf(warn, "aim-mcp: warning: %q has mode %04o; it holds the AIM API key and should be 0600 (chmod 600 %q)\n", p, st.Mode().Perm(), p)
+	if ex, err := private.Check(p); err == nil && ex != nil && warn != nil {
+		fmt.Fprintf(warn, "aim-mcp: warning: %s %s; it holds the AIM API key and should be readable by you alone (%s)\n", oshint.Quote(p), ex.Who, ex.Fix)
 	}
 	kb, err := io.ReadAll(io.LimitReader(f, 4096))
 	if err != nil {

@@ -15,6 +15,20 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
+// ensureHome creates the home, or says why it cannot and where to put it
+// instead.
+func ensureHome(dir string) error {
+	err := home.Ensure(dir)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, home.ErrNetwork):
+		return errorf("%v, where its keys cannot be kept private", err).
+			hint("use a folder on this computer: pass --home DIR or set AIM_MCP_HOME (the default is %s); nothing was changed", `%LOCALAPPDATA%\aim-mcp`)
+	}
+	return errorf("%v", err).hint("pass --home DIR or set AIM_MCP_HOME to a directory you can write; nothing was changed")
+}
+
 // openRegistry opens the embedded registry of the home dir. create says
 // whether a missing database may be made (install may; logs may not).
 func openRegistry(ctx context.Context, e env, dir string, create bool) (*registry.DB, error) {
@@ -23,8 +37,8 @@ func openRegistry(ctx context.Context, e env, dir string, create bool) (*registr
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return nil, errorf("no aim-mcp registry at %q", path).hint("run \"aim-mcp install\" first, or pass --home DIR")
 		}
-	} else if err := home.Ensure(dir); err != nil {
-		return nil, errorf("%v", err).hint("pass --home DIR or set AIM_MCP_HOME to a directory you can write")
+	} else if err := ensureHome(dir); err != nil {
+		return nil, err
 	}
 	keys := identity.Store{Dir: home.Keys(dir), Warn: func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: warning: %s\n", m) }}
 	db, err := registry.Open(ctx, path, registry.Options{Keys: keys})
