@@ -118,6 +118,9 @@ type scan struct {
 	ctx   context
 	limit bool // a limit was reported
 	win   []Window
+
+	scratch doc // for names read as words
+	buf     []byte
 }
 
 func (s *Scanner) get(ctx context, tool string) *scan {

@@ -149,16 +149,15 @@ func (sc *scan) value(where string, v any, depth int) {
 // with something else (a covert channel).
 func (sc *scan) params(ps []param) {
 	for _, p := range ps {
-		words := nameWords(p.name)
+		phrase := sc.nameWords(p.name)
 		has := func(ws ...string) bool {
 			for _, w := range ws {
-				if slices.Contains(words, w) {
+				if hasWord(phrase, w) {
 					return true
 				}
 			}
 			return false
 		}
-		phrase := " " + strings.Join(words, " ") + " "
 		secret := has("ssh", "rsa", "ed25519", "passwd", "dotenv", "keychain", "cookies", "credentials", "secrets", "passwords") ||
 			strings.Contains(phrase, " mcp json ") || strings.Contains(phrase, " private key") || strings.Contains(phrase, " api key")
 		reading := has("content", "contents", "reading", "read", "from", "dump", "copy", "text", "data", "output", "of", "file")
@@ -185,11 +184,26 @@ func (sc *scan) params(ps []param) {
 				sc.add(Finding{Rule: "param.sink", Severity: Soft, Where: p.where, Evidence: Visible(p.name, 140),
 					Why: "the tool has an unexplained catch-all parameter, a channel for data the person does not see"})
 			}
-			if sc.fillsParam(words) {
+			if sc.fillsParam(strings.Fields(phrase)) {
 				sc.add(Finding{Rule: "param.covert", Severity: Hard, Where: p.where, Evidence: Visible(p.name, 140),
 					Why: "the tool's text tells the model to put something else in this parameter"})
 			}
 		}
+	}
+}
+
+// hasWord reports whether phrase (words between spaces) has the word w.
+func hasWord(phrase, w string) bool {
+	for off := 0; ; {
+		i := strings.Index(phrase[off:], w)
+		if i < 0 {
+			return false
+		}
+		i += off
+		if i > 0 && phrase[i-1] == ' ' && i+len(w) < len(phrase) && phrase[i+len(w)] == ' ' {
+			return true
+		}
+		off = i + 1
 	}
 }
 
@@ -253,14 +267,19 @@ func (sc *scan) isParamNameField(i int) bool {
 	return sc.d.fields[sc.d.toks[i].field].name
 }
 
-func nameWords(name string) []string {
-	var d doc
+// nameWords reads a name as words, " content from reading ssh id rsa ",
+// in a scratch doc of the scan.
+func (sc *scan) nameWords(name string) string {
+	d := &sc.scratch
+	d.reset()
 	d.add("", name, true)
-	out := make([]string, len(d.toks))
-	for i := range d.toks {
-		out[i] = d.tok(i)
+	b := append(sc.buf[:0], ' ')
+	for _, t := range d.toks {
+		b = append(b, d.norm[t.a:t.b]...)
+		b = append(b, ' ')
 	}
-	return out
+	sc.buf = b
+	return string(b)
 }
 
 // Prompts scans a prompts/list result.
