@@ -76,12 +76,33 @@ type Config struct {
 	// client cannot ask: "desktop" (a desktop notification, the default) or
 	// "none".
 	Notify string `yaml:"notify"`
+	// Scan configures the scanner of what servers tell the model. Tool
+	// definitions, prompts, resources and server requests are always
+	// scanned, and escapes always neutralised; tool results only when asked.
+	Scan Scan `yaml:"scan"`
 
 	// Path is the file the config came from, "" when none was found.
 	Path string `yaml:"-"`
 }
 
 // Rule is one policy rule as written in config.yaml.
+// Scan is the scan: part of config.yaml.
+type Scan struct {
+	// Results runs the phrase rules over tool results too (they are large
+	// and mostly benign, so it is off by default).
+	Results bool `yaml:"results"`
+	// ResultAction is what a hard finding in a result does: warn (the
+	// result goes through, recorded and alerted) or block (the client gets
+	// an isError text instead).
+	ResultAction string `yaml:"result_action"`
+}
+
+// Result actions.
+const (
+	ResultWarn  = "warn"
+	ResultBlock = "block"
+)
+
 type Rule struct {
 	Server string `yaml:"server"`
 	Tool   string `yaml:"tool"`
@@ -105,6 +126,7 @@ func Defaults() Config {
 		ApprovalTTL:   10 * time.Minute,
 		ApprovalRate:  10,
 		DriftAction:   audit.ActionApprove,
+		Scan:          Scan{ResultAction: ResultWarn},
 		DashboardAddr: DefaultDashboardAddr,
 		Notify:        NotifyDesktop,
 	}
@@ -267,6 +289,9 @@ func (c Config) Validate() error {
 	}
 	if c.AIMVerifyTTL < 0 {
 		return errors.New("aim_verify_ttl must not be negative")
+	}
+	if c.Scan.ResultAction != ResultWarn && c.Scan.ResultAction != ResultBlock {
+		return fmt.Errorf("scan.result_action %q: want warn or block", c.Scan.ResultAction)
 	}
 	if c.Notify != NotifyDesktop && c.Notify != NotifyNone {
 		return fmt.Errorf("notify %q: want desktop or none", c.Notify)

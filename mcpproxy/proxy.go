@@ -182,6 +182,10 @@ type Options struct {
 	// Fallback decides calls when Setup failed (the registry is down); its
 	// fail-open verdicts run without a record. Nil refuses every call.
 	Fallback Decider
+	// ScanResults runs the scanner's phrase rules over tool results;
+	// BlockResults replaces a result with a hard finding by an isError
+	// text (else it is recorded and forwarded).
+	ScanResults, BlockResults bool
 	// Signals are passed on to the server's process group.
 	Signals <-chan os.Signal
 	// Grace periods of the shutdown after stdin closes (defaults 2s and 3s).

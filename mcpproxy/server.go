@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -94,6 +95,9 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	if ok && f.method == "tools/list" && m.result != nil {
 		line = p.filterTools(line, m)
 	}
+	if ok && f.method == "tools/call" && p.opt.ScanResults && m.result != nil {
+		line = p.scanResult(line, f, m)
+	}
 	p.toClient.write(p.clean(line))
 	if !ok {
 		return
@@ -151,6 +155,43 @@ func (p *Proxy) refuseRequest(body []byte) bool {
 		Data: map[string]any{"method": method, "findings": hard}})
 	p.log.Warn("refused a server request", "method", method, "rule", hard[0].Rule)
 	return true
+}
+
+// scanResult runs the scanner over a tool result (config scan.results).
+// A hard finding is recorded and alerted; with scan.result_action block the
+// client gets an isError text in its place.
+func (p *Proxy) scanResult(line []byte, f *inflight, m message) []byte {
+	var hard []poison.Finding
+	for _, x := range p.scan.Content("result", m.result) {
+		if x.Severity == poison.Hard {
+			hard = append(hard, x)
+		}
+	}
+	if len(hard) == 0 {
+		return line
+	}
+	tool := ""
+	if f.call != nil {
+		tool = f.call.Tool
+	}
+	decision := "warn"
+	if p.opt.BlockResults {
+		decision = "deny"
+	}
+	p.rec.record(registry.Event{Kind: registry.KindRefused, Tool: tool, Decision: decision,
+		RequestID: json.RawMessage(bytes.Clone(m.id)), Data: map[string]any{"method": "tools/call", "findings": hard}})
+	p.log.Warn("a tool result holds instructions for the model", "tool", tool, "rule", hard[0].Rule)
+	if !p.opt.BlockResults {
+		return line
+	}
+	text := "aim-mcp withheld the result of tool " + strconv.Quote(tool) + " (" + hard[0].Rule + "): it " + hard[0].Why +
+		". The result is in the audit trail; config scan.result_action decides what such results do."
+	frame, err := marshalNoEscape(map[string]any{"jsonrpc": "2.0", "id": json.RawMessage(m.id),
+		"result": map[string]any{"content": []any{map[string]any{"type": "text", "text": text}}, "isError": true}})
+	if err != nil {
+		return line
+	}
+	return append(frame, '\n')
 }
 
 // clean neutralises what the client must never receive from the server:

@@ -13,8 +13,9 @@ import (
 )
 
 // replayServer is a stdio MCP server for the scripts: it answers
-// initialize, and tools/list with the tools/list result in the file named by
-// its argument, so that a script can serve any definitions it likes.
+// initialize, tools/list with the tools/list result in the file named by its
+// first argument, and tools/call with the result in the file named by its
+// second (or "ok"), so that a script can serve anything it likes.
 func replayServer() {
 	raw, err := os.ReadFile(os.Args[1])
 	var list bytes.Buffer
@@ -44,6 +45,15 @@ func replayServer() {
 			result = `{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"replay","version":"1"}}`
 		case "tools/list":
 			result = list.String()
+		case "tools/call":
+			if len(os.Args) < 3 {
+				result = `{"content":[{"type":"text","text":"ok"}]}`
+				break
+			}
+			raw, _ := os.ReadFile(os.Args[2])
+			var b bytes.Buffer
+			json.Compact(&b, raw)
+			result = b.String()
 		default:
 			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"method not found"}}`+"\n", m.ID)
 			continue
