@@ -278,6 +278,12 @@ var migrations = []string{
 		decided_at TEXT NOT NULL,
 		PRIMARY KEY (agent_id, capability)
 	);`,
+	// What watch kept in configs.json beside the registry: one table of
+	// what is known of each config file. servers is NULL for a file never
+	// reconciled.
+	`ALTER TABLE installs RENAME TO configs;
+	ALTER TABLE configs ADD COLUMN servers TEXT;
+	ALTER TABLE configs ADD COLUMN released INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -38,7 +38,7 @@ func TestMigrate(t *testing.T) {
 	if v != len(migrations) {
 		t.Errorf("user_version = %d, want %d", v, len(migrations))
 	}
-	for _, table := range []string{"servers", "records", "approvals", "tools", "policy_rules", "installs"} {
+	for _, table := range []string{"servers", "records", "approvals", "tools", "policy_rules", "configs"} {
 		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(new(int)); err != nil {
 			t.Errorf("table %s: %v", table, err)
 		}

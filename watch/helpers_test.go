@@ -25,12 +25,13 @@ type fakeRegistry struct {
 	mu       sync.Mutex
 	servers  map[string]*registry.Server // by client + "\x00" + name
 	installs map[string]registry.Install
+	configs  map[string]registry.ConfigState
 	// onRegister, when set, runs before each registration.
 	onRegister func(in registry.Registration)
 }
 
 func newFakeRegistry() *fakeRegistry {
-	return &fakeRegistry{servers: map[string]*registry.Server{}, installs: map[string]registry.Install{}}
+	return &fakeRegistry{servers: map[string]*registry.Server{}, installs: map[string]registry.Install{}, configs: map[string]registry.ConfigState{}}
 }
 
 func (f *fakeRegistry) Register(ctx context.Context, in registry.Registration) (registry.Server, bool, error) {
@@ -87,6 +88,43 @@ func (f *fakeRegistry) SaveInstall(ctx context.Context, in registry.Install) err
 	defer f.mu.Unlock()
 	f.installs[in.Path] = in
 	return nil
+}
+
+func (f *fakeRegistry) ConfigState(ctx context.Context, path string) (registry.ConfigState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.configs[path], nil
+}
+
+func (f *fakeRegistry) SaveConfigState(ctx context.Context, path string, st registry.ConfigState) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.configs[path] = st
+	return nil
+}
+
+func (f *fakeRegistry) ReleaseConfig(ctx context.Context, path, client string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.configs[path]
+	if st.Client == "" {
+		st.Client = client
+	}
+	st.Released = true
+	f.configs[path] = st
+	return nil
+}
+
+func (f *fakeRegistry) ServersElsewhere(ctx context.Context, client, path string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for p, st := range f.configs {
+		if p != path && st.Client == client {
+			out = append(out, st.Servers...)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeRegistry) status(client, name string) string {

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -32,6 +31,10 @@ type Registry interface {
 	Server(ctx context.Context, client, name string) (registry.Server, error)
 	SetStatus(ctx context.Context, id, status string) error
 	SaveInstall(ctx context.Context, in registry.Install) error
+	ConfigState(ctx context.Context, path string) (registry.ConfigState, error)
+	SaveConfigState(ctx context.Context, path string, st registry.ConfigState) error
+	ReleaseConfig(ctx context.Context, path, client string) error
+	ServersElsewhere(ctx context.Context, client, path string) ([]string, error)
 }
 
 var _ Registry = (*registry.DB)(nil)
@@ -80,7 +83,7 @@ type Reconciler struct {
 	// edited in memory only and nothing is registered or written.
 	Registry Registry
 	Exe      string // aim-mcp's absolute path: each wrapped entry's command
-	Home     string // aim-mcp's home: --home of each entry; state under it
+	Home     string // aim-mcp's home: --home of each entry
 	Backups  string // where a config is copied before each write
 	// Writable refuses a file that must not or cannot be written, before
 	// anything changes. Nil accepts every file.
@@ -92,7 +95,8 @@ type Reconciler struct {
 	// An error stops the reconcile before the file is written.
 	OnRegister func(ctx context.Context, srv registry.Server, created bool) error
 
-	mu sync.Mutex // one reconcile at a time: the state file is read-modify-write
+	mu       sync.Mutex // one reconcile at a time: a file's state is read-modify-write
+	imported bool       // the home's legacy state file was moved into the registry
 }
 
 // maxRereads bounds how often Reconcile starts over because someone else
@@ -281,13 +285,18 @@ func (r *Reconciler) removeGone(ctx context.Context, cfg *discovery.Config, res 
 	}
 	slices.Sort(now)
 	now = slices.Compact(now)
-	st, err := loadState(r.statePath())
+	prev, err := r.state(ctx, cfg.Path)
 	if err != nil {
 		return err
 	}
-	prev := st.Configs[cfg.Path]
 	for _, name := range prev.Servers {
-		if slices.Contains(now, name) || st.elsewhere(cfg.Client.Name, name, cfg.Path) {
+		if slices.Contains(now, name) {
+			continue
+		}
+		if there, err := elsewhere(ctx, r.Registry, cfg.Client.Name, name, cfg.Path); err != nil || there {
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		srv, err := r.Registry.Server(ctx, cfg.Client.Name, name)
@@ -306,11 +315,31 @@ func (r *Reconciler) removeGone(ctx context.Context, cfg *discovery.Config, res 
 		srv.Status = registry.StatusRemoved
 		res.Removed = append(res.Removed, srv)
 	}
-	if prev.Client == cfg.Client.Name && slices.Equal(prev.Servers, now) && !prev.Released {
+	if now == nil {
+		now = []string{}
+	}
+	if prev.Client == cfg.Client.Name && prev.Servers != nil && slices.Equal(prev.Servers, now) && !prev.Released {
 		return nil
 	}
-	st.Configs[cfg.Path] = fileState{Client: cfg.Client.Name, Servers: now}
-	return st.save(r.statePath())
+	return r.Registry.SaveConfigState(ctx, cfg.Path, registry.ConfigState{Client: cfg.Client.Name, Servers: now})
 }
 
-func (r *Reconciler) statePath() string { return filepath.Join(r.Home, stateFile) }
+// state is what the registry knows of the config at path, once the home's
+// legacy state file is imported. The caller holds r.mu.
+func (r *Reconciler) state(ctx context.Context, path string) (registry.ConfigState, error) {
+	if !r.imported {
+		if err := importState(ctx, r.Registry, r.Home); err != nil {
+			return registry.ConfigState{}, err
+		}
+		r.imported = true
+	}
+	return r.Registry.ConfigState(ctx, path)
+}
+
+// released reports whether uninstall gave the config at path back.
+func (r *Reconciler) released(ctx context.Context, path string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, err := r.state(ctx, path)
+	return st.Released, err
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +188,74 @@ func TestReconcileRemoved(t *testing.T) {
 	}
 }
 
+// TestStateInRegistry: what is known of each config file lives in the
+// registry's configs table. A home that still has the legacy configs.json
+// gets it imported (the file kept, renamed), so a server that left a file
+// while aim-mcp was being upgraded is still marked removed; a release
+// survives uninstall forgetting its write, and a reconcile takes it back.
+func TestStateInRegistry(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := registry.Open(t.Context(), filepath.Join(dir, "aim.db"), registry.Options{Keys: identity.Store{Dir: filepath.Join(dir, "keys")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r := newReconciler(t, db)
+	one, two := filepath.Join(dir, "one.json"), filepath.Join(dir, "two.json")
+	write(t, two, config("x", "c"))
+	for _, name := range []string{"a", "b", "c", "x"} {
+		if _, _, err := db.Register(t.Context(), registry.Registration{Client: "claude-desktop", Name: name, Command: "npx"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacy := filepath.Join(r.Home, legacyStateFile)
+	write(t, legacy, fmt.Sprintf(`{"configs":{%q:{"client":"claude-desktop","servers":["a","b","c"]},%q:{"client":"claude-desktop","servers":["x"]}}}`, one, two))
+	write(t, one, config("a")) // b left, c moved to two, while nothing watched
+	if _, err := r.Reconcile(t.Context(), load(t, discovery.ClaudeDesktop, two)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Reconcile(t.Context(), load(t, discovery.ClaudeDesktop, one))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 1 || res.Removed[0].Name != "b" {
+		t.Errorf("Removed = %+v, want b", res.Removed)
+	}
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Errorf("configs.json is still there: %v", err)
+	}
+	if _, err := os.Stat(legacy + ".imported"); err != nil {
+		t.Errorf("configs.json was not kept: %v", err)
+	}
+	st, err := db.ConfigState(t.Context(), one)
+	if err != nil || !slices.Equal(st.Servers, []string{"a"}) || st.Client != "claude-desktop" || st.Released {
+		t.Errorf("state of one = %+v, %v; want a, not released", st, err)
+	}
+
+	if err := Release(t.Context(), db, r.Home, one, "claude-desktop"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ForgetInstall(t.Context(), one); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Install(t.Context(), one); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("install of one after ForgetInstall: %v, want not found", err)
+	}
+	if st, _ := db.ConfigState(t.Context(), one); !st.Released || !slices.Equal(st.Servers, []string{"a"}) {
+		t.Errorf("state of one after uninstall = %+v, want released, a kept", st)
+	}
+	if ok, err := r.released(t.Context(), one); !ok || err != nil {
+		t.Errorf("released(one) = %v, %v", ok, err)
+	}
+	if _, err := r.Reconcile(t.Context(), load(t, discovery.ClaudeDesktop, one)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := db.ConfigState(t.Context(), one); st.Released {
+		t.Errorf("state of one after install = %+v, want taken back", st)
+	}
+}
+
 // TestReconcileDryRun changes nothing on disk and registers nothing.
 func TestReconcileDryRun(t *testing.T) {
 	t.Parallel()
@@ -201,8 +270,8 @@ func TestReconcileDryRun(t *testing.T) {
 	if read(t, path) != config("a") {
 		t.Error("dry run wrote the file")
 	}
-	if _, err := os.Stat(filepath.Join(r.Home, stateFile)); !os.IsNotExist(err) {
-		t.Error("dry run saved state")
+	if ents, err := os.ReadDir(r.Home); err != nil || len(ents) != 0 {
+		t.Errorf("dry run wrote in the home: %v, %v", ents, err)
 	}
 }
 

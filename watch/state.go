@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,89 +10,71 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
+	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-// stateFile, in aim-mcp's home, remembers which servers each config file
-// had when it was last reconciled. The registry knows servers per (client,
-// name) but not which file they came from; with this, a server that leaves
-// a file is marked removed even when it left while nothing was watching,
-// and one that moved to another file of the same client is not.
-const stateFile = "configs.json"
+// legacyStateFile is where, in aim-mcp's home, watch kept what it knew of
+// each config file before the registry's configs table held it. The first
+// reconcile or release of a home that has one moves it into the table and
+// keeps the file, renamed, as it was.
+const legacyStateFile = "configs.json"
 
-type state struct {
-	Configs map[string]fileState `json:"configs"` // by config path
-}
-
-type fileState struct {
-	Client  string   `json:"client"`
-	Servers []string `json:"servers"` // registered names, sorted
-	// Released says "aim-mcp uninstall" gave the file back: the watcher
-	// leaves it alone until "aim-mcp install" reconciles it again.
-	Released bool `json:"released,omitempty"`
-}
-
-func loadState(path string) (*state, error) {
-	st := &state{Configs: map[string]fileState{}}
+// importState moves the home's legacy state file, if any, into the
+// registry: a file's servers where the registry knows none yet, and its
+// release.
+func importState(ctx context.Context, reg Registry, home string) error {
+	if home == "" {
+		return nil
+	}
+	path := filepath.Join(home, legacyStateFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
+		return fmt.Errorf("read state: %w", err)
 	}
-	if err := json.Unmarshal(b, st); err != nil {
-		// Losing it only means a removal may go unnoticed: start afresh
-		// rather than stop protecting servers.
-		return &state{Configs: map[string]fileState{}}, nil
+	var legacy struct {
+		Configs map[string]registry.ConfigState `json:"configs"`
 	}
-	if st.Configs == nil {
-		st.Configs = map[string]fileState{}
+	// One that does not parse only means a removal may go unnoticed:
+	// start afresh rather than stop protecting servers.
+	if json.Unmarshal(b, &legacy) == nil {
+		for p, old := range legacy.Configs {
+			st, err := reg.ConfigState(ctx, p)
+			if err != nil {
+				return err
+			}
+			if st.Servers == nil {
+				st.Client, st.Servers = old.Client, old.Servers
+				if st.Servers == nil {
+					st.Servers = []string{}
+				}
+			}
+			st.Released = st.Released || old.Released
+			if err := reg.SaveConfigState(ctx, p, st); err != nil {
+				return err
+			}
+		}
 	}
-	return st, nil
-}
-
-func (st *state) save(path string) error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("save state: %w", err)
+	if err := os.Rename(path, path+".imported"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("keep imported state: %w", err)
 	}
 	return nil
 }
 
 // elsewhere reports whether another config of client still has the server.
-func (st *state) elsewhere(client, name, path string) bool {
-	for p, fs := range st.Configs {
-		if p != path && fs.Client == client && slices.Contains(fs.Servers, name) {
-			return true
-		}
-	}
-	return false
+func elsewhere(ctx context.Context, reg Registry, client, name, path string) (bool, error) {
+	names, err := reg.ServersElsewhere(ctx, client, path)
+	return slices.Contains(names, name), err
 }
 
 // Release records that uninstall gave the config at path back to its
 // client, so that a watcher, running now or started later, does not wrap
 // it again. Reconciling the file (aim-mcp install) takes it back.
-func Release(home, path string) error {
-	p := filepath.Join(home, stateFile)
-	st, err := loadState(p)
-	if err != nil {
+func Release(ctx context.Context, reg Registry, home, path, client string) error {
+	if err := importState(ctx, reg, home); err != nil {
 		return err
 	}
-	fs := st.Configs[path]
-	if fs.Released {
-		return nil
-	}
-	fs.Released = true
-	st.Configs[path] = fs
-	return st.save(p)
-}
-
-// Released reports whether uninstall gave the config at path back.
-func Released(home, path string) bool {
-	st, err := loadState(filepath.Join(home, stateFile))
-	return err == nil && st.Configs[path].Released
+	return reg.ReleaseConfig(ctx, path, client)
 }

@@ -290,6 +290,13 @@ func existingDir(dir string) string {
 }
 
 // pass looks at one file and reconciles it when its bytes are new.
+// released reports whether uninstall gave the config at path back; a
+// registry that cannot tell leaves the file watched.
+func (w *Watcher) released(ctx context.Context, path string) bool {
+	r, err := w.Reconciler.released(ctx, path)
+	return err == nil && r
+}
+
 func (w *Watcher) pass(ctx context.Context, t *target) (err error) {
 	var res Result
 	reconciled := false
@@ -325,7 +332,7 @@ func (w *Watcher) pass(ctx context.Context, t *target) (err error) {
 		return err
 	}
 
-	if w.Reconciler.Registry != nil && Released(w.Reconciler.Home, t.loc.Path) {
+	if w.Reconciler.Registry != nil && w.released(ctx, t.loc.Path) {
 		if !t.paused {
 			log.Info("aim-mcp uninstall gave this config back; leaving it alone until aim-mcp install runs again")
 		}

@@ -277,7 +277,7 @@ func TestReleased(t *testing.T) {
 	h := newHarness(t, path)
 	h.start()
 	h.waitFor("wrapped", isWrapped(t, path, "a"))
-	if err := Release(h.home, path); err != nil {
+	if err := Release(t.Context(), h.reg, h.home, path, "claude-desktop"); err != nil {
 		t.Fatal(err)
 	}
 	write(t, path, config("a")) // what uninstall writes

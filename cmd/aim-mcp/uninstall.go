@@ -182,7 +182,7 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 	}
 	if db != nil {
 		// Before the write: a watcher that sees it must already know.
-		if err := watch.Release(dir, cfg.Path); err != nil {
+		if err := watch.Release(ctx, db, dir, cfg.Path, cfg.Client.Name); err != nil {
 			return errorf("%v", err)
 		}
 	}
