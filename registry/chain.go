@@ -267,6 +267,18 @@ type Filter struct {
 
 // Records returns the records that match f, oldest first.
 func (r *DB) Records(ctx context.Context, f Filter) ([]Record, error) {
+	var out []Record
+	err := r.EachRecord(ctx, f, func(rec Record) error {
+		out = append(out, rec)
+		return nil
+	})
+	return out, err
+}
+
+// EachRecord calls fn with each record that matches f, oldest first, as the
+// rows are read: a million records cost one record's memory. An error from
+// fn stops it and is returned.
+func (r *DB) EachRecord(ctx context.Context, f Filter, fn func(Record) error) error {
 	var where []string
 	var args []any
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
@@ -294,41 +306,44 @@ func (r *DB) Records(ctx context.Context, f Filter) ([]Record, error) {
 	if f.AfterSeq > 0 {
 		add("seq > ?", f.AfterSeq)
 	}
-	q := "SELECT body, hash, sig FROM records"
+	q := "SELECT seq, body, hash, sig FROM records"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY seq DESC"
-	limit := f.Limit
-	if limit <= 0 {
-		limit = -1
+	if f.Limit > 0 || f.Offset > 0 {
+		// The newest Limit after Offset, then put oldest first.
+		limit := f.Limit
+		if limit <= 0 {
+			limit = -1
+		}
+		q = fmt.Sprintf("SELECT * FROM (%s ORDER BY seq DESC LIMIT %d OFFSET %d) ORDER BY seq", q, limit, max(f.Offset, 0))
+	} else {
+		q += " ORDER BY seq"
 	}
-	q += fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(f.Offset, 0))
 	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query records: %w", err)
+		return fmt.Errorf("query records: %w", err)
 	}
 	defer rows.Close()
-	var out []Record
 	for rows.Next() {
+		var seq int64
 		var text, hash, sig string
-		if err := rows.Scan(&text, &hash, &sig); err != nil {
-			return nil, fmt.Errorf("query records: %w", err)
+		if err := rows.Scan(&seq, &text, &hash, &sig); err != nil {
+			return fmt.Errorf("query records: %w", err)
 		}
 		rec, err := decodeRecord(text)
 		if err != nil {
-			return nil, fmt.Errorf("query records: %w", err)
+			return fmt.Errorf("query records: %w", err)
 		}
 		rec.Hash, rec.Sig = hash, sig
-		out = append(out, rec)
+		if err := fn(rec); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query records: %w", err)
+		return fmt.Errorf("query records: %w", err)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, nil
+	return nil
 }
 
 func decodeRecord(text string) (Record, error) {

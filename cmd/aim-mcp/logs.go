@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -76,33 +77,37 @@ func runLogs(ctx context.Context, e env, args []string) error {
 			return errorf("no server named %q", f.Server).hint("run \"aim-mcp list\" to see the servers")
 		}
 	}
-	recs, err := db.Records(ctx, f)
-	if err != nil {
-		return err
-	}
+	// Streamed as the rows are read: a million records are printed in the
+	// memory of one.
+	last := int64(0)
+	var each func(registry.Record) error
+	var done func() error
 	switch {
 	case *asJSON && !*follow:
-		if recs == nil {
-			recs = []registry.Record{}
-		}
-		out, _ := json.MarshalIndent(recs, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", out)
+		each, done = jsonArray(e.stdout)
 	case *asJSON:
 		enc := json.NewEncoder(e.stdout)
-		for _, r := range recs {
-			enc.Encode(r)
-		}
+		each, done = func(r registry.Record) error { return enc.Encode(r) }, func() error { return nil }
 	default:
-		printRecords(e.stdout, recs)
+		each, done = recordPrinter(e.stdout)
+	}
+	err = db.EachRecord(ctx, f, func(r registry.Record) error {
+		last = r.Seq
+		return each(r)
+	})
+	if err == nil {
+		err = done()
+	}
+	if err != nil {
+		return err
 	}
 	if !*follow {
 		return nil
 	}
-	last := int64(0)
-	if len(recs) > 0 {
-		last = recs[len(recs)-1].Seq
-	} else if tail, _ := db.Records(ctx, registry.Filter{Limit: 1}); len(tail) > 0 {
-		last = tail[0].Seq
+	if last == 0 {
+		if tail, _ := db.Records(ctx, registry.Filter{Limit: 1}); len(tail) > 0 {
+			last = tail[0].Seq
+		}
 	}
 	f.Limit, f.Offset = 0, 0
 	tick := time.NewTicker(300 * time.Millisecond)
@@ -133,12 +138,60 @@ func runLogs(ctx context.Context, e env, args []string) error {
 }
 
 func printRecords(w io.Writer, recs []registry.Record) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	each, done := recordPrinter(w)
 	for _, r := range recs {
+		each(r)
+	}
+	done()
+}
+
+// printBlock is how many lines are aligned together: tabwriter holds what
+// it aligns, so a long log is aligned a block at a time.
+const printBlock = 500
+
+// recordPrinter prints records one a line, aligned in blocks.
+func recordPrinter(w io.Writer) (each func(registry.Record) error, done func() error) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	n := 0
+	each = func(r registry.Record) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339),
 			r.Server, r.Kind, dash(r.Tool), dash(r.Decision), summary(r))
+		if n++; n%printBlock == 0 {
+			return tw.Flush()
+		}
+		return nil
 	}
-	tw.Flush()
+	return each, tw.Flush
+}
+
+// jsonArray writes records as one indented JSON array, the bytes
+// json.MarshalIndent(records, "", "  ") would give, one record at a time.
+func jsonArray(w io.Writer) (each func(registry.Record) error, done func() error) {
+	bw := bufio.NewWriter(w)
+	n := 0
+	each = func(r registry.Record) error {
+		b, err := json.MarshalIndent(r, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			bw.WriteString("[\n  ")
+		} else {
+			bw.WriteString(",\n  ")
+		}
+		n++
+		_, err = bw.Write(b)
+		return err
+	}
+	done = func() error {
+		if n == 0 {
+			bw.WriteString("[]\n")
+		} else {
+			bw.WriteString("\n]\n")
+		}
+		return bw.Flush()
+	}
+	return each, done
 }
 
 func dash(s string) string {
