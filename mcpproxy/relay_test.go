@@ -274,7 +274,7 @@ func TestUnpolicedBytes(t *testing.T) {
 	go p.send(fromClient)
 	var got bytes.Buffer
 	for got.Len() < len(fromServer) {
-		got.Write(lr.next(10 * time.Second))
+		got.Write(lr.next(60 * time.Second))
 	}
 	if got.String() != fromServer {
 		t.Errorf("the client got other bytes than the server sent:\n%s", lineDiff(fromServer, got.String()))
@@ -328,7 +328,7 @@ func TestHugeCall(t *testing.T) {
 	text := strings.Repeat("0123456789abcdef", 1<<20) // 16 MiB
 	p.send(toolCall(`"huge"`, "echo", `{"text":"`+text+`"}`))
 	want := `{"jsonrpc":"2.0","id":"huge","result":{"content":[{"type":"text","text":"` + text + `"}]}}` + "\n"
-	if got := lr.next(20 * time.Second); string(got) != want {
+	if got := lr.next(60 * time.Second); string(got) != want {
 		t.Errorf("answer: got %d bytes (%.80q…), want %d bytes", len(got), got, len(want))
 	}
 	if code := p.close(); code != 0 {

@@ -120,7 +120,7 @@ func start(t *testing.T, cfg config.Config, rules ...registry.StoredRule) *sessi
 		inW.Close()
 		select {
 		case <-s.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(waitLong):
 			t.Error("proxy did not stop")
 		}
 	})
@@ -183,11 +183,16 @@ func (s *session) call(id int, tool string, args any) chan map[string]any {
 
 func (s *session) initialize(caps map[string]any) {
 	got := s.wait(s.request(0, "initialize", map[string]any{"protocolVersion": "2025-11-25",
-		"capabilities": caps, "clientInfo": map[string]any{"name": "test-client", "version": "1"}}), time.Second)
+		"capabilities": caps, "clientInfo": map[string]any{"name": "test-client", "version": "1"}}), waitLong)
 	if got == nil {
 		s.t.Fatal("no answer to initialize")
 	}
 }
+
+// waitLong bounds a wait for something that must happen. It is long because
+// the race detector on a loaded two-core machine makes a proxy's start-up
+// take seconds; a wait that ends early costs nothing.
+const waitLong = 10 * time.Second
 
 func (s *session) wait(ch chan map[string]any, d time.Duration) map[string]any {
 	s.t.Helper()
@@ -216,7 +221,7 @@ func text(m map[string]any) (string, bool) {
 // pending waits for an approval to appear, as "aim-mcp approvals" would show it.
 func (s *session) pending(n int) []registry.Approval {
 	s.t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(waitLong)
 	for time.Now().Before(deadline) {
 		list, err := s.db.Approvals(context.Background(), registry.ApprovalPending)
 		if err != nil {
@@ -248,10 +253,10 @@ func TestApproveWhileHeld(t *testing.T) {
 	s.initialize(map[string]any{})
 	held := s.call(1, "get-sum", map[string]any{"a": 1, "b": 2})
 	list := s.pending(1)
-	if got := s.wait(s.request(2, "ping", map[string]any{}), time.Second); got == nil {
+	if got := s.wait(s.request(2, "ping", map[string]any{}), waitLong); got == nil {
 		t.Fatal("ping not answered while a call was held")
 	}
-	if got, _ := text(s.wait(s.call(3, "echo", map[string]any{"m": "x"}), time.Second)); !strings.HasPrefix(got, "ran echo") {
+	if got, _ := text(s.wait(s.call(3, "echo", map[string]any{"m": "x"}), waitLong)); !strings.HasPrefix(got, "ran echo") {
 		t.Fatalf("other call while held: got %q, want the real result", got)
 	}
 	select {
@@ -266,7 +271,7 @@ func TestApproveWhileHeld(t *testing.T) {
 	if _, err := s.db.DecideApproval(context.Background(), a.ID, registry.ApprovalApproved, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
-	got, isErr := text(s.wait(held, 2*time.Second))
+	got, isErr := text(s.wait(held, waitLong))
 	if isErr || got != `ran get-sum {"a":1,"b":2}` {
 		t.Fatalf("approved call: got %q (isError %v), want the real result", got, isErr)
 	}
@@ -282,7 +287,7 @@ func TestApprovalTimeoutThenRetry(t *testing.T) {
 	s := start(t, testConfig(300*time.Millisecond), approveRule())
 	s.initialize(map[string]any{})
 	args := map[string]any{"a": 1, "b": 2}
-	got, isErr := text(s.wait(s.call(1, "get-sum", args), 2*time.Second))
+	got, isErr := text(s.wait(s.call(1, "get-sum", args), waitLong))
 	a := s.pending(1)[0]
 	if !isErr || !strings.Contains(got, "aim-mcp approve "+a.ID) || !strings.Contains(got, "ask again") {
 		t.Fatalf("timed out call: got %q (isError %v), want the approval command for %s", got, isErr, a.ID)
@@ -291,15 +296,15 @@ func TestApprovalTimeoutThenRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Key order and spacing do not matter: the digest is canonical.
-	if got, isErr := text(s.wait(s.call(2, "get-sum", map[string]any{"b": 2, "a": 1}), 2*time.Second)); isErr || !strings.HasPrefix(got, "ran get-sum") {
+	if got, isErr := text(s.wait(s.call(2, "get-sum", map[string]any{"b": 2, "a": 1}), waitLong)); isErr || !strings.HasPrefix(got, "ran get-sum") {
 		t.Fatalf("retry after approval: got %q (isError %v), want the real result", got, isErr)
 	}
 	// Single use: the same call needs approval again.
-	if got, isErr := text(s.wait(s.call(3, "get-sum", args), 2*time.Second)); !isErr || !strings.Contains(got, "needs a person's approval") {
+	if got, isErr := text(s.wait(s.call(3, "get-sum", args), waitLong)); !isErr || !strings.Contains(got, "needs a person's approval") {
 		t.Fatalf("second retry: got %q (isError %v), want it held again", got, isErr)
 	}
 	// Other arguments are another call, with another approval.
-	got, _ = text(s.wait(s.call(4, "get-sum", map[string]any{"a": 5, "b": 5}), 2*time.Second))
+	got, _ = text(s.wait(s.call(4, "get-sum", map[string]any{"a": 5, "b": 5}), waitLong))
 	if strings.Contains(got, a.ID) {
 		t.Fatalf("other arguments reused approval %s: %q", a.ID, got)
 	}
@@ -313,7 +318,7 @@ func TestDenyWhileHeld(t *testing.T) {
 	if _, err := s.db.DecideApproval(context.Background(), a.ID, registry.ApprovalDenied, "bob", "not today"); err != nil {
 		t.Fatal(err)
 	}
-	got, isErr := text(s.wait(held, 2*time.Second))
+	got, isErr := text(s.wait(held, waitLong))
 	if !isErr || !strings.Contains(got, "bob denied it: not today") {
 		t.Fatalf("denied call: got %q (isError %v), want bob's reason", got, isErr)
 	}
@@ -332,7 +337,7 @@ func TestCancelWhileHeld(t *testing.T) {
 	if m := s.wait(held, 500*time.Millisecond); m != nil {
 		t.Fatalf("cancelled call was answered: %v", m)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(waitLong)
 	for {
 		cur, _ := s.db.Approval(context.Background(), a.ID)
 		if cur.Status == registry.ApprovalCancelled {
@@ -363,7 +368,7 @@ func TestElicitation(t *testing.T) {
 			var ask map[string]any
 			select {
 			case ask = <-s.asks:
-			case <-time.After(2 * time.Second):
+			case <-time.After(waitLong):
 				t.Fatal("no elicitation/create request reached the client")
 			}
 			msg, _ := ask["params"].(map[string]any)["message"].(string)
@@ -373,7 +378,7 @@ func TestElicitation(t *testing.T) {
 			s.send(map[string]any{"jsonrpc": "2.0", "id": ask["id"], "result": tt.answer})
 			switch tt.name {
 			case "accept":
-				if got, isErr := text(s.wait(held, 2*time.Second)); isErr || !strings.HasPrefix(got, "ran get-sum") {
+				if got, isErr := text(s.wait(held, waitLong)); isErr || !strings.HasPrefix(got, "ran get-sum") {
 					t.Fatalf("accepted: got %q (isError %v), want the real result", got, isErr)
 				}
 				recs, _ := s.db.Records(context.Background(), registry.Filter{Kind: registry.KindCall})
@@ -381,7 +386,7 @@ func TestElicitation(t *testing.T) {
 					t.Errorf("call record = %v, want approver client", recs)
 				}
 			case "refuse":
-				if got, isErr := text(s.wait(held, 2*time.Second)); !isErr || !strings.Contains(got, "denied it in the client") {
+				if got, isErr := text(s.wait(held, waitLong)); !isErr || !strings.Contains(got, "denied it in the client") {
 					t.Fatalf("refused: got %q (isError %v), want a denial", got, isErr)
 				}
 			case "decline":
@@ -390,7 +395,7 @@ func TestElicitation(t *testing.T) {
 				}
 				a := s.pending(1)[0]
 				s.db.DecideApproval(context.Background(), a.ID, registry.ApprovalApproved, "alice", "")
-				if got, isErr := text(s.wait(held, 2*time.Second)); isErr || !strings.HasPrefix(got, "ran get-sum") {
+				if got, isErr := text(s.wait(held, waitLong)); isErr || !strings.HasPrefix(got, "ran get-sum") {
 					t.Fatalf("terminal approval after decline: got %q (isError %v)", got, isErr)
 				}
 			}
@@ -406,7 +411,7 @@ func TestApprovalRateLimit(t *testing.T) {
 	s.initialize(map[string]any{})
 	var last string
 	for i := range 3 {
-		last, _ = text(s.wait(s.call(i+1, "get-sum", map[string]any{"a": i}), 2*time.Second))
+		last, _ = text(s.wait(s.call(i+1, "get-sum", map[string]any{"a": i}), waitLong))
 	}
 	if !strings.Contains(last, "approval requests") || !strings.Contains(last, "last minute") {
 		t.Fatalf("third prompt in a minute: got %q, want the rate-limit refusal", last)
@@ -422,13 +427,13 @@ func TestFailMode(t *testing.T) {
 			cfg.FailMode = mode
 			s := start(t, cfg)
 			s.initialize(map[string]any{})
-			if got, _ := text(s.wait(s.call(1, "get_x", map[string]any{}), 2*time.Second)); !strings.HasPrefix(got, "ran get_x") {
+			if got, _ := text(s.wait(s.call(1, "get_x", map[string]any{}), waitLong)); !strings.HasPrefix(got, "ran get_x") {
 				t.Fatalf("before the failure: got %q", got)
 			}
 			time.Sleep(1100 * time.Millisecond) // let the guard's rule cache expire
 			s.db.Close()
-			low, lowErr := text(s.wait(s.call(2, "get_x", map[string]any{}), 2*time.Second))
-			high, highErr := text(s.wait(s.call(3, "delete_x", map[string]any{}), 2*time.Second))
+			low, lowErr := text(s.wait(s.call(2, "get_x", map[string]any{}), waitLong))
+			high, highErr := text(s.wait(s.call(3, "delete_x", map[string]any{}), waitLong))
 			if !highErr || !strings.Contains(high, "unavailable") {
 				t.Errorf("high risk with the registry down: got %q (isError %v), want refused", high, highErr)
 			}
