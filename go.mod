@@ -3,7 +3,6 @@ module github.com/opena2a-org/aim-mcp
 go 1.26.0
 
 require (
-	filippo.io/edwards25519 v1.2.0
 	github.com/adrg/xdg v0.5.3
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/go-pdf/fpdf v0.9.0

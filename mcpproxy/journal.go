@@ -8,37 +8,44 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-// RegistryJournal appends a session's records to the registry's chain,
-// signed with the server's key.
+// RegistryJournal commits a session's records to a spool of its own in the
+// registry's home, one write per commit, and leaves it to the session's
+// mover to chain and sign them into the registry (see registry.Session).
+// The spool is created by the first Append.
 type RegistryJournal struct {
 	DB     *registry.DB
 	Key    *identity.Key
 	Server registry.Server
 
-	once   sync.Once
-	signer *identity.Signer
+	once    sync.Once
+	session *registry.Session
+	err     error
 }
 
-// Append implements Journal.
+func (j *RegistryJournal) start(ctx context.Context) error {
+	j.once.Do(func() { j.session, j.err = j.DB.StartSession(ctx, j.Server, j.Key) })
+	return j.err
+}
+
+// Append implements Journal: the records are in the spool when it returns.
 func (j *RegistryJournal) Append(ctx context.Context, evs ...registry.Event) error {
-	_, err := j.DB.AppendAll(ctx, j.sign(evs), evs)
-	return err
-}
-
-// TryAppend implements TryJournal.
-func (j *RegistryJournal) TryAppend(ctx context.Context, evs ...registry.Event) error {
-	_, err := j.DB.TryAppendAll(ctx, j.sign(evs), evs)
-	return err
-}
-
-// sign stamps the session's server on evs and returns its signer.
-func (j *RegistryJournal) sign(evs []registry.Event) *identity.Signer {
-	j.once.Do(func() { j.signer = j.Key.Signer(64) })
-	for i := range evs {
-		evs[i].ServerID, evs[i].Server, evs[i].Client = j.Server.ID, j.Server.Name, j.Server.Client
+	if err := j.start(ctx); err != nil {
+		return err
 	}
-	return j.signer
+	return j.session.Append(evs...)
 }
 
-// Checkpoint implements Checkpointer.
-func (j *RegistryJournal) Checkpoint(ctx context.Context) error { return j.DB.Checkpoint(ctx) }
+// TryAppend implements TryJournal. A spool never waits for another
+// process, so it is Append.
+func (j *RegistryJournal) TryAppend(ctx context.Context, evs ...registry.Event) error {
+	return j.Append(ctx, evs...)
+}
+
+// Close implements Closer: what the spool still holds is moved into the
+// chain, and the spool is removed.
+func (j *RegistryJournal) Close(ctx context.Context) error {
+	if j.session == nil {
+		return nil
+	}
+	return j.session.Close(ctx)
+}

@@ -37,7 +37,11 @@ func TestMain(m *testing.M) {
 	case "raw":
 		os.Exit(fakeRawServer())
 	case "echo":
-		os.Exit(fakeEchoServer(os.Stdin, os.Stdout))
+		var in io.Reader = os.Stdin
+		if log := openFakeLog(); log.f != nil {
+			in = io.TeeReader(os.Stdin, log.f) // what it read, as it read it
+		}
+		os.Exit(fakeEchoServer(in, os.Stdout))
 	case "sleeper":
 		os.Exit(fakeSleeper())
 	case "python":

@@ -88,10 +88,10 @@ type TryJournal interface {
 	TryAppend(ctx context.Context, evs ...registry.Event) error
 }
 
-// Checkpointer is implemented by journals whose storage wants tidying off
-// the hot path now and then (the SQLite WAL's checkpoint).
-type Checkpointer interface {
-	Checkpoint(ctx context.Context) error
+// Closer is implemented by journals with work to finish when the session
+// ends (the registry journal moves what its spool still holds).
+type Closer interface {
+	Close(ctx context.Context) error
 }
 
 // Call is one tools/call as the client sent it.

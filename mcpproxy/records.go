@@ -46,6 +46,14 @@ func (r *recorder) record(ev registry.Event) {
 	r.queue = append(r.queue, ev)
 	r.mu.Unlock()
 	select {
+	case <-r.ready:
+		// A commit costs one write to the spool: no reason to wait.
+		if r.journal != nil && r.flush() == nil {
+			return
+		}
+	default:
+	}
+	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
@@ -128,8 +136,8 @@ func (r *recorder) flushLocked(ev *registry.Event, try bool) error {
 	return err
 }
 
-// linger is how long queued records wait for a call's commit to share:
-// one transaction per call instead of two keeps the hot path short.
+// linger is how long records queued while the journal could not take them
+// wait before they are tried again.
 const linger = 20 * time.Millisecond
 
 // run flushes queued records that no call took along, after linger, and
@@ -150,16 +158,17 @@ func (r *recorder) run() {
 		case <-r.stop:
 		}
 		r.flush()
-		if cp, ok := r.journal.(Checkpointer); ok {
-			if err := cp.Checkpoint(context.Background()); err != nil {
-				r.log.Debug("checkpoint", "error", err)
-			}
-		}
 	}
 }
 
-// close writes what is left and returns when it is written (or lost).
+// close writes what is left and returns when it is written (or lost), and
+// closes the journal.
 func (r *recorder) close() {
 	close(r.stop)
 	<-r.done
+	if c, ok := r.journal.(Closer); ok {
+		if err := c.Close(context.Background()); err != nil {
+			r.report(&AuditError{Err: err})
+		}
+	}
 }

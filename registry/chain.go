@@ -88,8 +88,7 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// Signer signs a record's hash: an *identity.Key, or an *identity.Signer
-// that keeps nonces ready for the proxy's hot path.
+// Signer signs a record's hash: an *identity.Key.
 type Signer interface {
 	Sign(msg []byte) []byte
 }
@@ -175,9 +174,25 @@ func (r *DB) appendAll(ctx context.Context, key Signer, evs []Event, try bool) (
 		}
 		bodies[i] = b
 	}
+	var out []Record
+	err := r.writeTx(ctx, try, func(a *appender) error {
+		var err error
+		out, err = a.chain(ctx, key, bodies)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// writeTx runs f in one write transaction on the appender's connection and
+// commits. It waits for another writer's lock in Go, up to ten seconds,
+// backing off from 50us to 10ms; or, with try, not at all (ErrBusy).
+func (r *DB) writeTx(ctx context.Context, try bool, f func(a *appender) error) error {
 	if try {
 		if !r.appendMu.TryLock() {
-			return nil, ErrBusy // another append of this process is running
+			return ErrBusy // another append of this process is running
 		}
 	} else {
 		r.appendMu.Lock()
@@ -185,29 +200,27 @@ func (r *DB) appendAll(ctx context.Context, key Signer, evs []Event, try bool) (
 	defer r.appendMu.Unlock()
 	a, err := r.appenderLocked(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("append records: %w", err)
+		return fmt.Errorf("append records: %w", err)
 	}
-	// Wait for another writer's lock in Go, up to ten seconds, backing off
-	// from 50us to 10ms; or, when trying, not at all.
 	for wait, waited := 50*time.Microsecond, time.Duration(0); ; wait = min(2*wait, 10*time.Millisecond) {
 		_, err := a.begin.ExecContext(ctx)
 		if err == nil {
 			break
 		}
 		if !isBusy(err) {
-			return nil, fmt.Errorf("append records: begin: %w", err)
+			return fmt.Errorf("append records: begin: %w", err)
 		}
 		if try {
-			return nil, ErrBusy
+			return ErrBusy
 		}
 		if waited >= 10*time.Second {
-			return nil, fmt.Errorf("append records: the registry stayed locked for %v: %w", waited, err)
+			return fmt.Errorf("append records: the registry stayed locked for %v: %w", waited, err)
 		}
 		select {
 		case <-time.After(wait):
 			waited += wait
 		case <-ctx.Done():
-			return nil, fmt.Errorf("append records: %w", ctx.Err())
+			return fmt.Errorf("append records: %w", ctx.Err())
 		}
 	}
 	committed := false
@@ -216,12 +229,24 @@ func (r *DB) appendAll(ctx context.Context, key Signer, evs []Event, try bool) (
 			a.rollback.ExecContext(context.WithoutCancel(ctx))
 		}
 	}()
+	if err := f(a); err != nil {
+		return err
+	}
+	if _, err := a.commit.ExecContext(ctx); err != nil {
+		return fmt.Errorf("append records: commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// chain links bodies after the chain's tail, signs them with key and
+// inserts them; a write transaction is open.
+func (a *appender) chain(ctx context.Context, key Signer, bodies []body) ([]Record, error) {
 	var prevSeq int64
 	var prevHash string
 	if err := a.tail.QueryRowContext(ctx).Scan(&prevSeq, &prevHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("append records: read tail: %w", err)
 	}
-	insert := a.insert
 	out := make([]Record, len(bodies))
 	for i, b := range bodies {
 		b.Seq, b.Prev = prevSeq+1, prevHash
@@ -232,7 +257,7 @@ func (r *DB) appendAll(ctx context.Context, key Signer, evs []Event, try bool) (
 		sum := sha256.Sum256(text)
 		hash := hex.EncodeToString(sum[:])
 		sig := base64.StdEncoding.EncodeToString(key.Sign(sum[:]))
-		if _, err := insert.ExecContext(ctx, b.Seq, b.Time, b.ServerID, b.Server,
+		if _, err := a.insert.ExecContext(ctx, b.Seq, b.Time, b.ServerID, b.Server,
 			b.Kind, b.Tool, b.Decision, string(text), hash, sig); err != nil {
 			return nil, fmt.Errorf("append %s record: %w", b.Kind, err)
 		}
@@ -243,10 +268,6 @@ func (r *DB) appendAll(ctx context.Context, key Signer, evs []Event, try bool) (
 		}
 		prevSeq, prevHash = b.Seq, hash
 	}
-	if _, err := a.commit.ExecContext(ctx); err != nil {
-		return nil, fmt.Errorf("append records: commit: %w", err)
-	}
-	committed = true
 	a.uncheckpointed += len(out)
 	return out, nil
 }

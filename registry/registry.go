@@ -151,7 +151,14 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 		}
 		os.Chmod(path, 0o600)
 	}
-	return &DB{db: db, path: path, keys: opt.Keys}, nil
+	r := &DB{db: db, path: path, keys: opt.Keys}
+	if !opt.ReadOnly {
+		// What dead sessions left in their spools goes into the chain
+		// before anyone reads it. A spool that cannot be moved stays for
+		// verify to name; it does not stop the registry from opening.
+		r.MoveSpools(ctx)
+	}
+	return r, nil
 }
 
 // Path is the database file.
@@ -284,6 +291,22 @@ var migrations = []string{
 	`ALTER TABLE installs RENAME TO configs;
 	ALTER TABLE configs ADD COLUMN servers TEXT;
 	ALTER TABLE configs ADD COLUMN released INTEGER NOT NULL DEFAULT 0;`,
+	// One row per proxy session: how much of its spool is in the records
+	// table (lines, bytes, the last line's hash), whether it is done, and
+	// the size of a half-written last line found when it was finished.
+	`CREATE TABLE spools (
+		session    TEXT PRIMARY KEY,
+		server_id  TEXT NOT NULL,
+		server     TEXT NOT NULL,
+		client     TEXT NOT NULL DEFAULT '',
+		moved      INTEGER NOT NULL DEFAULT 0,
+		offset     INTEGER NOT NULL DEFAULT 0,
+		last       TEXT NOT NULL DEFAULT '',
+		done       INTEGER NOT NULL DEFAULT 0,
+		tail       INTEGER NOT NULL DEFAULT 0,
+		started_at TEXT NOT NULL
+	);
+	CREATE INDEX spools_open ON spools (done);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -60,7 +60,7 @@ func (r *DB) RotateKey(ctx context.Context, s Server, reason string) (Server, er
 		return Server{}, fmt.Errorf("rotate the key of %q: %w", s.Name, err)
 	}
 	rot := KeyRotation{OldPublicKey: s.PublicKey, NewPublicKey: next.PublicString(), Reason: reason}
-	if _, err := r.Append(ctx, old.Signer(1), Event{Time: time.Now(), ServerID: s.ID, Server: s.Name, Client: s.Client,
+	if _, err := r.Append(ctx, old, Event{Time: time.Now(), ServerID: s.ID, Server: s.Name, Client: s.Client,
 		Kind: KindKeyRotated, Data: rot}); err != nil {
 		r.keys.Remove(nextKey(s.ID))
 		return Server{}, fmt.Errorf("rotate the key of %q: %w", s.Name, err)

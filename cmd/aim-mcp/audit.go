@@ -85,6 +85,17 @@ func runAudit(ctx context.Context, e env, args []string) error {
 		return errorf("audit trail broken at record %d: %s", v.BadSeq, v.Reason).
 			hint("records up to %d are intact; compare with a backup of %q", v.BadSeq-1, home.DB(dir))
 	}
+	issues, err := db.VerifySpools(ctx)
+	if err != nil {
+		return err
+	}
+	for _, is := range issues {
+		if is.Broken {
+			return errorf("spool of a session of %q (%s) is broken: %s", is.Server, is.Session, is.Reason).
+				hint("the records moved from it are in the chain and verify; what it held after that may be lost or altered")
+		}
+		fmt.Fprintf(e.stderr, "aim-mcp: note: the spool of a session of %q (%s): %s\n", is.Server, is.Session, is.Reason)
+	}
 	if v.From > 0 {
 		fmt.Fprintf(e.stdout, "audit trail intact: %s after the checkpoint at record %d verified (records up to it were verified before)\n",
 			plural(v.Records, "record"), v.From)
