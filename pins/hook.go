@@ -254,7 +254,14 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 		if err != nil {
 			why = fmt.Sprintf("the tool pins cannot be read (%v)", err)
 		} else {
-			why = fmt.Sprintf("tool %q is not among the pinned tools of server %q", c.Tool, h.Server.Name)
+			// Never listed: nothing to check the call against, and no
+			// person can judge it better by waiting. Refused at once, saying
+			// what would let it run.
+			return "", &mcpproxy.Verdict{Decision: audit.Deny, Source: Source,
+				Reason: fmt.Sprintf("tool %q is not among the tools server %q listed, so there is no pinned definition to check the call against", c.Tool, h.Server.Name),
+				Next: fmt.Sprintf("If the server has this tool, list the tools again (a new tool is pinned as new) and ask the user to accept it with `aim-mcp pins accept %s %s`; "+
+					"to let calls to tools a server never listed run, set drift_action: allow in config.yaml", Quote(h.Server.Name), Quote(c.Tool)),
+				Data: map[string]any{"drift": true, "unlisted": true}}
 		}
 	case err != nil:
 		why = fmt.Sprintf("the tool pins cannot be read (%v)", err)

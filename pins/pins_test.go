@@ -213,8 +213,10 @@ func TestHookDrift(t *testing.T) {
 			t.Errorf("pinned %s: %q, %v", tool, req, v)
 		}
 	}
-	if req, _ := s.before(t, "zz"); !strings.Contains(req, `"zz" is not among the pinned tools`) {
-		t.Errorf("an unlisted tool: %q", req)
+	// A tool never listed is refused at once, saying what would let it run.
+	if req, v := s.before(t, "zz"); req != "" || v == nil || v.Decision != audit.Deny ||
+		!strings.Contains(v.Reason, `"zz" is not among the tools server`) || !strings.Contains(v.Next, "pins accept") {
+		t.Errorf("an unlisted tool: %q, %+v; want refused at once", req, v)
 	}
 
 	// Next session: a's description changed, b's schema, d is new, c gone.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -325,7 +326,8 @@ func (g *Guard) policy(ctx context.Context, c *mcpproxy.Call, required string) (
 	case audit.ActionDeny:
 		v.Decision = audit.Deny
 		v.Reason = fmt.Sprintf("denied by %s (risk %s)", d.ActionSource, d.Risk)
-		v.Next = fmt.Sprintf("To see why, run `aim-mcp policy check --server %q --tool %q` in a terminal", g.server.Name, c.Tool)
+		v.Next = fmt.Sprintf("To see why, run `aim-mcp policy check --server %s --tool %s --args %s` in a terminal",
+			shellQuote(g.server.Name), shellQuote(c.Tool), shellQuote(string(c.RedactedArgs())))
 		return v, d, true
 	}
 	return v, d, false
@@ -404,7 +406,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 		case <-timeout.C:
 			v.Decision = audit.ApprovalRequired
 			v.Reason = fmt.Sprintf("it needs a person's approval (%s risk, %s); approval %s is waiting", d.Risk, d.ActionSource, a.ID)
-			v.Next = fmt.Sprintf("Ask the user to run `aim-mcp approve %s` in a terminal, then ask again with the same arguments", a.ID)
+			v.Next = fmt.Sprintf("Ask the user to approve it in the aim-mcp dashboard (`aim-mcp dashboard`) or with `aim-mcp approve %s` in a terminal, then ask again with the same arguments", a.ID)
 			v.Data["wait_ms"] = time.Since(start).Milliseconds()
 			return v
 		case <-t.C:
@@ -580,4 +582,15 @@ var lapsed = map[string]audit.Decision{
 	registry.ApprovalExpired:   audit.ApprovalExpired,
 	registry.ApprovalCancelled: audit.ApprovalCancelled,
 	registry.ApprovalUsed:      audit.ApprovalUsed,
+}
+
+// shellQuote writes s for a POSIX shell: as is when plain, else in single
+// quotes, so a hint's command line can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -446,3 +446,15 @@ func TestFailMode(t *testing.T) {
 		})
 	}
 }
+
+// A refusal names the command that reproduces it, with the call's own
+// arguments.
+func TestDenyHintCarriesArgs(t *testing.T) {
+	s := start(t, testConfig(time.Second), registry.StoredRule{Server: "*", Tool: "rm", Action: string(audit.ActionDeny)})
+	s.initialize(map[string]any{})
+	got, isErr := text(s.wait(s.call(1, "rm", map[string]any{"path": "it's"}), 2*time.Second))
+	want := `aim-mcp policy check --server srv --tool rm --args '{"path":"it'\''s"}'`
+	if !isErr || !strings.Contains(got, want) {
+		t.Errorf("refusal %q (isError %v), want it to name %s", got, isErr, want)
+	}
+}

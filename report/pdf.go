@@ -83,6 +83,7 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 		{"Tool calls", fmt.Sprint(s.Calls)},
 		{"  forwarded to the server", fmt.Sprint(s.Forwarded)},
 		{"  refused or held for a person", fmt.Sprint(s.Refused)},
+		{"  cancelled by the client before a decision", fmt.Sprint(s.Cancelled)},
 		{"  succeeded", fmt.Sprint(s.Succeeded)},
 		{"  failed", fmt.Sprint(s.Failed)},
 		{"Approval requests", fmt.Sprint(s.Approvals)},

@@ -76,6 +76,7 @@ type Summary struct {
 	Calls          int  `json:"calls"`     // every tools/call: forwarded or not
 	Forwarded      int  `json:"forwarded"` // reached the server
 	Refused        int  `json:"refused"`   // denied, or waiting for a person
+	Cancelled      int  `json:"cancelled"` // given up by the client before it was decided: nobody refused it
 	Succeeded      int  `json:"succeeded"`
 	Failed         int  `json:"failed"` // tool_error, rpc_error, server_exited
 	Approvals      int  `json:"approvals"`
@@ -330,7 +331,10 @@ func (r *Report) addRecords(recs []registry.Record, ids map[string]int) {
 			}
 			r.Servers[si].Calls++
 			r.Summary.Calls++
-			if rec.Kind == registry.KindDenied {
+			if rec.Kind == registry.KindDenied && rec.Decision == string(audit.Cancelled) {
+				c.Outcome = "cancelled by the client"
+				r.Summary.Cancelled++
+			} else if rec.Kind == registry.KindDenied {
 				c.Outcome = "not run"
 				r.Servers[si].Refused++
 				r.Summary.Refused++

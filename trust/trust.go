@@ -369,7 +369,7 @@ func securityAlerts(ev Evidence) Factor {
 func compliance(ev Evidence) Factor {
 	type key struct{ id, tool string }
 	open := map[key][]registry.Record{} // calls waiting for their outcome
-	calls, complete, denied := 0, 0, 0
+	calls, complete, denied, cancelled := 0, 0, 0, 0
 	for _, r := range ev.Records {
 		switch r.Kind {
 		case registry.KindCall:
@@ -383,7 +383,11 @@ func compliance(ev Evidence) Factor {
 				complete++
 			}
 		case registry.KindDenied:
-			denied++
+			if r.Decision == string(audit.Cancelled) {
+				cancelled++ // the client gave up on it: signed, and nobody refused it
+			} else {
+				denied++
+			}
 		}
 	}
 	running, missing := 0, 0
@@ -397,7 +401,7 @@ func compliance(ev Evidence) Factor {
 			}
 		}
 	}
-	counts := map[string]int{"calls": calls, "complete": complete, "missing_outcome": missing, "denied": denied, "running": running}
+	counts := map[string]int{"calls": calls, "complete": complete, "missing_outcome": missing, "denied": denied, "cancelled": cancelled, "running": running}
 	switch {
 	case ev.ChainErr != "":
 		return Factor{Value: 0, Evidence: "the audit chain cannot be read: " + ev.ChainErr, Counts: counts}
@@ -407,13 +411,16 @@ func compliance(ev Evidence) Factor {
 		f := neutral("no records in the last 30 days; the chain verifies")
 		f.Counts = counts
 		return f
-	case calls+denied == 0:
+	case calls+denied+cancelled == 0:
 		return Factor{Value: 1, Evidence: "no calls in the last 30 days; the chain verifies", Counts: counts}
 	}
-	v := float64(complete+denied) / float64(calls+denied)
+	v := float64(complete+denied+cancelled) / float64(calls+denied+cancelled)
 	e := fmt.Sprintf("%d of %s have a signed call and outcome record", complete, plural(calls, "forwarded call"))
 	if denied > 0 {
 		e += fmt.Sprintf(", %s signed", plural(denied, "denial"))
+	}
+	if cancelled > 0 {
+		e += fmt.Sprintf(", %s cancelled by the client signed", plural(cancelled, "call"))
 	}
 	if missing > 0 {
 		e += fmt.Sprintf("; %d without an outcome after %v", missing, OpenCall)

@@ -9,6 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
+	"github.com/opena2a-org/aim-mcp/pins"
+	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -103,14 +106,16 @@ func runApprove(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return approvalError(fs.Arg(0), err)
 	}
-	fmt.Fprintf(e.stdout, "approved %s: %s on %s may run once\n", a.ID, a.Tool, a.Server)
-	if *remember {
-		r, err := db.AddRule(ctx, registry.StoredRule{Server: a.Server, Tool: a.Tool, Action: "allow"})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "added rule %d: server %q tool %q action allow\n", r.ID, a.Server, a.Tool)
+	if !*remember {
+		fmt.Fprintf(e.stdout, "approved %s: %s on %s may run once\n", a.ID, a.Tool, a.Server)
+		return nil
 	}
+	r, err := policy.Store(ctx, db, a.Server, a.Tool, "", "", audit.ActionAllow)
+	if err != nil {
+		return errorf("approved %s to run once, but the rule was not added: %v", a.ID, err).
+			hint("add it with: aim-mcp policy add --server %s --tool %s --action allow", pins.Quote(a.Server), pins.Quote(a.Tool))
+	}
+	fmt.Fprintf(e.stdout, "approved %s: %s on %s runs once, and rule %d now allows it from now on\n", a.ID, a.Tool, a.Server, r.ID)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -154,8 +155,12 @@ func recordPrinter(w io.Writer) (each func(registry.Record) error, done func() e
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	n := 0
 	each = func(r registry.Record) error {
+		kind := r.Kind
+		if kind == registry.KindDenied && r.Decision == string(audit.Cancelled) {
+			kind = "cancelled" // the client gave up on it: nobody refused it
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339),
-			r.Server, r.Kind, dash(r.Tool), dash(r.Decision), summary(r))
+			r.Server, kind, dash(r.Tool), dash(r.Decision), summary(r))
 		if n++; n%printBlock == 0 {
 			return tw.Flush()
 		}

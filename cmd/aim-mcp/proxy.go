@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -141,7 +142,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		Fallback:    policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 		ScanResults: cfg.Scan.Results, BlockResults: cfg.Scan.ResultAction == config.ResultBlock,
 	})
-	return proxyExit(err)
+	return proxyExit(*server, err)
 }
 
 // proxyReporter prints what goes wrong in a running session to the
@@ -164,7 +165,7 @@ func proxyReporter(w io.Writer) func(error) {
 // proxyExit turns how a session ended into the proxy's exit: the server's
 // own code, quietly when we asked it to stop; 127 when the command is not
 // found, as a shell would, and 126 when it cannot be run.
-func proxyExit(err error) error {
+func proxyExit(name string, err error) error {
 	var ee *mcpproxy.ExitError
 	var se *mcpproxy.StartError
 	switch {
@@ -173,7 +174,7 @@ func proxyExit(err error) error {
 	case errors.As(err, &ee) && !ee.Crashed:
 		return &cliError{code: ee.Code}
 	case errors.As(err, &ee):
-		return &cliError{msg: ee.Error(), code: ee.Code}
+		return &cliError{msg: fmt.Sprintf("server %q (%s) %s", name, ee.Command, ended(ee)), code: ee.Code}
 	case errors.As(err, &se) && errors.Is(err, mcpproxy.ErrCommandNotFound):
 		return errorf("%v", err).hint("the client starts servers with a reduced PATH; use an absolute path for %q in the config", se.Command).exit(127)
 	case errors.As(err, &se):
@@ -188,4 +189,15 @@ func isTrue(s string) bool {
 		return true
 	}
 	return false
+}
+
+// ended says in words how a server that was not asked to stop ended.
+func ended(ee *mcpproxy.ExitError) string {
+	switch {
+	case ee.How == "killed by aim-mcp":
+		return "was stopped by aim-mcp"
+	case strings.HasPrefix(ee.How, "killed by "):
+		return fmt.Sprintf("was killed by a signal from outside (%s; exit code %d)", strings.TrimPrefix(ee.How, "killed by "), ee.Code)
+	}
+	return ee.How
 }

@@ -30,7 +30,7 @@ func TestProxyExit(t *testing.T) {
 			name:   "crash",
 			argv:   []string{"sh", "-c", "exit 3"},
 			code:   3,
-			stderr: []string{`aim-mcp: error: server "sh" exited with status 3`},
+			stderr: []string{`aim-mcp: error: server "s" (sh) exited with status 3`},
 		},
 		{
 			name: "clean exit",
