@@ -71,7 +71,7 @@ type Hook struct {
 	mu      sync.Mutex
 	agent   *remote.Identity
 	audit   map[*mcpproxy.Call]auditEntry
-	memory  map[string]registry.AIMVerdict // verdicts when there is no DB
+	memory  map[string]registry.AIMVerdict // this proxy's copy of the verdicts it read or made
 	flights map[string]chan struct{}       // capability -> the check in flight
 	down    error                          // AIM unreachable at the last attempt
 	probing bool
@@ -205,27 +205,37 @@ func (h *Hook) check(ctx context.Context, id remote.Identity, c *mcpproxy.Call) 
 }
 
 // fresh is the verdict kept for (agent, capability), when it is younger
-// than the TTL.
+// than the TTL: this proxy's copy first, then the registry's, which
+// another proxy of the home may have refreshed.
 func (h *Hook) fresh(ctx context.Context, agentID, capability string) (registry.AIMVerdict, bool) {
 	ttl := h.opt.Config.AIMVerifyTTL
 	if ttl <= 0 {
 		return registry.AIMVerdict{}, false
 	}
-	var v registry.AIMVerdict
-	var ok bool
-	if h.opt.DB != nil {
-		var err error
-		if v, ok, err = h.opt.DB.AIMVerdict(context.WithoutCancel(ctx), agentID, capability); err != nil {
-			h.log.Debug("read AIM verdict", "error", err.Error())
-		}
-	} else {
-		h.mu.Lock()
-		v, ok = h.memory[agentID+" "+capability]
-		h.mu.Unlock()
+	young := func(v registry.AIMVerdict) bool {
+		age := time.Since(v.DecidedAt)
+		return age < ttl && age > -time.Minute
 	}
-	if !ok || time.Since(v.DecidedAt) >= ttl || v.DecidedAt.After(time.Now().Add(time.Minute)) {
+	key := agentID + " " + capability
+	h.mu.Lock()
+	v, ok := h.memory[key]
+	h.mu.Unlock()
+	if ok && young(v) {
+		return v, true
+	}
+	if h.opt.DB == nil {
 		return registry.AIMVerdict{}, false
 	}
+	v, ok, err := h.opt.DB.AIMVerdict(context.WithoutCancel(ctx), agentID, capability)
+	if err != nil {
+		h.log.Debug("read AIM verdict", "error", err.Error())
+	}
+	if !ok || !young(v) {
+		return registry.AIMVerdict{}, false
+	}
+	h.mu.Lock()
+	h.memory[key] = v
+	h.mu.Unlock()
 	return v, true
 }
 
@@ -233,15 +243,14 @@ func (h *Hook) save(ctx context.Context, v registry.AIMVerdict) {
 	if h.opt.Config.AIMVerifyTTL <= 0 {
 		return
 	}
+	h.mu.Lock()
+	h.memory[v.AgentID+" "+v.Capability] = v
+	h.mu.Unlock()
 	if h.opt.DB != nil {
 		if err := h.opt.DB.SaveAIMVerdict(context.WithoutCancel(ctx), v); err != nil {
 			h.log.Debug("keep AIM verdict", "error", err.Error())
 		}
-		return
 	}
-	h.mu.Lock()
-	h.memory[v.AgentID+" "+v.Capability] = v
-	h.mu.Unlock()
 }
 
 // apply turns AIM's verdict into the hook's say: none when AIM allows (the
