@@ -410,9 +410,11 @@ func TestRemoteInstallProxyVerifyRecord(t *testing.T) {
 	if text, isErr := s.call(11, "echo"); isErr {
 		t.Errorf("echo with AIM down and a fresh allowance = %q", text)
 	}
+	s.close()
 	if err := db.ForgetAIMVerdicts(context.Background(), notes.RemoteID); err != nil {
 		t.Fatal(err)
 	}
+	s = w.proxy("notes")
 	text, isErr = s.call(12, "echo")
 	if !isErr || !strings.Contains(text, "AIM is down or unreachable (cannot connect to AIM at "+w.aim.URL) || !strings.Contains(text, "aim-mcp status") {
 		t.Errorf("echo with AIM down = %q, isError %v; want fail closed with the reason", text, isErr)
