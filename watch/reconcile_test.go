@@ -33,6 +33,17 @@ func newReconciler(t *testing.T, reg Registry) *Reconciler {
 	return &Reconciler{Registry: reg, Exe: exe, Home: home, Backups: filepath.Join(home, "backups"), Writable: writable}
 }
 
+// openRegistry opens a real registry in dir for the length of the test.
+func openRegistry(t *testing.T, dir string) *registry.DB {
+	t.Helper()
+	db, err := registry.Open(t.Context(), filepath.Join(dir, "aim.db"), registry.Options{Keys: identity.Store{Dir: filepath.Join(dir, "keys")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestReconcileRereads: Claude Code rewrites ~/.claude.json while aim-mcp
 // works on it. The write must not undo the app's change: the file is read
 // again just before writing, and the work redone on the new bytes.
@@ -115,11 +126,7 @@ func TestReconcileClaudeCode(t *testing.T) {
 func TestReconcileSameNameTwoClients(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	db, err := registry.Open(t.Context(), filepath.Join(dir, "aim.db"), registry.Options{Keys: identity.Store{Dir: filepath.Join(dir, "keys")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openRegistry(t, dir)
 	r := newReconciler(t, db)
 	desktop, cursor := filepath.Join(dir, "claude_desktop_config.json"), filepath.Join(dir, "mcp.json")
 	write(t, desktop, config("filesystem"))
@@ -196,11 +203,7 @@ func TestReconcileRemoved(t *testing.T) {
 func TestStateInRegistry(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	db, err := registry.Open(t.Context(), filepath.Join(dir, "aim.db"), registry.Options{Keys: identity.Store{Dir: filepath.Join(dir, "keys")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openRegistry(t, dir)
 	r := newReconciler(t, db)
 	one, two := filepath.Join(dir, "one.json"), filepath.Join(dir, "two.json")
 	write(t, two, config("x", "c"))
@@ -292,14 +295,10 @@ func TestReconcileInterrupted(t *testing.T) {
 	}
 	b.WriteString("}}\n")
 	write(t, path, b.String())
-	db, err := registry.Open(t.Context(), filepath.Join(dir, "aim.db"), registry.Options{Keys: identity.Store{Dir: filepath.Join(dir, "keys")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openRegistry(t, dir)
 	ctx, cancel := context.WithCancel(t.Context())
 	r := newReconciler(t, interrupting{db, cancel})
-	_, err = r.Reconcile(ctx, load(t, discovery.ClaudeDesktop, path))
+	_, err := r.Reconcile(ctx, load(t, discovery.ClaudeDesktop, path))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Reconcile() error = %v, want context.Canceled", err)
 	}
