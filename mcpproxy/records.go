@@ -10,12 +10,14 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-// recorder owns the session's records on their way to the journal. Records
-// that nobody waits for (outcomes, noise) queue up; a call's record is
-// committed by whoever decided the call (the pump in line, or the call's
-// own goroutine), together with everything queued before it, in one
-// transaction. So a call costs one commit, not two, and nobody hands the
-// commit off to another goroutine and back.
+// recorder owns the session's records on their way to the journal. A
+// call's record is committed by whoever decided the call (the pump in line,
+// or the call's own goroutine) before it is forwarded; other records
+// (outcomes, noise) are committed where they are seen, after what they
+// record was forwarded. A commit is one write to the session's spool, so
+// nobody hands it off to another goroutine and back. Records that could
+// not be committed (setup still runs, or the write failed) queue, and go
+// with the next commit or after linger.
 type recorder struct {
 	journal Journal // set once, before ready is closed; nil when there is none
 	ready   <-chan struct{}
