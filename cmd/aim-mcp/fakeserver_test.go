@@ -36,7 +36,8 @@ func writeTools(t *testing.T, file string, tools ...string) {
 }
 
 // fakeServer answers initialize (in the client's protocol version),
-// tools/list (from the file), tools/call (with the text "ran TOOL") and any
+// tools/list (from the file), tools/call (with the text "ran TOOL", or the
+// result in the file FILE.call when there is one) and any
 // other request with an empty result, one JSON-RPC line each, and exits on
 // stdin EOF.
 func fakeServer(file string, in io.Reader, out io.Writer) int {
@@ -68,6 +69,9 @@ func fakeServer(file string, in io.Reader, out io.Writer) int {
 					result = map[string]any{"tools": json.RawMessage(tools)}
 				case "tools/call":
 					result = map[string]any{"content": []any{map[string]any{"type": "text", "text": "ran " + m.Params.Name}}}
+					if r, err := os.ReadFile(file + ".call"); err == nil { // a script's own result
+						result = json.RawMessage(r)
+					}
 				default:
 					result = map[string]any{}
 				}

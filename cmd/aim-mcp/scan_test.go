@@ -1,66 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// replayServer is a stdio MCP server for the scripts: it answers
-// initialize, tools/list with the tools/list result in the file named by its
-// first argument, and tools/call with the result in the file named by its
-// second (or "ok"), so that a script can serve anything it likes.
-func replayServer() {
-	raw, err := os.ReadFile(os.Args[1])
-	var list bytes.Buffer
-	if err == nil {
-		err = json.Compact(&list, raw) // one message, one line
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	r := bufio.NewReader(os.Stdin)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			os.Exit(0)
-		}
-		var m struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if json.Unmarshal(line, &m) != nil || len(m.ID) == 0 {
-			continue
-		}
-		var result string
-		switch m.Method {
-		case "initialize":
-			result = `{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"replay","version":"1"}}`
-		case "tools/list":
-			result = list.String()
-		case "tools/call":
-			if len(os.Args) < 3 {
-				result = `{"content":[{"type":"text","text":"ok"}]}`
-				break
-			}
-			raw, _ := os.ReadFile(os.Args[2])
-			var b bytes.Buffer
-			json.Compact(&b, raw)
-			result = b.String()
-		default:
-			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"method not found"}}`+"\n", m.ID)
-			continue
-		}
-		fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":%s}`+"\n", m.ID, result)
-	}
-}
 
 // The exit status says what was found: 0 nothing hard, 1 something hard, 2
 // a usage error or a file that is not a session.

@@ -17,7 +17,8 @@ func TestMain(m *testing.M) {
 		"aim-mcp": func() {
 			os.Exit(run(context.Background(), os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 		},
-		"replay-mcp-server": replayServer,
+		// The fake server, for scripts: fake-mcp-server TOOLS.json.
+		"fake-mcp-server": func() { os.Exit(fakeServer(os.Args[1], os.Stdin, os.Stdout)) },
 	})
 }
 
