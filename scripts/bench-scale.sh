@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Scale benchmark of aim-mcp: each command at two sizes, 10x apart, with its
+# wall time, CPU time (user+sys, what the growth is computed from: the
+# machine may be shared), peak resident memory, and the growth exponent k
+# of CPU time (t2/t1 = (n2/n1)^k: 1 is linear, 2 quadratic). Needs Linux and
+# GNU time (/usr/bin/time). Not run in CI: it generates big inputs.
+#
+#   scripts/bench-scale.sh                              # default sizes, a few minutes
+#   SCALE_SERVERS="1000 10000" SCALE_RECORDS="100000 1000000" scripts/bench-scale.sh
+#   SCALE_PAD_MIB="4 40" scripts/bench-scale.sh         # size of ~/.claude.json around 100 servers
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+read -r s1 s2 <<<"${SCALE_SERVERS:-1000 10000}"
+read -r r1 r2 <<<"${SCALE_RECORDS:-20000 200000}"
+read -r p1 p2 <<<"${SCALE_PAD_MIB:-4 40}"
+
+if [[ ! -x /usr/bin/time ]]; then
+	echo "bench-scale.sh: error: /usr/bin/time is missing" >&2
+	echo "hint: apt-get install time" >&2
+	exit 1
+fi
+work="$(mktemp -d "${TMPDIR:-/tmp}/aim-scale-XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+echo "building aim-mcp and scalegen..." >&2
+(cd "$root" && go build -o "$work/aim-mcp" ./cmd/aim-mcp && go build -o "$work/scalegen" ./e2e/scalegen)
+aim="$work/aim-mcp"
+# An empty user config, so a personal policy or AIM cannot skew the figures.
+export HOME="$work/user" XDG_CONFIG_HOME="$work/user/.config" XDG_DATA_HOME="$work/user/.local/share"
+export AIM_MCP_CONFIG= AIM_URL= AIM_PRIVATE_KEY=
+mkdir -p "$HOME"
+
+# measure NAME CMD...: runs CMD, output discarded, and sets wall, cpu, rss.
+measure() {
+	local name="$1"
+	shift
+	if ! /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr"; then
+		echo "bench-scale.sh: $name failed:" >&2
+		cat "$work/stderr" >&2
+		exit 1
+	fi
+	read -r wall user sys rss <"$work/time"
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+	rss=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')
+}
+
+printf '%-34s %10s %8s %8s %10s %6s\n' "command" "size" "wall s" "cpu s" "peak MiB" "k"
+# row NAME N1 N2 CMD1 -- CMD2: measures both and prints two lines.
+row() {
+	local name="$1" n1="$2" n2="$3" label1="$4" label2="$5"
+	shift 5
+	local -a c1=() c2=()
+	while [[ "$1" != "--" ]]; do c1+=("$1"); shift; done
+	shift
+	c2=("$@")
+	measure "$name-1" "${c1[@]}"
+	local cpu1="$cpu"
+	printf '%-34s %10s %8s %8s %10s %6s\n' "$name" "$label1" "$wall" "$cpu" "$rss" ""
+	measure "$name-2" "${c2[@]}"
+	local k
+	k=$(awk -v a="$cpu1" -v b="$cpu" -v n1="$n1" -v n2="$n2" 'BEGIN { if (a < 0.01) a = 0.01; printf "%.2f", log(b / a) / log(n2 / n1) }')
+	printf '%-34s %10s %8s %8s %10s %6s\n' "" "$label2" "$wall" "$cpu" "$rss" "$k"
+}
+
+# install and uninstall: servers in one pretty-printed file.
+for n in "$s1" "$s2"; do
+	"$work/scalegen" config --servers "$n" >"$work/servers-$n.json"
+	cp "$work/servers-$n.json" "$work/orig-$n.json"
+done
+row "install (servers in one file)" "$s1" "$s2" "$s1 srv" "$s2 srv" \
+	"$aim" install --config "$work/servers-$s1.json" --home "$work/hs1" -- \
+	"$aim" install --config "$work/servers-$s2.json" --home "$work/hs2"
+# An edit of the user's since the install: unwrapped entry by entry.
+for n in "$s1" "$s2"; do sed -i 's/"srv0"/"srv0-renamed"/' "$work/servers-$n.json"; done
+row "uninstall (edited since)" "$s1" "$s2" "$s1 srv" "$s2 srv" \
+	"$aim" uninstall --config "$work/servers-$s1.json" --home "$work/hs1" -- \
+	"$aim" uninstall --config "$work/servers-$s2.json" --home "$work/hs2"
+
+# install: 100 servers in a big ~/.claude.json.
+for m in "$p1" "$p2"; do "$work/scalegen" config --servers 100 --pad-mib "$m" >"$work/claude-$m.json"; done
+size1=$(( $(stat -c %s "$work/claude-$p1.json") >> 20 )) size2=$(( $(stat -c %s "$work/claude-$p2.json") >> 20 ))
+row "install (100 srv, ~/.claude.json)" "$size1" "$size2" "${size1} MiB" "${size2} MiB" \
+	"$aim" install --client claude-code --config "$work/claude-$p1.json" --home "$work/hc1" -- \
+	"$aim" install --client claude-code --config "$work/claude-$p2.json" --home "$work/hc2"
+
+# The audit trail.
+echo "generating $r1 and $r2 records..." >&2
+for n in "$r1" "$r2"; do mkdir -p "$work/hr$n" && "$work/scalegen" records --home "$work/hr$n" --n "$n"; done
+row "audit verify (every record)" "$r1" "$r2" "$r1 rec" "$r2 rec" \
+	"$aim" audit verify --home "$work/hr$r1" -- "$aim" audit verify --home "$work/hr$r2"
+rate=$(awk -v n="$r2" -v w="$wall" 'BEGIN { printf "%.0f", n / (w > 0 ? w : 0.01) }')
+echo "  full verification: $rate records/s (wall, $(nproc) cores)"
+for n in "$r1" "$r2"; do "$work/scalegen" records --home "$work/hr$n" --n 100; done
+row "audit verify --since-checkpoint" "$r1" "$r2" "$r1+100" "$r2+100" \
+	"$aim" audit verify --since-checkpoint --home "$work/hr$r1" -- "$aim" audit verify --since-checkpoint --home "$work/hr$r2"
+for n in "$r1" "$r2"; do "$work/scalegen" records --home "$work/hr$n" --n 100; done
+row "list (checkpoint + 100 new)" "$r1" "$r2" "$r1 rec" "$r2 rec" \
+	"$aim" list --config "$work/orig-$s1.json" --home "$work/hr$r1" -- "$aim" list --config "$work/orig-$s1.json" --home "$work/hr$r2"
+row "logs" "$r1" "$r2" "$r1 rec" "$r2 rec" \
+	"$aim" logs --home "$work/hr$r1" -- "$aim" logs --home "$work/hr$r2"
+row "logs --json" "$r1" "$r2" "$r1 rec" "$r2 rec" \
+	"$aim" logs --json --home "$work/hr$r1" -- "$aim" logs --json --home "$work/hr$r2"
