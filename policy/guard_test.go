@@ -189,6 +189,24 @@ func (s *session) initialize(caps map[string]any) {
 	}
 }
 
+// records returns the records f selects once there are at least n of them
+// (or after waitLong): a live session's records reach the chain from its
+// spool a moment after they are committed there.
+func (s *session) records(f registry.Filter, n int) []registry.Record {
+	s.t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for {
+		recs, err := s.db.Records(context.Background(), f)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if len(recs) >= n || time.Now().After(deadline) {
+			return recs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // waitLong bounds a wait for something that must happen. It is long because
 // the race detector on a loaded two-core machine makes a proxy's start-up
 // take seconds; a wait that ends early costs nothing.
@@ -275,7 +293,7 @@ func TestApproveWhileHeld(t *testing.T) {
 	if isErr || got != `ran get-sum {"a":1,"b":2}` {
 		t.Fatalf("approved call: got %q (isError %v), want the real result", got, isErr)
 	}
-	recs, _ := s.db.Records(context.Background(), registry.Filter{Kind: registry.KindCall, Tool: "get-sum"})
+	recs := s.records(registry.Filter{Kind: registry.KindCall, Tool: "get-sum"}, 1)
 	if len(recs) != 1 || recs[0].Decision != "approved" || !strings.Contains(string(recs[0].Data), `"approver":"alice"`) {
 		t.Errorf("call record = %+v, want one approved by alice", recs)
 	}
@@ -381,7 +399,7 @@ func TestElicitation(t *testing.T) {
 				if got, isErr := text(s.wait(held, waitLong)); isErr || !strings.HasPrefix(got, "ran get-sum") {
 					t.Fatalf("accepted: got %q (isError %v), want the real result", got, isErr)
 				}
-				recs, _ := s.db.Records(context.Background(), registry.Filter{Kind: registry.KindCall})
+				recs := s.records(registry.Filter{Kind: registry.KindCall}, 1)
 				if len(recs) != 1 || !strings.Contains(string(recs[0].Data), `"approver":"client"`) {
 					t.Errorf("call record = %v, want approver client", recs)
 				}
