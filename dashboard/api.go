@@ -462,6 +462,20 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, d)
 }
 
+// apiReportTypes lists the report frameworks, the default first, so the
+// reports page offers what report.Frameworks holds.
+func (s *Server) apiReportTypes(w http.ResponseWriter, r *http.Request) {
+	type framework struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	out := []framework{}
+	for _, f := range compliance.Frameworks() {
+		out = append(out, framework{f.Type, f.Name})
+	}
+	writeJSON(w, out)
+}
+
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	typ, format := q.Get("type"), q.Get("format")

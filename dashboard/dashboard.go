@@ -215,5 +215,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/policy/rules/{id}/remove", s.apiRemoveRule)
 	mux.HandleFunc("GET /api/policy/check", s.apiCheck)
 	mux.HandleFunc("GET /api/report", s.apiReport)
+	mux.HandleFunc("GET /api/report/types", s.apiReportTypes)
 	return s.guard(mux)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/registry"
+	compliance "github.com/opena2a-org/aim-mcp/report"
 )
 
 // fixture is a dashboard on a real loopback listener over a real registry
@@ -76,6 +77,7 @@ func (f *fixture) routes() [][2]string {
 		{"GET", "/api/servers/" + f.server.ID + "/trust"}, {"GET", "/api/drift"}, {"POST", "/api/drift/accept"},
 		{"GET", "/api/policy"}, {"POST", "/api/policy/rules"}, {"POST", "/api/policy/rules/1/remove"},
 		{"GET", "/api/policy/check?server=a&tool=b"}, {"GET", "/api/report?type=soc2&format=json"},
+		{"GET", "/api/report/types"},
 	}
 }
 
@@ -281,4 +283,25 @@ func TestTokenFile(t *testing.T) {
 func port(base string) string {
 	u, _ := url.Parse(base)
 	return u.Port()
+}
+
+// TestReportTypes: the reports page offers the frameworks of the report
+// package's table, the default first.
+func TestReportTypes(t *testing.T) {
+	f := start(t)
+	c := f.login(t)
+	resp := do(t, c, "GET", f.base+"/api/report/types", nil)
+	var got []struct{ Type, Name string }
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /api/report/types: %d, %v", resp.StatusCode, err)
+	}
+	fws := compliance.Frameworks()
+	if len(got) != len(fws) {
+		t.Fatalf("report types %+v, want %d", got, len(fws))
+	}
+	for i, fw := range fws {
+		if got[i].Type != fw.Type || got[i].Name != fw.Name {
+			t.Errorf("report type %d = %+v, want %s (%s)", i, got[i], fw.Type, fw.Name)
+		}
+	}
 }

@@ -409,10 +409,12 @@ function drawReports() {
   const ago = new Date(today.getTime() - 30 * 86400e3);
   const day = (d) => d.toISOString().slice(0, 10);
   const tomorrow = new Date(today.getTime() + 86400e3);
+  const types = h("select", { name: "type" });
+  api("GET", "/api/report/types").then((list) => types.replaceChildren(
+    ...list.map((f) => h("option", { value: f.type }, f.name)))).catch((e) => toast(e.message, true));
   main.replaceChildren(...heading("Reports", "Compliance evidence for a period: identities, calls, approvals, drift and the audit chain's verification, mapped to the framework's controls."),
     h("form", { class: "bar card", method: "get", action: "/api/report" },
-      h("label", {}, "framework", h("select", { name: "type" },
-        h("option", { value: "soc2" }, "SOC 2"), h("option", { value: "hipaa" }, "HIPAA"), h("option", { value: "gdpr" }, "GDPR"))),
+      h("label", {}, "framework", types),
       h("label", {}, "format", h("select", { name: "format" },
         h("option", { value: "pdf" }, "PDF"), h("option", { value: "json" }, "JSON"), h("option", { value: "csv" }, "CSV (one row per call)"))),
       h("label", {}, "from", h("input", { type: "date", name: "since", value: day(ago) })),
