@@ -16,10 +16,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -165,7 +168,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// idle ends the dashboard once nobody has used it for IdleExit.
+// idle ends the dashboard once nobody has used it for IdleExit, or at once
+// when its home is gone.
 func (s *Server) idle(ctx context.Context, stop func()) {
 	t := time.NewTicker(min(s.opt.IdleExit/4, time.Second))
 	defer t.Stop()
@@ -174,6 +178,14 @@ func (s *Server) idle(ctx context.Context, stop func()) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		// A home that is gone (deleted, or a test's temporary one) has
+		// nothing left to answer; its token file says so (SQLite may make
+		// the database file again).
+		if _, err := os.Stat(filepath.Join(filepath.Dir(s.opt.DB.Path()), TokenFile)); errors.Is(err, fs.ErrNotExist) {
+			s.log.Info("dashboard: its home is gone: exiting")
+			stop()
+			return
 		}
 		s.mu.Lock()
 		quiet := time.Since(s.last)

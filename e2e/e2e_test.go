@@ -386,6 +386,11 @@ func leftovers(t *testing.T, marker string) []string {
 			}
 			cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 			env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+			// A dashboard a proxy started for a held call outlives it by
+			// design; it exits once the run dir (its home) is removed.
+			if bytes.Contains(cl, []byte("\x00dashboard\x00--no-open\x00")) && bytes.Contains(cl, []byte("\x00--idle-exit\x00")) {
+				continue
+			}
 			if bytes.Contains(cl, []byte(marker)) || bytes.Contains(env, []byte("AIM_E2E_MARKER="+marker)) {
 				pids = append(pids, pid)
 				found = append(found, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(strings.TrimRight(string(cl), "\x00"), "\x00", " ")))
