@@ -35,22 +35,22 @@ func appendN(t *testing.T, db *DB, n int) {
 func TestCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	db := open(t)
-	appendN(t, db, 2000)
+	appendN(t, db, 600)
 	v, err := db.VerifySince(ctx)
-	if err != nil || !v.OK() || v.From != 0 || v.Records != 2000 || v.Head != 2000 {
-		t.Fatalf("first VerifySince = %+v, %v; want all 2000 records from the start", v, err)
+	if err != nil || !v.OK() || v.From != 0 || v.Records != 600 || v.Head != 600 {
+		t.Fatalf("first VerifySince = %+v, %v; want all 600 records from the start", v, err)
 	}
 	appendN(t, db, 30)
 	v, err = db.VerifySince(ctx)
-	if err != nil || !v.OK() || v.From != 2000 || v.Records != 30 || v.Head != 2030 {
-		t.Fatalf("VerifySince after 30 more = %+v, %v; want 30 records after the checkpoint at 2000", v, err)
+	if err != nil || !v.OK() || v.From != 600 || v.Records != 30 || v.Head != 630 {
+		t.Fatalf("VerifySince after 30 more = %+v, %v; want 30 records after the checkpoint at 600", v, err)
 	}
 
-	// Changed after the checkpoint (2030): found where it is.
+	// Changed after the checkpoint (630): found where it is.
 	appendN(t, db, 10)
-	db.SQL().ExecContext(ctx, `UPDATE records SET body = replace(body, '"tool":"t"', '"tool":"x"') WHERE seq = 2035`)
-	if v, _ := db.VerifySince(ctx); v.BadSeq != 2035 || !strings.Contains(v.Reason, "hash") {
-		t.Errorf("edited after the checkpoint: VerifySince = %+v, want bad record 2035", v)
+	db.SQL().ExecContext(ctx, `UPDATE records SET body = replace(body, '"tool":"t"', '"tool":"x"') WHERE seq = 635`)
+	if v, _ := db.VerifySince(ctx); v.BadSeq != 635 || !strings.Contains(v.Reason, "hash") {
+		t.Errorf("edited after the checkpoint: VerifySince = %+v, want bad record 635", v)
 	}
 
 	// Changed before it, in place: found, and named, by checking from the
@@ -87,7 +87,7 @@ func TestCheckpoint(t *testing.T) {
 	}
 
 	// A forged checkpoint is not trusted.
-	db.SQL().ExecContext(ctx, `UPDATE checkpoints SET body = replace(body, '"seq":2030', '"seq":2039')`)
+	db.SQL().ExecContext(ctx, `UPDATE checkpoints SET body = replace(body, '"seq":630', '"seq":639')`)
 	if v, _ := db.VerifySince(ctx); !strings.Contains(v.Distrust, "signature") {
 		t.Errorf("forged checkpoint: VerifySince = %+v, want it distrusted", v)
 	}
