@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
+
+	"github.com/opena2a-org/aim-mcp/internal/private"
 )
 
 // SaveAll writes keys[i] as the key of server ids[i], like Save, for many
@@ -21,7 +23,7 @@ func (s Store) SaveAll(ids []string, keys []*Key) (err error) {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+	if err := private.MkdirAll(s.Dir); err != nil {
 		return fmt.Errorf("create key directory: %w", err)
 	}
 	// Creating a file is the kernel's work, most of it outside any disk
@@ -68,7 +70,7 @@ func (s Store) SaveAll(ids []string, keys []*Key) (err error) {
 // create writes the key file of server id, not yet flushed to disk, and
 // reports whether it created the file.
 func (s Store) create(id string, k *Key) (bool, error) {
-	f, err := os.OpenFile(s.path(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := private.Create(s.path(id))
 	if errors.Is(err, fs.ErrExist) {
 		return false, fmt.Errorf("save key %q: %w", s.path(id), ErrExists)
 	}
