@@ -16,6 +16,9 @@ package wine_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +32,6 @@ import (
 
 // w is the Windows machine the test drives.
 type w struct {
-	t      *testing.T
 	prefix string // WINEPREFIX
 	bin    string // host directory of the .exe files
 	env    []string
@@ -44,28 +46,32 @@ func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
 func (m *w) cmd(ctx context.Context, program string, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, "wine", append([]string{program}, args...)...)
 	c.Env = m.env
-	c.WaitDelay = 5 * time.Second
+	c.WaitDelay = 30 * time.Second
 	return c
 }
 
 // run runs a Windows program to its end and returns its stdout and stderr.
 func (m *w) run(program string, args ...string) (string, string, error) {
-	m.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	c := m.cmd(ctx, program, args...)
 	c.Stdout, c.Stderr = &stdout, &stderr
 	err := c.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// It exited; a process it started (a proxy finishing its
+		// shutdown) still held its output when the delay ran out.
+		err = nil
+	}
 	return stdout.String(), stderr.String(), err
 }
 
-// aim runs aim-mcp.exe and fails the test unless it exits 0.
-func (m *w) aim(args ...string) string {
-	m.t.Helper()
+// aim runs aim-mcp.exe and fails t unless it exits 0.
+func (m *w) aim(t *testing.T, args ...string) string {
+	t.Helper()
 	out, errOut, err := m.run(m.exe("aim-mcp"), args...)
 	if err != nil {
-		m.t.Fatalf("aim-mcp %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
+		t.Fatalf("aim-mcp %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
 	}
 	return out
 }
@@ -85,7 +91,7 @@ func setup(t *testing.T) *w {
 			t.Skipf("%s is not installed; scripts/test.sh installs it and runs this test", tool)
 		}
 	}
-	m := &w{t: t, bin: filepath.Join(t.TempDir(), "bin")}
+	m := &w{bin: filepath.Join(t.TempDir(), "bin")}
 	m.prefix = os.Getenv("AIM_MCP_WINE_PREFIX")
 	if m.prefix == "" {
 		cache, err := os.UserCacheDir()
@@ -140,7 +146,7 @@ next:
 func ensurePrefix(t *testing.T, m *w) {
 	t.Helper()
 	sys32 := filepath.Join(m.prefix, "drive_c", "windows", "system32")
-	if _, err := os.Stat(filepath.Join(sys32, "kernel32.dll")); err != nil {
+	if _, err := os.Stat(filepath.Join(m.prefix, "system.reg")); err != nil {
 		t.Logf("creating the Wine prefix %s (about a minute, once)", m.prefix)
 		if err := os.MkdirAll(filepath.Dir(m.prefix), 0o755); err != nil {
 			t.Fatal(err)
@@ -154,21 +160,35 @@ func ensurePrefix(t *testing.T, m *w) {
 		c.Env = m.env
 		c.Run()
 	}
-	dll := filepath.Join(sys32, "bcryptprimitives.dll")
-	if b, err := os.ReadFile(dll); err == nil && bytes.Contains(b, []byte("aim-mcp ProcessPrng shim")) {
-		return
-	}
 	src := filepath.Join(t.TempDir(), "prng.c")
 	def := filepath.Join(filepath.Dir(src), "prng.def")
+	built := filepath.Join(filepath.Dir(src), "bcryptprimitives.dll")
 	if err := os.WriteFile(src, []byte(prngShim), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(def, []byte("LIBRARY bcryptprimitives\nEXPORTS\n  ProcessPrng\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-shared", "-s", "-o", dll, src, def, "-ladvapi32").CombinedOutput()
+	out, err := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-shared", "-s", "-o", built, src, def, "-ladvapi32").CombinedOutput()
 	if err != nil {
 		t.Fatalf("building the ProcessPrng shim: %v\n%s", err, out)
+	}
+	dll := filepath.Join(sys32, "bcryptprimitives.dll")
+	b, err := os.ReadFile(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old, err := os.ReadFile(dll); err == nil && bytes.Equal(old, b) {
+		return
+	}
+	// Put in place by a rename: a program starting meanwhile never loads
+	// half a DLL.
+	tmp := dll + ".new"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, dll); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -293,5 +313,311 @@ func TestProcessTree(t *testing.T) {
 			})
 			t.Logf("proxy stderr:\n%s", stderr.String())
 		})
+	}
+}
+
+// TestWindowsUser is a Windows user's day with Claude Desktop, under Wine.
+func TestWindowsUser(t *testing.T) {
+	m := setup(t)
+	roaming := userDir(t, m, "Roaming")
+	local := userDir(t, m, "Local")
+	claudeDir := filepath.Join(roaming, "Claude")
+	packages, _ := filepath.Glob(filepath.Join(local, "Packages", "Claude_*"))
+	for _, d := range append(packages, claudeDir) {
+		os.RemoveAll(d) // a run that failed half-way left them
+	}
+	t.Cleanup(func() {
+		packages, _ := filepath.Glob(filepath.Join(local, "Packages", "Claude_*"))
+		for _, d := range append(packages, claudeDir) {
+			os.RemoveAll(d)
+		}
+	})
+
+	tmp := t.TempDir()
+	homeDir := filepath.Join(tmp, "aim home")
+	m.env = append(m.env, "AIM_MCP_HOME="+winPath(homeDir))
+	// The server lives under Program Files, its notes in a folder with a space.
+	server := filepath.Join(tmp, "Program Files", "Notes", "notes-server.exe")
+	notes := filepath.Join(tmp, "my notes")
+	for _, d := range []string{filepath.Dir(server), notes, claudeDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(t, filepath.Join(m.bin, "notes-server.exe"), server)
+	writeFile(t, filepath.Join(notes, "notes.txt"), "buy milk\n")
+	config := filepath.Join(claudeDir, "claude_desktop_config.json")
+	original := crlf(fmt.Sprintf(`{
+  "mcpServers": {
+    "notes": {
+      "command": %s,
+      "args": [],
+      "env": {
+        "NOTES_DIR": %s
+      }
+    }
+  },
+  "globalShortcut": "Alt+Space"
+}
+`, jsonString(winPath(server)), jsonString(winPath(notes))))
+	writeFile(t, config, original)
+	direct := filepath.Join(tmp, "direct.json")
+	writeFile(t, direct, original)
+
+	t.Run("install keeps CRLF and writes Windows paths", func(t *testing.T) {
+		out := m.aim(t, "install", "--client", "claude-desktop")
+		if !strings.Contains(out, "1 server(s) wrapped") {
+			t.Fatalf("install output:\n%s", out)
+		}
+		b := readFile(t, config)
+		if strings.Count(b, "\n") != strings.Count(b, "\r\n") {
+			t.Errorf("install lost the CRLF line ends:\n%q", b)
+		}
+		var cfg struct {
+			MCPServers map[string]struct {
+				Command string
+				Args    []string
+			}
+			GlobalShortcut string
+		}
+		if err := json.Unmarshal([]byte(b), &cfg); err != nil {
+			t.Fatalf("the config does not parse after install: %v\n%s", err, b)
+		}
+		e := cfg.MCPServers["notes"]
+		if !strings.EqualFold(e.Command, m.exe("aim-mcp")) {
+			t.Errorf("command = %q, want %q", e.Command, m.exe("aim-mcp"))
+		}
+		wantArgs := []string{"proxy", "--server", "notes", "--home", winPath(homeDir), "--", winPath(server)}
+		if !containsInOrder(e.Args, wantArgs) {
+			t.Errorf("args = %q, want them to hold %q", e.Args, wantArgs)
+		}
+		if cfg.GlobalShortcut != "Alt+Space" {
+			t.Errorf("install lost globalShortcut")
+		}
+	})
+
+	client := func(args ...string) (string, string) {
+		t.Helper()
+		out, errOut, err := m.run(m.exe("client"), append([]string{"-timeout", "90s"}, args...)...)
+		if err != nil {
+			t.Fatalf("client %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
+		}
+		return out, errOut
+	}
+
+	t.Run("a relayed session answers as a direct one", func(t *testing.T) {
+		calls := []string{"notes", "read_notes", "{}"}
+		want, _ := client(append([]string{"-config", winPath(direct)}, calls...)...)
+		got, errOut := client(calls...)
+		if got != want || !strings.Contains(got, "read_notes: ok: 1 note(s): buy milk") {
+			t.Errorf("through the proxy:\n%s\ndirect:\n%s", got, want)
+		}
+		// The key is private by its DACL: no warning about modes.
+		if strings.Contains(errOut, "warning") {
+			t.Errorf("the proxy warned:\n%s", errOut)
+		}
+	})
+
+	t.Run("deny", func(t *testing.T) {
+		m.aim(t, "policy", "add", "--tool", "delete_notes", "--action", "deny")
+		out, _ := client("notes", "delete_notes", "{}")
+		if !strings.Contains(out, `delete_notes: refused: aim-mcp: call to "delete_notes" was not run`) {
+			t.Errorf("delete_notes was not refused:\n%s", out)
+		}
+		if got := readFile(t, filepath.Join(notes, "notes.txt")); got != "buy milk\n" {
+			t.Errorf("notes.txt = %q after a denied delete", got)
+		}
+	})
+
+	t.Run("approval from a second process", func(t *testing.T) {
+		m.aim(t, "policy", "add", "--tool", "add_note", "--action", "approve")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		var out, errOut bytes.Buffer
+		c := m.cmd(ctx, m.exe("client"), "-timeout", "120s", "notes", "add_note", `{"text":"call the plumber"}`)
+		c.Stdout, c.Stderr = &out, &errOut
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		waitFor(t, "the approval request", 2*time.Minute, func() bool {
+			js := m.aim(t, "approvals", "--json")
+			if i := strings.Index(js, `"id": "`); i >= 0 && strings.Contains(js, "add_note") {
+				id, _, _ = strings.Cut(js[i+len(`"id": "`):], `"`)
+			}
+			return id != ""
+		})
+		m.aim(t, "approve", id)
+		if err := c.Wait(); err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+			t.Fatalf("client: %v\n%s%s", err, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), `add_note: ok: added "call the plumber"`) {
+			t.Errorf("the approved call did not run:\n%s", out.String())
+		}
+	})
+
+	t.Run("audit verify and reports", func(t *testing.T) {
+		if out := m.aim(t, "audit", "verify"); !strings.Contains(out, "audit trail intact") {
+			t.Errorf("audit verify:\n%s", out)
+		}
+		js, pdf := filepath.Join(tmp, "soc2.json"), filepath.Join(tmp, "soc 2.pdf")
+		m.aim(t, "report", "--type", "soc2", "-o", winPath(js))
+		m.aim(t, "report", "--type", "soc2", "--format", "pdf", "-o", winPath(pdf))
+		if b := readFile(t, js); !strings.Contains(b, `"chain_intact": true`) {
+			t.Errorf("soc2.json does not say the chain is intact:\n%.400s", b)
+		}
+		if b := readFile(t, pdf); !strings.HasPrefix(b, "%PDF-") {
+			t.Errorf("the PDF report is not a PDF")
+		}
+	})
+
+	t.Run("watch wraps again what the app unwrapped", func(t *testing.T) {
+		wrapped := readFile(t, config)
+		writeFile(t, config, original)
+		m.aim(t, "watch", "--once", "--client", "claude-desktop")
+		if got := readFile(t, config); got != wrapped {
+			t.Errorf("watch --once wrote:\n%s\nwant what install wrote:\n%s", got, wrapped)
+		}
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		before := readFile(t, config)
+		_, errOut, err := m.run(m.exe("aim-mcp"), "install", "--client", "claude-desktop", "--home", `\\fileserver\share\aim`)
+		if err == nil || !strings.Contains(errOut, "is on a network share") || !strings.Contains(errOut, "hint: use a folder on this computer") {
+			t.Errorf("install with a UNC home: %v\n%s", err, errOut)
+		}
+		if got := readFile(t, config); got != before {
+			t.Errorf("bad input changed the config")
+		}
+		// Unwrapped again and read-only (the read-only attribute is the
+		// owner's write bit to Wine): refused with the Windows command.
+		writeFile(t, config, original)
+		if err := os.Chmod(config, 0o444); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, err = m.run(m.exe("aim-mcp"), "install", "--client", "claude-desktop")
+		os.Chmod(config, 0o644)
+		if err == nil || !strings.Contains(errOut, "is read-only") || !strings.Contains(errOut, "attrib -r "+`"`+winPath(config)+`"`) {
+			t.Errorf("install over a read-only config: %v\n%s", err, errOut)
+		}
+		if got := readFile(t, config); got != original {
+			t.Errorf("install changed a read-only config")
+		}
+		writeFile(t, config, before)
+	})
+
+	t.Run("uninstall gives the config back byte for byte", func(t *testing.T) {
+		m.aim(t, "uninstall", "--client", "claude-desktop")
+		if got := readFile(t, config); got != original {
+			t.Errorf("after uninstall:\n%q\nwant:\n%q", got, original)
+		}
+	})
+
+	t.Run("the MSIX package's config, before and after the app writes it", func(t *testing.T) {
+		msixDir := filepath.Join(local, "Packages", "Claude_pzs8sxrjxfjjc", "LocalCache", "Roaming", "Claude")
+		if err := os.MkdirAll(msixDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, err := m.run(m.exe("aim-mcp"), "install", "--client", "claude-desktop")
+		if err == nil || !strings.Contains(errOut, "is not read by the app") {
+			t.Errorf("install with the package installed and only the classic file: %v\n%s", err, errOut)
+		}
+		if got := readFile(t, config); got != original {
+			t.Errorf("install changed the classic file the app does not read")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		var log bytes.Buffer
+		w := m.cmd(ctx, m.exe("aim-mcp"), "watch", "--client", "claude-desktop")
+		w.Stdout, w.Stderr = &log, &log
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { w.Process.Kill(); w.Wait() }()
+		waitFor(t, "watch to start watching", 2*time.Minute, func() bool { return strings.Contains(log.String(), "watching") })
+		msix := filepath.Join(msixDir, "claude_desktop_config.json")
+		writeFile(t, msix, original) // the app writes its config
+		waitFor(t, "watch to wrap the package's config", time.Minute, func() bool {
+			return strings.Contains(readFile(t, msix), `"proxy"`)
+		})
+		if got := readFile(t, config); got != original {
+			t.Errorf("watch changed the classic file")
+		}
+	})
+
+	t.Run("unit tests of the Windows code", func(t *testing.T) {
+		root, _ := filepath.Abs("../..")
+		// The hint texts and the UNC check are pure and tested on every
+		// OS; the DACL helper needs Windows' security calls.
+		for _, pkg := range []string{"./internal/private"} {
+			exe := filepath.Join(m.bin, filepath.Base(pkg)+".test.exe")
+			c := exec.Command("go", "test", "-c", "-o", exe, pkg)
+			c.Dir = root
+			c.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+			if out, err := c.CombinedOutput(); err != nil {
+				t.Fatalf("go test -c %s: %v\n%s", pkg, err, out)
+			}
+			out, errOut, err := m.run(winPath(exe), "-test.v")
+			if err != nil || !strings.Contains(out, "PASS") {
+				t.Errorf("%s under Wine: %v\n%s%s", pkg, err, out, errOut)
+			}
+		}
+	})
+}
+
+// userDir is the prefix's AppData\<which> of the user Wine runs as.
+func userDir(t *testing.T, m *w, which string) string {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(m.prefix, "drive_c", "users", "*", "AppData", which))
+	for _, d := range dirs {
+		if !strings.Contains(d, string(filepath.Separator)+"Public"+string(filepath.Separator)) {
+			return d
+		}
+	}
+	t.Fatalf("no AppData\\%s in the Wine prefix %s", which, m.prefix)
+	return ""
+}
+
+func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func containsInOrder(have, want []string) bool {
+	i := 0
+	for _, h := range have {
+		if i < len(want) && strings.EqualFold(h, want[i]) {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }
