@@ -19,12 +19,16 @@ type child struct {
 	stdout *os.File // our end of its stdout
 	err    error
 	box    containment // what holds its process tree, per OS
+	// supervised: cmd is a supervisor that runs the server (Linux).
+	supervised bool
 	// done is set once Wait returned; stopped when we ended the server
 	// while it still ran, so its exit is described as a kill.
 	done, stopped atomic.Bool
 }
 
-func startChild(argv, env []string, stderr io.Writer) (*child, error) {
+// startChild starts the server; with supervise, under a supervisor where
+// the platform has one.
+func startChild(argv, env []string, stderr io.Writer, supervise bool) (*child, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no server command given")
 	}
@@ -40,6 +44,7 @@ func startChild(argv, env []string, stderr io.Writer) (*child, error) {
 	// every grandchild that inherited it: a crashed server would go unseen.
 	cmd.WaitDelay = 500 * time.Millisecond
 	setProcAttr(cmd)
+	supervised := supervise && superviseCmd(cmd)
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
@@ -71,7 +76,7 @@ func startChild(argv, env []string, stderr io.Writer) (*child, error) {
 	// Only the child keeps these ends; our copies would hide its EOF.
 	inR.Close()
 	outW.Close()
-	c := &child{cmd: cmd, stdin: inW, stdout: outR}
+	c := &child{cmd: cmd, stdin: inW, stdout: outR, supervised: supervised}
 	if err := c.contain(); err != nil {
 		c.kill()
 		cmd.Process.Kill()

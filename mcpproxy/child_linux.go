@@ -1,7 +1,46 @@
 package mcpproxy
 
-import "syscall"
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"syscall"
+)
 
 // setDeathSignal makes the kernel kill the server if the proxy dies first,
 // even by SIGKILL, when nothing else would.
 func setDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKILL }
+
+// superviseCmd turns cmd into the same command run under a supervisor:
+// this binary again, in the mode Supervisor runs. The supervisor leads the
+// process group and is told of the proxy's death by signal (even a
+// SIGKILL's), and then kills every process the server started, including
+// those that left the group or started a session of their own.
+func superviseCmd(cmd *exec.Cmd) bool {
+	exe, err := os.Executable()
+	if err != nil {
+		return false
+	}
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(slices.Clip(env), supervisorEnv+"=1")
+	cmd.Args = append([]string{os.Args[0], cmd.Path}, cmd.Args...)
+	cmd.Path = exe
+	cmd.SysProcAttr.Pdeathsig = sigParentGone
+	return true
+}
+
+// kill ends the server and everything it started. A supervisor is asked to
+// do it, since only it can find what left the group; then it exits.
+func (c *child) kill() {
+	if c.done.Load() {
+		return // reaped: the pid may be someone else's now
+	}
+	if c.supervised {
+		syscall.Kill(c.cmd.Process.Pid, sigParentGone)
+		return
+	}
+	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+}

@@ -32,6 +32,3 @@ func (c *child) signal(s os.Signal) {
 }
 
 func (c *child) signalOS(s os.Signal) { c.signal(s) }
-
-// kill ends the group, grandchildren included.
-func (c *child) kill() { syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL) }

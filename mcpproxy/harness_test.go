@@ -278,7 +278,7 @@ func startProxy(t testing.TB, o proxyOpts) *proxy {
 		err := Run(context.Background(), Options{
 			Command: cmd, Env: env, Stdin: inR, Stdout: &frameChecker{t: t, w: outW}, Stderr: p.stderr,
 			Report: func(err error) { fmt.Fprintln(p.reports, err) },
-			Setup:  setup, Signals: o.signals, StdinGrace: o.grace, TermGrace: o.grace,
+			Setup:  setup, Signals: o.signals, StdinGrace: o.grace, TermGrace: o.grace, Supervise: true,
 		})
 		// The proxy's process would exit now: its stdout closes.
 		outW.Close()

@@ -46,7 +46,7 @@ func Run(ctx context.Context, opt Options) error {
 }
 
 func (p *Proxy) run(ctx context.Context) error {
-	child, err := startChild(p.opt.Command, p.opt.Env, p.opt.Stderr)
+	child, err := startChild(p.opt.Command, p.opt.Env, p.opt.Stderr, p.opt.Supervise)
 	if err != nil {
 		cmd := ""
 		if len(p.opt.Command) > 0 {

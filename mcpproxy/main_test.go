@@ -23,13 +23,17 @@ import (
 // AIM_MCP_FAKE_SERVER is set, TestMain runs one of them on stdio instead of
 // the tests.
 const (
-	envFake = "AIM_MCP_FAKE_SERVER" // mcp, raw, echo, python or sleeper
-	envLog  = "AIM_MCP_FAKE_LOG"    // file that gets every stdin line (cut at 1 KiB) and "#" events
-	envOut  = "AIM_MCP_FAKE_OUT"    // raw: file whose bytes are written to stdout at start
-	envDeaf = "AIM_MCP_FAKE_DEAF"   // mcp: ignore stdin EOF and SIGTERM (only SIGKILL stops it)
+	envFake   = "AIM_MCP_FAKE_SERVER" // mcp, raw, echo, python or sleeper
+	envLog    = "AIM_MCP_FAKE_LOG"    // file that gets every stdin line (cut at 1 KiB) and "#" events
+	envOut    = "AIM_MCP_FAKE_OUT"    // raw: file whose bytes are written to stdout at start
+	envDeaf   = "AIM_MCP_FAKE_DEAF"   // mcp: ignore stdin EOF and SIGTERM (only SIGKILL stops it)
+	envSetsid = "AIM_MCP_FAKE_SETSID" // sleeper: start a session of its own
 )
 
 func TestMain(m *testing.M) {
+	if code, ok := Supervisor(); ok {
+		os.Exit(code)
+	}
 	switch os.Getenv(envFake) {
 	case "":
 	case "mcp":
@@ -383,6 +387,11 @@ func fakeSleeper() int {
 	log := openFakeLog()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
+	if os.Getenv(envSetsid) != "" {
+		if _, err := syscall.Setsid(); err != nil {
+			log.event("setsid: %v", err)
+		}
+	}
 	log.event("sleeper pid %s", strconv.Itoa(os.Getpid()))
 	select {
 	case s := <-sigs:

@@ -188,6 +188,11 @@ type Options struct {
 	ScanResults, BlockResults bool
 	// Signals are passed on to the server's process group.
 	Signals <-chan os.Signal
+	// Supervise runs the server under a supervisor (on Linux) that kills
+	// everything the server started when the proxy goes, even by SIGKILL.
+	// The supervisor is this program again: its main must call Supervisor
+	// first.
+	Supervise bool
 	// Grace periods of the shutdown after stdin closes (defaults 2s and 3s).
 	StdinGrace, TermGrace time.Duration
 }

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package mcpproxy
+
+import "os/exec"
+
+// superviseCmd: there is no subreaper here to find a process that left the
+// group, so the server runs unsupervised.
+func superviseCmd(*exec.Cmd) bool { return false }
+
+// Supervisor reports ok false: no process is started as a supervisor here.
+func Supervisor() (code int, ok bool) { return 0, false }
