@@ -8,11 +8,17 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry/remote/aimtest"
 )
 
 // TestMain lets testscript run this test binary as the aim-mcp command.
 func TestMain(m *testing.M) {
+	// A proxy run in this process re-executes this binary as its
+	// supervisor, under the test binary's own name.
+	if code, ok := mcpproxy.Supervisor(); ok {
+		os.Exit(code)
+	}
 	testscript.Main(m, map[string]func(){
 		"aim-mcp": func() {
 			os.Exit(run(context.Background(), os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))

@@ -139,6 +139,7 @@ func BenchmarkStringNoPrefilter(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(s)))
 			for b.Loop() {
+				rules := rules()
 				for i := range rules {
 					rules[i].apply(s, Hide)
 				}
