@@ -44,7 +44,11 @@ func startChild(argv, env []string, stderr io.Writer, supervise bool) (*child, e
 	// every grandchild that inherited it: a crashed server would go unseen.
 	cmd.WaitDelay = 500 * time.Millisecond
 	setProcAttr(cmd)
-	supervised := supervise && superviseCmd(cmd)
+	var ready *os.File
+	supervised := false
+	if supervise {
+		ready, supervised = superviseCmd(cmd)
+	}
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
@@ -76,6 +80,9 @@ func startChild(argv, env []string, stderr io.Writer, supervise bool) (*child, e
 	// Only the child keeps these ends; our copies would hide its EOF.
 	inR.Close()
 	outW.Close()
+	if supervised {
+		awaitSupervisor(cmd, ready)
+	}
 	c := &child{cmd: cmd, stdin: inW, stdout: outR, supervised: supervised}
 	if err := c.contain(); err != nil {
 		c.kill()

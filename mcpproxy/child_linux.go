@@ -1,6 +1,7 @@
 package mcpproxy
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -16,10 +17,13 @@ func setDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKILL }
 // process group and is told of the proxy's death by signal (even a
 // SIGKILL's), and then kills every process the server started, including
 // those that left the group or started a session of their own.
-func superviseCmd(cmd *exec.Cmd) bool {
+//
+// ready is read to its end once the supervisor has started the server, so
+// the proxy's shutdown timers never count the supervisor's own start.
+func superviseCmd(cmd *exec.Cmd) (ready *os.File, ok bool) {
 	exe, err := os.Executable()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	env := cmd.Env
 	if env == nil {
@@ -29,7 +33,20 @@ func superviseCmd(cmd *exec.Cmd) bool {
 	cmd.Args = append([]string{os.Args[0], cmd.Path}, cmd.Args...)
 	cmd.Path = exe
 	cmd.SysProcAttr.Pdeathsig = sigParentGone
-	return true
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, false
+	}
+	cmd.ExtraFiles = []*os.File{w} // fd 3: closed once the server runs
+	return r, true
+}
+
+// awaitSupervisor waits until the supervisor has started the server (or
+// died): it closes its end of ready then.
+func awaitSupervisor(cmd *exec.Cmd, ready *os.File) {
+	cmd.ExtraFiles[0].Close()
+	io.Copy(io.Discard, ready)
+	ready.Close()
 }
 
 // kill ends the server and everything it started. A supervisor is asked to

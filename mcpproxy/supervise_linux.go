@@ -47,6 +47,9 @@ func supervise(path string, argv []string) int {
 	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
 		fmt.Fprintf(os.Stderr, "aim-mcp: warning: cannot become a subreaper: %v\n", e)
 	}
+	// fd 3 tells the proxy we are ready by closing; the server must not
+	// hold it.
+	syscall.CloseOnExec(3)
 	sigs := make(chan os.Signal, 8)
 	// Group signals reach the server as they reach us; ours are noted and
 	// otherwise ignored (signal.Ignore would pass SIG_IGN on to the server).
@@ -63,6 +66,7 @@ func supervise(path string, argv []string) int {
 	// Only the server keeps these: the proxy must see its EOF.
 	os.Stdin.Close()
 	os.Stdout.Close()
+	syscall.Close(3)
 	go func() {
 		for s := range sigs {
 			if s == sigParentGone {

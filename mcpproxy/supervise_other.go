@@ -2,11 +2,16 @@
 
 package mcpproxy
 
-import "os/exec"
+import (
+	"os"
+	"os/exec"
+)
 
 // superviseCmd: there is no subreaper here to find a process that left the
 // group, so the server runs unsupervised.
-func superviseCmd(*exec.Cmd) bool { return false }
+func superviseCmd(*exec.Cmd) (ready *os.File, ok bool) { return nil, false }
+
+func awaitSupervisor(*exec.Cmd, *os.File) {}
 
 // Supervisor reports ok false: no process is started as a supervisor here.
 func Supervisor() (code int, ok bool) { return 0, false }
