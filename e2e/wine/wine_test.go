@@ -497,7 +497,8 @@ func TestWindowsUser(t *testing.T) {
 		}
 		_, errOut, err = m.run(m.exe("aim-mcp"), "install", "--client", "claude-desktop")
 		os.Chmod(config, 0o644)
-		if err == nil || !strings.Contains(errOut, "is read-only") || !strings.Contains(errOut, "attrib -r "+`"`+winPath(config)+`"`) {
+		if err == nil || !strings.Contains(errOut, "is read-only") || !strings.Contains(errOut, `(attrib -r "C:\users\`) ||
+			!strings.Contains(errOut, `\AppData\Roaming\Claude\claude_desktop_config.json")`) {
 			t.Errorf("install over a read-only config: %v\n%s", err, errOut)
 		}
 		if got := readFile(t, config); got != original {
