@@ -258,3 +258,27 @@ func ExampleScanner_Tool() {
 	}
 	// Output: hard hide.from-user tools[0].description
 }
+
+// A form field that tells the person what not to give is not asking for it:
+// the reference server's own elicitation form says "do not give us your
+// phone number, pin, or other sensitive info", while a field that does ask
+// is still found whatever else its text says.
+func TestElicitNegated(t *testing.T) {
+	for _, tt := range []struct {
+		params string
+		hard   bool
+	}{
+		{`{"message":"Please provide inputs","requestedSchema":{"type":"object","properties":{"integer":{"type":"integer","title":"Integer","description":"Your favorite integer (do not give us your phone number, pin, or other sensitive info)"}}}}`, false},
+		{`{"message":"Sign in","requestedSchema":{"type":"object","properties":{"code":{"type":"string","description":"Do not share it with anyone. Enter your bank PIN"}}}}`, true},
+		{`{"message":"Sign in","requestedSchema":{"type":"object","properties":{"pin":{"type":"string","description":"never shown to anyone"}}}}`, true},
+	} {
+		fs := New(nil).Elicitation(json.RawMessage(tt.params))
+		hard := false
+		for _, f := range fs {
+			hard = hard || f.Rule == "elicit.secret"
+		}
+		if hard != tt.hard {
+			t.Errorf("%s: elicit.secret found %v, want %v (%v)", tt.params, hard, tt.hard, fs)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package poison
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -380,7 +381,7 @@ func (s *Scanner) Elicitation(params json.RawMessage) []Finding {
 			desc, _ := m["description"].(string)
 			format, _ := m["format"].(string)
 			wo, _ := m["writeOnly"].(bool)
-			if format == "password" || wo || secretField(name+" "+title+" "+desc) {
+			if format == "password" || wo || secretField(name+" "+title+" "+unasked(desc)) {
 				sc.add(Finding{Rule: "elicit.secret", Severity: Hard, Where: join("params.requestedSchema.properties", name),
 					Evidence: Visible(strings.TrimSpace(name+": "+title+" "+desc), 140),
 					Why:      "the form asks the person for a password, key, token or payment detail, which the MCP specification forbids"})
@@ -389,6 +390,15 @@ func (s *Scanner) Elicitation(params json.RawMessage) []Finding {
 	}
 	return s.put(sc)
 }
+
+// negated matches a clause that tells the person what NOT to give ("do not
+// give us your phone number, pin, or other sensitive info"): up to the end of
+// its clause.
+var negated = regexp.MustCompile(`(?i)\b(?:do not|don't|dont|never|not|no need to)\b[^.;:()!?]{0,160}`)
+
+// unasked is a field's description without the clauses that tell the person
+// what not to give: a secret named there is not being asked for.
+func unasked(desc string) string { return negated.ReplaceAllString(desc, " ") }
 
 // secretField reports whether a form field asks for a secret.
 func secretField(text string) bool {
