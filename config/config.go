@@ -58,6 +58,10 @@ type Config struct {
 	// ApprovalWait is how long a call waits for a human before the client
 	// is told to ask again; it must stay under the client's own timeout.
 	ApprovalWait time.Duration `yaml:"approval_wait"`
+	// StopGrace is how long a server has to exit by itself after its client
+	// closed stdin, before it is sent SIGTERM. A server that starts slowly
+	// (a runtime that takes seconds to load) may need more than the default.
+	StopGrace time.Duration `yaml:"stop_grace"`
 	// ApprovalTTL is how long a pending or granted approval lives.
 	ApprovalTTL time.Duration `yaml:"approval_ttl"`
 	// ApprovalRate caps the approval prompts per server per minute.
@@ -123,6 +127,7 @@ func Defaults() Config {
 		DefaultRisk:   "medium",
 		Actions:       map[string]audit.Action{"low": audit.ActionAllow, "medium": audit.ActionAllow, "high": audit.ActionApprove, "critical": audit.ActionApprove},
 		ApprovalWait:  50 * time.Second,
+		StopGrace:     2 * time.Second,
 		ApprovalTTL:   10 * time.Minute,
 		ApprovalRate:  10,
 		DriftAction:   audit.ActionApprove,
@@ -298,6 +303,9 @@ func (c Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.DashboardAddr); err != nil || port == "" {
 		return fmt.Errorf("dashboard_addr %q: want HOST:PORT, such as %s", c.DashboardAddr, DefaultDashboardAddr)
+	}
+	if c.StopGrace <= 0 {
+		return fmt.Errorf("stop_grace %s: want a positive duration, such as 2s", c.StopGrace)
 	}
 	if c.ApprovalWait < 0 || c.ApprovalTTL <= 0 || c.ApprovalRate < 0 {
 		return errors.New("approval_wait, approval_ttl and approval_rate must be positive")

@@ -141,6 +141,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr), Supervise: true,
 		Fallback:    policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 		ScanResults: cfg.Scan.Results, BlockResults: cfg.Scan.ResultAction == config.ResultBlock,
+		StdinGrace: cfg.StopGrace,
 	})
 	return proxyExit(*server, err)
 }
