@@ -18,7 +18,8 @@ type child struct {
 	stdin  *os.File // our end of its stdin
 	stdout *os.File // our end of its stdout
 	err    error
-	box    containment // what holds its process tree, per OS
+	//lint:ignore U1000 only Windows keeps state here (its job object)
+	box containment // what holds its process tree, per OS
 	// supervised: cmd is a supervisor that runs the server (Linux).
 	supervised bool
 	// done is set once Wait returned; stopped when we ended the server

@@ -11,6 +11,8 @@ import (
 var sigTerm os.Signal = syscall.SIGTERM
 
 // containment is the process group, which needs no state of its own.
+//
+//lint:ignore U1000 the field of this type is used on Windows
 type containment struct{}
 
 func setProcAttr(cmd *exec.Cmd) {

@@ -388,7 +388,7 @@ func fakeSleeper() int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
 	if os.Getenv(envSetsid) != "" {
-		if _, err := syscall.Setsid(); err != nil {
+		if err := setsid(); err != nil {
 			log.event("setsid: %v", err)
 		}
 	}

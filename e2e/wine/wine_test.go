@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package wine runs aim-mcp's Windows build under Wine, the way a Windows
 // user meets it: a Claude Desktop config in %APPDATA%\Claude with CRLF line
 // ends, a server under "Program Files", a home whose path has a space, and
