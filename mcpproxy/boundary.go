@@ -37,14 +37,7 @@ func (p *Proxy) serverTooDeep(body []byte, m message) {
 	if !m.hasID {
 		return
 	}
-	k := idKey(m.id)
-	p.mu.Lock()
-	f, ok := p.inflight[k]
-	if ok {
-		delete(p.inflight, k)
-		p.nTracked.Add(-1)
-	}
-	p.mu.Unlock()
+	f, ok := p.untrack(idKey(m.id))
 	if !ok {
 		return // not a request the proxy tracks: nothing waits for it here
 	}

@@ -139,6 +139,19 @@ func (p *Proxy) track(k string, f *inflight) {
 	p.mu.Unlock()
 }
 
+// untrack takes the request named k out of the ones awaiting an answer,
+// and returns it when it was there.
+func (p *Proxy) untrack(k string) (*inflight, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f, ok := p.inflight[k]
+	if ok {
+		delete(p.inflight, k)
+		p.nTracked.Add(-1)
+	}
+	return f, ok
+}
+
 // cancelHeld drops a held call named by a notifications/cancelled. It
 // reports whether the notification was consumed.
 func (p *Proxy) cancelHeld(params []byte) bool {

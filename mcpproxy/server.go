@@ -62,14 +62,7 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		}
 		return
 	}
-	k := idKey(m.id)
-	p.mu.Lock()
-	f, ok := p.inflight[k]
-	if ok {
-		delete(p.inflight, k)
-		p.nTracked.Add(-1)
-	}
-	p.mu.Unlock()
+	f, ok := p.untrack(idKey(m.id))
 	if ok && f.method == "initialize" {
 		// Learn the client's capabilities before the client can act on
 		// the answer: its first call may need to ask it something.
