@@ -138,7 +138,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	}
 	err = mcpproxy.Run(ctx, mcpproxy.Options{
 		Command: argv, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
-		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr), Supervise: true,
+		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr), Supervise: !e.unsupervised,
 		Fallback:    policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 		ScanResults: cfg.Scan.Results, BlockResults: cfg.Scan.ResultAction == config.ResultBlock,
 		StdinGrace: cfg.StopGrace,
