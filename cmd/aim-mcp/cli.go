@@ -16,10 +16,6 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	// unsupervised runs a proxy's server without the Linux supervisor: for
-	// tests that run the proxy inside the test binary, where the supervisor
-	// would be the race-instrumented test binary again.
-	unsupervised bool
 }
 
 // cliError is an error for a person: what happened, and how to fix it.

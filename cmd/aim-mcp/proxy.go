@@ -138,7 +138,11 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	}
 	err = mcpproxy.Run(ctx, mcpproxy.Options{
 		Command: argv, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
-		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr), Supervise: !e.unsupervised,
+		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr),
+		// The Linux supervisor (mcpproxy.Supervise) is not switched on yet:
+		// under the race detector its servers missed their stdin's end in
+		// the CLI's tests, and that is not understood.
+		Supervise:   false,
 		Fallback:    policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 		ScanResults: cfg.Scan.Results, BlockResults: cfg.Scan.ResultAction == config.ResultBlock,
 		StdinGrace: cfg.StopGrace,

@@ -44,7 +44,7 @@ func TestProxyExit(t *testing.T) {
 			stdin, client := io.Pipe() // the client stays: the server's exit is its own
 			defer client.Close()
 			args := append([]string{"proxy", "--server", "s", "--home", t.TempDir(), "--"}, tc.argv...)
-			code := run(context.Background(), args, env{stdin: stdin, stdout: &out, stderr: &errb, unsupervised: true})
+			code := run(context.Background(), args, env{stdin: stdin, stdout: &out, stderr: &errb})
 			if code != tc.code {
 				t.Errorf("exit code: got %d, want %d", code, tc.code)
 			}

@@ -104,7 +104,7 @@ func (w *remoteWorld) aimMCP(stdin io.Reader, args ...string) (int, string, stri
 	}
 	var out bytes.Buffer
 	var errb lockedBuffer
-	code := run(context.Background(), args, env{stdin: stdin, stdout: &out, stderr: &errb, unsupervised: true})
+	code := run(context.Background(), args, env{stdin: stdin, stdout: &out, stderr: &errb})
 	w.outputs = append(w.outputs, out.String(), errb.String())
 	return code, out.String(), errb.String()
 }
@@ -166,7 +166,7 @@ func (w *remoteWorld) proxy(server string) *aimSession {
 	outR, outW := io.Pipe()
 	s := &aimSession{t: w.t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &lockedBuffer{}}
 	go func() {
-		code := run(context.Background(), entry.Args, env{stdin: inR, stdout: outW, stderr: s.stderr, unsupervised: true})
+		code := run(context.Background(), entry.Args, env{stdin: inR, stdout: outW, stderr: s.stderr})
 		outW.Close()
 		s.done <- code
 	}()
