@@ -9,9 +9,12 @@
 //
 // A server enters with [DB.Register] (install, watch, or a proxy that finds
 // its server unregistered), which gives it an id and a key. A tool call
-// leaves records: the proxy's record writer hands each [Event] to
-// [DB.AppendAll], which links it to the chain's tail by hash, signs it with
-// the server's key and commits it; [DB.Verify] walks the chain back. The
+// leaves records: the proxy's record writer hands each [Event] to its
+// session ([DB.StartSession], [Session.Append]), which commits it with one
+// write to the session's spool; the session's mover then takes spooled
+// lines into the chain in batches, linking each to the chain's tail by hash
+// and signing it with the server's key ([DB.MoveSpools] does the same for
+// sessions that died). [DB.Verify] walks the chain back. The
 // CLI, trust and report read what the proxies wrote: [DB.Records],
 // [DB.Stats], approvals, pins and rules.
 package registry
