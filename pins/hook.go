@@ -322,7 +322,7 @@ func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
 	if ok {
 		return v
 	}
-	v = h.Scan.Tool("", d.Definition, nil)
+	v = Verdict(h.Scan, d)
 	h.vmu.Lock()
 	if h.verdicts == nil {
 		h.verdicts = map[string][]poison.Finding{}

@@ -100,10 +100,16 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 	if err != nil {
 		return nil, fmt.Errorf("observe tools: %w", err)
 	}
-	first := len(rows) == 0
+	// The first answer of a session pins. Rows that only a scan outside
+	// any session wrote (QuarantineScanned: never seen by a session) do
+	// not make an answer a later one.
+	first := true
 	known := map[string]Tool{}
 	for _, t := range rows {
 		known[t.Name] = t
+		if !t.SeenAt.IsZero() {
+			first = false
+		}
 	}
 	ts := fmtTime(now)
 	var changes []ToolChange
@@ -141,7 +147,12 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			continue
 		}
 		var state, change string
+		pinnedHash, pinnedDef := old.PinnedHash, string(old.PinnedDef)
 		switch {
+		case first && !d.Hold && old.PinnedHash == "":
+			// Quarantined by a scan only, and clean as the session's
+			// first answer shows it: pinned, as any tool of a first answer.
+			state, change, pinnedHash, pinnedDef = ToolPinned, ChangePinned, d.Hash, string(d.Definition)
 		case d.Hold && d.Hash != old.PinnedHash:
 			state = ToolQuarantined
 			if old.State != ToolQuarantined || d.Hash != old.Hash {
@@ -168,13 +179,14 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			changedAt = now
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
-			changed_at = ?, seen_at = ? WHERE server_id = ? AND name = ?`,
-			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, serverID, d.Name); err != nil {
+			changed_at = ?, seen_at = ?, pinned_hash = ?, pinned_def = ? WHERE server_id = ? AND name = ?`,
+			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, pinnedHash, pinnedDef, serverID, d.Name); err != nil {
 			return nil, fmt.Errorf("observe tools: %w", err)
 		}
 		if change != "" {
 			t := old
 			t.State, t.Definition, t.Hash, t.Annotations, t.ChangedAt, t.SeenAt = state, d.Definition, d.Hash, json.RawMessage(ann), now, now
+			t.PinnedHash, t.PinnedDef = pinnedHash, rawOrNil(pinnedDef)
 			from := old.State
 			if from == toolRetired {
 				from = ""
@@ -186,7 +198,10 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		if seen[old.Name] || old.State == ToolRemoved || old.State == toolRetired {
 			continue
 		}
-		if old.PinnedHash == "" {
+		if old.PinnedHash == "" || first {
+			// Also a tool the scan saw and this first answer does not list
+			// (a server lists other tools to a client with other
+			// capabilities): nothing a session showed, nothing to report.
 			// A new tool that came and went was never trusted: forget it.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM tools WHERE server_id = ? AND name = ?`, serverID, old.Name); err != nil {
 				return nil, fmt.Errorf("observe tools: %w", err)
@@ -203,6 +218,56 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("observe tools: %w", err)
+	}
+	return changes, nil
+}
+
+// QuarantineScanned records, for a server no session has listed yet, the
+// tools that a scan outside any session (install's) found with a hard
+// finding: quarantined from the start, so that a person can review and
+// accept them before the client ever starts the server. Only held
+// definitions are written, and nothing when a session has listed the
+// server's tools: those pins are the session's to make. The rows count as
+// unseen, so the session's first answer still pins the rest.
+func (r *DB) QuarantineScanned(ctx context.Context, serverID string, defs []ToolDef, now time.Time) ([]ToolChange, error) {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine tools: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := queryTools(ctx, tx, serverID)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine tools: %w", err)
+	}
+	known := map[string]bool{}
+	for _, t := range rows {
+		if !t.SeenAt.IsZero() {
+			return nil, nil
+		}
+		known[t.Name] = true
+	}
+	ts := fmtTime(now)
+	var changes []ToolChange
+	for _, d := range defs {
+		if !d.Hold || d.Name == "" || known[d.Name] {
+			continue
+		}
+		known[d.Name] = true
+		ann := string(d.Annotations)
+		if ann == "" {
+			ann = "{}"
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
+			pinned_hash, pinned_def, state, changed_at, seen_at) VALUES (?, ?, ?, ?, ?, '', '', ?, ?, '')`,
+			serverID, d.Name, string(d.Definition), d.Hash, ann, ToolQuarantined, ts); err != nil {
+			return nil, fmt.Errorf("quarantine tools: %w", err)
+		}
+		t := Tool{ServerID: serverID, Name: d.Name, State: ToolQuarantined, Definition: d.Definition, Hash: d.Hash,
+			Annotations: json.RawMessage(ann), ChangedAt: now}
+		changes = append(changes, ToolChange{Tool: t, Change: ChangeQuarantined})
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("quarantine tools: %w", err)
 	}
 	return changes, nil
 }

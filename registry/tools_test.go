@@ -175,3 +175,59 @@ func TestAcceptTools(t *testing.T) {
 		t.Errorf("after everything was removed (-want +got):\n%s", diff)
 	}
 }
+
+// A scan outside any session (install's) quarantines held tools before the
+// client starts the server; the session's first answer still pins the rest,
+// and what the scan saw that the session does not list is forgotten.
+func TestQuarantineScanned(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	held := func(d ToolDef) ToolDef { d.Hold = true; return d }
+	cs, err := db.QuarantineScanned(ctx, s.ID, []ToolDef{def("a", "A"), held(def("evil", "E")), held(def("gone", "G"))}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]change{{"evil", "", "quarantined", "quarantined"}, {"gone", "", "quarantined", "quarantined"}}, changesOf(cs)); diff != "" {
+		t.Errorf("scan: changes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"evil": "quarantined", "gone": "quarantined"}, states(t, db, s.ID)); diff != "" {
+		t.Errorf("scan: states (-want +got):\n%s", diff)
+	}
+	// A person may accept before any session: the pin is theirs.
+	if _, err := db.AcceptTools(ctx, s.ID, []string{"gone"}, now); err != nil {
+		t.Fatal(err)
+	}
+	// The session's first answer: a, b pinned; evil still held with no
+	// second alert; gone (not listed to this client) forgotten.
+	cs, err = db.ObserveTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B"), held(def("evil", "E"))}, now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]change{{"a", "", "pinned", "pinned"}, {"b", "", "pinned", "pinned"}}, changesOf(cs)); diff != "" {
+		t.Errorf("first answer: changes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"a": "pinned", "b": "pinned", "evil": "quarantined"}, states(t, db, s.ID)); diff != "" {
+		t.Errorf("first answer: states (-want +got):\n%s", diff)
+	}
+	// Once a session listed, a scan writes nothing.
+	if cs, err := db.QuarantineScanned(ctx, s.ID, []ToolDef{held(def("c", "C"))}, now); err != nil || cs != nil {
+		t.Errorf("scan after a session = %v, %v", cs, err)
+	}
+	if _, err := db.Tool(ctx, s.ID, "c"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("scan after a session wrote tool c: %v", err)
+	}
+	// A tool the scan held that the session shows clean (another
+	// definition) is pinned by the first answer.
+	db2, s2 := openTestDB(t)
+	if _, err := db2.QuarantineScanned(ctx, s2.ID, []ToolDef{held(def("x", "bad"))}, now); err != nil {
+		t.Fatal(err)
+	}
+	cs, _ = db2.ObserveTools(ctx, s2.ID, []ToolDef{def("x", "good")}, now)
+	if diff := cmp.Diff([]change{{"x", "quarantined", "pinned", "pinned"}}, changesOf(cs)); diff != "" {
+		t.Errorf("clean in session: changes (-want +got):\n%s", diff)
+	}
+	if x, _ := db2.Tool(ctx, s2.ID, "x"); x.PinnedHash != "h:x:good" {
+		t.Errorf("clean in session: pinned %q", x.PinnedHash)
+	}
+}

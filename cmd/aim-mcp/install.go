@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
@@ -36,6 +37,10 @@ Flags:
 		"'s). Project files are only changed when named here: they are often shared in a repository") + `  --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME, else the
                  XDG data directory's aim-mcp)
   --dry-run      show what would change and write nothing
+  --scan-timeout DUR
+                 how long each server it wraps may take to list its tools,
+                 prompts and resources for the scanner (default 15s; the
+                 servers are scanned at once; 0 scans nothing)
   --aim-url URL  register the servers with the remote AIM server at URL
                  too (default AIM_URL, aim_url in config.yaml, or the AIM
                  of an earlier install); each becomes an AIM agent of type
@@ -52,6 +57,7 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "")
 	aimURL := fs.String("aim-url", "", "")
 	apiKey := fs.String("api-key", "", "")
+	scanTimeout := fs.Duration("scan-timeout", 15*time.Second, "")
 	dir, cfgs, failed, err := cf.load(e, fs, args)
 	if err != nil {
 		return err
@@ -73,9 +79,12 @@ func runInstall(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	rec := &watch.Reconciler{Exe: exe, Home: dir, Backups: home.Backups(dir), Writable: writable}
+	var scans *installScans
+	var db *registry.DB
 	if !*dryRun && len(cfgs) > 0 {
-		db, err := openRegistry(ctx, e, dir, true)
-		if err != nil {
+		// The servers to wrap are scanned while the configs are written.
+		scans = startInstallScans(ctx, cfgs, *scanTimeout)
+		if db, err = openRegistry(ctx, e, dir, true); err != nil {
 			return err
 		}
 		defer db.Close()
@@ -91,7 +100,7 @@ func runInstall(ctx context.Context, e env, args []string) error {
 		if ctx.Err() != nil {
 			return interrupted(cfgs[i:])
 		}
-		if err := installConfig(ctx, e, rec, cfg, *dryRun); err != nil {
+		if err := installConfig(ctx, e, rec, cfg, *dryRun, func(res watch.Result) { scans.report(ctx, e, db, cfg, res) }); err != nil {
 			if ctx.Err() != nil {
 				return interrupted(cfgs[i:])
 			}
@@ -106,7 +115,8 @@ func runInstall(ctx context.Context, e env, args []string) error {
 }
 
 // installConfig wraps the servers of one config and says what it did.
-func installConfig(ctx context.Context, e env, rec *watch.Reconciler, cfg *discovery.Config, dryRun bool) error {
+// scanned, when not nil, reports the scans of the servers wrapped.
+func installConfig(ctx context.Context, e env, rec *watch.Reconciler, cfg *discovery.Config, dryRun bool, scanned func(watch.Result)) error {
 	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Client.Display, cfg.Path)
 	res, err := rec.Reconcile(ctx, cfg)
 	if err != nil {
@@ -124,6 +134,9 @@ func installConfig(ctx context.Context, e env, rec *watch.Reconciler, cfg *disco
 	}
 	for _, s := range res.Removed {
 		fmt.Fprintf(e.stdout, "  %-24s gone from the config: marked removed\n", s.Name)
+	}
+	if scanned != nil {
+		scanned(res)
 	}
 	switch {
 	case !res.Changed():

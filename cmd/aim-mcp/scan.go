@@ -320,22 +320,7 @@ func scanInstalled(ctx context.Context, e env, cfgs []*discovery.Config, names [
 			}
 		}
 		s := poison.New(&poison.Options{Peers: others})
-		var fs []poison.Finding
-		if len(t.surf.Tools) > 0 {
-			fs = append(fs, s.Tools(t.surf.Tools)...)
-		}
-		if len(t.surf.Prompts) > 0 {
-			fs = append(fs, s.Prompts(t.surf.Prompts)...)
-		}
-		if len(t.surf.Resources) > 0 {
-			fs = append(fs, s.Resources(t.surf.Resources)...)
-		}
-		if len(t.surf.Templates) > 0 {
-			fs = append(fs, s.Resources(t.surf.Templates)...)
-		}
-		if t.surf.Instructions != "" {
-			fs = append(fs, s.Instructions(t.surf.Instructions)...)
-		}
+		fs := scanSurface(s, t.surf)
 		hard, soft := 0, 0
 		for _, f := range fs {
 			if f.Severity == poison.Hard {

@@ -42,6 +42,11 @@ func TestScript(t *testing.T) {
 			e.Setenv("XDG_DATA_HOME", home+"/.local/share")
 			e.Setenv("AIM_MCP_HOME", "")
 			e.Setenv("AIM_PRIVATE_KEY", "")
+			// install scans the servers it wraps by starting them: the
+			// configs' npx and uvx servers must not be fetched from the
+			// network by a test.
+			e.Setenv("npm_config_offline", "true")
+			e.Setenv("UV_OFFLINE", "1")
 			// And an AIM of its own (the test double), which the script
 			// drives as an admin would with the aim command.
 			aim := aimtest.New()
