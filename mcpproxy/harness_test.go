@@ -23,6 +23,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -156,26 +157,6 @@ func (g *testGuard) Outcome(ctx context.Context, c *Call, o Outcome) {
 	g.outcomes = append(g.outcomes, o)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
-
-func (s *syncBuffer) String() string { return string(s.Bytes()) }
-
 // frameChecker is the proxy's stdout. It fails the test when a Write is not
 // exactly one whole line: frames must never be split or interleaved.
 type frameChecker struct {
@@ -216,10 +197,10 @@ type proxy struct {
 	reg     *testRegistry
 	stdin   *os.File  // the client's end: what it writes reaches the proxy
 	stdout  io.Reader // the client's end: what the proxy wrote, also copied to wire
-	wire    *syncBuffer
-	stderr  *syncBuffer // the fake server's stderr
-	reports *syncBuffer // what Run reported, one error a line
-	log     string      // the fake server's log
+	wire    *syncbuf.Buffer
+	stderr  *syncbuf.Buffer // the fake server's stderr
+	reports *syncbuf.Buffer // what Run reported, one error a line
+	log     string          // the fake server's log
 	exit    chan error
 	err     error // Run's
 	code    int   // the exit code Run's error carries
@@ -229,7 +210,7 @@ type proxy struct {
 
 func startProxy(t testing.TB, o proxyOpts) *proxy {
 	t.Helper()
-	p := &proxy{t: t, wire: &syncBuffer{}, stderr: &syncBuffer{}, reports: &syncBuffer{}, exit: make(chan error, 1)}
+	p := &proxy{t: t, wire: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, reports: &syncbuf.Buffer{}, exit: make(chan error, 1)}
 	p.reg = o.reg
 	if p.reg == nil {
 		p.reg = newRegistry(t)

@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
+	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -135,30 +135,12 @@ func (f *fakeRegistry) status(client, name string) string {
 	return s.Status
 }
 
-// syncBuffer is a log sink safe for the watcher's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness runs a Watcher over real files in a temp directory.
 type harness struct {
 	t    *testing.T
 	w    *Watcher
 	reg  *fakeRegistry
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 	home string
 
 	mu         sync.Mutex
@@ -182,7 +164,7 @@ func writable(path string) error {
 
 func newHarness(t *testing.T, paths ...string) *harness {
 	t.Helper()
-	h := &harness{t: t, reg: newFakeRegistry(), log: &syncBuffer{}, home: t.TempDir(), done: make(chan struct{})}
+	h := &harness{t: t, reg: newFakeRegistry(), log: &syncbuf.Buffer{}, home: t.TempDir(), done: make(chan struct{})}
 	var targets []discovery.Location
 	for _, p := range paths {
 		targets = append(targets, discovery.Location{Client: discovery.ClaudeDesktop, Path: p, Format: claudeconfig.ClaudeDesktop})

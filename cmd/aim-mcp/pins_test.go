@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 	"github.com/opena2a-org/aim-mcp/report/pdftext"
 )
 
@@ -87,29 +87,12 @@ type mcpSession struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	client *client.Client
-	stderr *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr *syncbuf.Buffer
 }
 
 func (c *cliEnv) session(server string) *mcpSession {
 	c.t.Helper()
-	s := &mcpSession{t: c.t, stderr: &lockedBuffer{}}
+	s := &mcpSession{t: c.t, stderr: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(c.bin, "proxy", "--server", server, "--", os.Args[0])
 	s.cmd.Env = c.env
 	s.cmd.Stderr = s.stderr

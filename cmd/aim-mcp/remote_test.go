@@ -21,6 +21,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/home"
+	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 	"github.com/opena2a-org/aim-mcp/registry/remote/aimtest"
@@ -103,7 +104,7 @@ func (w *remoteWorld) aimMCP(stdin io.Reader, args ...string) (int, string, stri
 		stdin = strings.NewReader("")
 	}
 	var out bytes.Buffer
-	var errb lockedBuffer
+	var errb syncbuf.Buffer
 	code := run(context.Background(), args, env{stdin: stdin, stdout: &out, stderr: &errb})
 	w.outputs = append(w.outputs, out.String(), errb.String())
 	return code, out.String(), errb.String()
@@ -142,7 +143,7 @@ type aimSession struct {
 	in     *io.PipeWriter
 	lines  chan map[string]any
 	done   chan int
-	stderr *lockedBuffer
+	stderr *syncbuf.Buffer
 }
 
 // proxy starts the proxy exactly as install wrote it into the config.
@@ -164,7 +165,7 @@ func (w *remoteWorld) proxy(server string) *aimSession {
 	}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	s := &aimSession{t: w.t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &lockedBuffer{}}
+	s := &aimSession{t: w.t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &syncbuf.Buffer{}}
 	go func() {
 		code := run(context.Background(), entry.Args, env{stdin: inR, stdout: outW, stderr: s.stderr})
 		outW.Close()

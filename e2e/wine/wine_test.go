@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 )
 
 // w is the Windows machine the test drives.
@@ -530,7 +532,7 @@ func TestWindowsUser(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		var log bytes.Buffer
+		var log syncbuf.Buffer
 		w := m.cmd(ctx, m.exe("aim-mcp"), "watch", "--client", "claude-desktop")
 		w.Stdout, w.Stderr = &log, &log
 		if err := w.Start(); err != nil {
