@@ -2,9 +2,16 @@ package notify
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 
 	"github.com/godbus/dbus/v5"
 )
+
+// ErrNoSessionBus is returned when the session has no D-Bus session bus: no
+// desktop is logged in to show a notification.
+var ErrNoSessionBus = errors.New("no desktop session bus (DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist)")
 
 // The freedesktop notification service (Desktop Notifications
 // Specification, org.freedesktop.Notifications).
@@ -15,13 +22,14 @@ const (
 )
 
 func (d *Notifier) send(ctx context.Context, n Note) error {
-	var conn *dbus.Conn
-	var err error
-	if d.Bus != "" {
-		conn, err = dbus.Connect(d.Bus, dbus.WithContext(ctx))
-	} else {
-		conn, err = dbus.ConnectSessionBus(dbus.WithContext(ctx))
+	addr := d.Bus
+	if addr == "" {
+		var err error
+		if addr, err = sessionBus(); err != nil {
+			return err
+		}
 	}
+	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
 	if err != nil {
 		return err
 	}
@@ -34,4 +42,22 @@ func (d *Notifier) send(ctx context.Context, n Note) error {
 	// app_name, replaces_id, app_icon, summary, body, actions, hints, expire_timeout
 	return conn.Object(service, path).CallWithContext(ctx, method, 0,
 		"aim-mcp", uint32(0), "dialog-password", n.Title, body, []string{}, hints, int32(-1)).Err
+}
+
+// sessionBus finds the session bus of the logged-in desktop: the address
+// the session exports, or the bus systemd keeps in the user's runtime
+// directory. It never starts a bus (dbus-launch): a bus started for a
+// process with no desktop has no one to show a notification to, and it
+// would outlive the proxy.
+func sessionBus() (string, error) {
+	if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" {
+		return a, nil
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		p := filepath.Join(dir, "bus")
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return "unix:path=" + p, nil
+		}
+	}
+	return "", ErrNoSessionBus
 }

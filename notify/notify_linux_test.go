@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +50,41 @@ func TestDesktopNotification(t *testing.T) {
 	now = now.Add(time.Minute)
 	if err := n.Send(ctx, Note{Key: "later", Title: "t"}); err != nil {
 		t.Errorf("a minute later: %v, want sent", err)
+	}
+}
+
+// TestNoSessionBus: with no session bus in sight, Send says so and starts
+// none (godbus's own fallback would run dbus-launch).
+func TestNoSessionBus(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("PATH", t.TempDir()) // no dbus-launch to find, were it looked for
+	err := (&Notifier{}).Send(context.Background(), Note{Key: "k", Title: "t"})
+	if !errors.Is(err, ErrNoSessionBus) {
+		t.Fatalf("Send with no session bus: %v, want ErrNoSessionBus", err)
+	}
+}
+
+// TestRuntimeDirBus: a desktop session whose address is not exported (a
+// proxy started by a service manager) is still found in $XDG_RUNTIME_DIR.
+func TestRuntimeDirBus(t *testing.T) {
+	addr := dbustest.SessionBus(t)
+	path, ok := strings.CutPrefix(addr, "unix:path=")
+	if !ok {
+		t.Skipf("the test bus is at %s, not a unix path", addr)
+	}
+	path, _, _ = strings.Cut(path, ",") // drop the guid
+	dir := t.TempDir()
+	if err := os.Symlink(path, filepath.Join(dir, "bus")); err != nil {
+		t.Fatal(err)
+	}
+	svc := dbustest.NotificationService(t, addr)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	if err := (&Notifier{}).Send(context.Background(), Note{Key: "k", Title: "found"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Received(); len(got) != 1 || got[0].Summary != "found" {
+		t.Errorf("received %+v, want the one note", got)
 	}
 }
