@@ -168,8 +168,12 @@ type Options struct {
 	Env     []string // its environment; nil means the proxy's
 	Stdin   io.Reader
 	Stdout  io.Writer
-	Stderr  io.Writer // the server's stderr: the client's log of it
-	Log     *slog.Logger
+	// Stderr is the server's stderr, the client's log of it, and the
+	// proxy's own lines. Unless it is an *os.File it must be safe for
+	// concurrent use: the server's output is copied to it while the proxy
+	// writes.
+	Stderr io.Writer
+	Log    *slog.Logger
 	// Report receives what goes wrong while the session runs, as a
 	// [*SetupError], [*AuditError] or [*UnrecordedError]; the session
 	// carries on. It is called from several goroutines. Nil discards.

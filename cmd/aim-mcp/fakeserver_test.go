@@ -15,13 +15,15 @@ import (
 // envFakeServer makes the test binary a small MCP server on stdio: the
 // server the proxy wraps in these tests. Its value names a JSON file of
 // tools, read at every tools/list, so a test can change them between
-// sessions (or within one). It is read in init, before testscript's
-// TestMain, so only child processes that inherit it act on it.
+// sessions (or within one). TestMain acts on it, after a supervisor has
+// had its turn: a supervisor is this binary too and inherits it.
 const envFakeServer = "AIM_MCP_TEST_SERVER"
 
-func init() {
-	// The aim-mcp command, whether testscript's link or a test's own
-	// symlink, keeps its name; the fake server is the binary under its own.
+// runFakeServer serves as the fake server, when this process was started
+// as one: the variable is set and the binary is not called aim-mcp (the
+// command, whether testscript's link or a test's own symlink, keeps its
+// name).
+func runFakeServer() {
 	if f := os.Getenv(envFakeServer); f != "" && filepath.Base(os.Args[0]) != "aim-mcp" {
 		os.Exit(fakeServer(f, os.Stdin, os.Stdout))
 	}

@@ -139,10 +139,10 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	err = mcpproxy.Run(ctx, mcpproxy.Options{
 		Command: argv, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr),
-		// The Linux supervisor (mcpproxy.Supervise) is not switched on yet:
-		// under the race detector its servers missed their stdin's end in
-		// the CLI's tests, and that is not understood.
-		Supervise:   false,
+		// On Linux the server runs under a supervisor (this binary again,
+		// see main) that takes down everything it started, even when the
+		// proxy is SIGKILLed.
+		Supervise:   true,
 		Fallback:    policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 		ScanResults: cfg.Scan.Results, BlockResults: cfg.Scan.ResultAction == config.ResultBlock,
 		StdinGrace: cfg.StopGrace,

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 )
 
 // TestProxyExit: the proxy's own words and exit codes for a server that
@@ -40,7 +42,8 @@ func TestProxyExit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-			var out, errb bytes.Buffer
+			var out bytes.Buffer
+			var errb syncbuf.Buffer    // the server's stderr is copied while the proxy writes
 			stdin, client := io.Pipe() // the client stays: the server's exit is its own
 			defer client.Close()
 			args := append([]string{"proxy", "--server", "s", "--home", t.TempDir(), "--"}, tc.argv...)

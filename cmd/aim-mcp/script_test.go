@@ -19,6 +19,11 @@ func TestMain(m *testing.M) {
 	if code, ok := mcpproxy.Supervisor(); ok {
 		os.Exit(code)
 	}
+	runFakeServer()
+	// Every process these tests start is this binary, built with -race:
+	// ThreadSanitizer would make each sleep a second before it exits, and a
+	// supervised server (two of them) would outlast the proxy's stop grace.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	testscript.Main(m, map[string]func(){
 		"aim-mcp": func() {
 			os.Exit(run(context.Background(), os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
