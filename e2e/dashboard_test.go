@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,11 +42,17 @@ func artifactDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// startDashboard runs `aim-mcp dashboard --no-open` on a free loopback port
-// and returns its link (with the token) and its base address.
-func startDashboard(t *testing.T, user, aimHome string) (link, base string) {
+// freeAddr is a loopback address no one listens on, for a dashboard_addr:
+// the default port may be taken by another test's dashboard (a proxy that
+// holds a call starts one there, detached, and it outlives the test).
+func freeAddr(t *testing.T) string {
 	t.Helper()
-	return startDashboardAt(t, user, aimHome, "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // startDashboardAt runs `aim-mcp dashboard --no-open` at addr.
@@ -106,7 +113,10 @@ func TestDashboardBrowser(t *testing.T) {
 	h := setup(t)
 	dir := runDir(t)
 	user := userHome(dir)
-	writeConfig(t, user, approvalConfig+"notify: none\n")
+	// The proxies find the test's own dashboard at dashboard_addr, and
+	// start none.
+	addr := freeAddr(t)
+	writeConfig(t, user, approvalConfig+"notify: none\ndashboard_addr: "+addr+"\n")
 	aimHome := filepath.Join(dir, "aim-home")
 	cfgDir := filepath.Join(user, ".config", "Claude")
 	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
@@ -140,7 +150,7 @@ func TestDashboardBrowser(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	link, base := startDashboard(t, user, aimHome)
+	link, base := startDashboardAt(t, user, aimHome, addr)
 	shots := artifactDir(t)
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -186,15 +196,27 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The pages redraw themselves whenever something happens, so a node
+	// found by id may be gone by the time it is read or clicked; the test
+	// reads and clicks by selector, inside the page, as a person would.
 	textOf := func(sel string) string {
 		t.Helper()
-		return get("read "+sel, chromedp.Text(css(sel)))
+		q, _ := json.Marshal(sel)
+		return get("read "+sel, chromedp.Evaluate[string](`(document.querySelector(`+string(q)+`) || {innerText: ""}).innerText`))
 	}
 	poll := func(expr string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))(ctx, tg)
 			return err
 		})
+	}
+	// clickUntil clicks the first element sel matches until done (a JS
+	// expression) holds. For a row that opens, sel leaves out open rows: a
+	// redraw keeps a row open, and a second click would close it.
+	clickUntil := func(sel, done string) chromedp.Action[chromedp.Void] {
+		q, _ := json.Marshal(sel)
+		return poll(`(() => { if (` + done + `) return true; const e = document.querySelector(` + string(q) + `);
+			if (e) e.click(); return false; })()`)
 	}
 
 	// The link swaps its token for a cookie and drops it from the address.
@@ -272,8 +294,12 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		run("drift shows", chromedp.Navigate(base+"/drift"), chromedp.WaitVisible(css(`[data-drift="everything/echo"]`)))
-		diff := textOf(`[data-drift="everything/echo"]`)
+		// The page redraws the card when the live stream catches up, so a
+		// node read by id can vanish between finding and reading it; the
+		// card is read by selector, in the page, until it says what changed.
+		card := `(document.querySelector('[data-drift="everything/echo"]') || {textContent: ""}).textContent`
+		run("drift shows", chromedp.Navigate(base+"/drift"), poll(card+`.includes("as pinned")`))
+		diff := get("read the drift card", chromedp.Evaluate[string](card))
 		if !strings.Contains(diff, "as pinned") || !strings.Contains(diff, "description") {
 			t.Errorf("the drift card does not show the description's change:\n%s", diff)
 		}
@@ -297,12 +323,12 @@ func TestDashboardBrowser(t *testing.T) {
 	if v := textOf(`#verify-result`); !strings.HasPrefix(v, "audit trail intact") {
 		t.Errorf("Verify says %q, want intact", v)
 	}
-	run("open a record", chromedp.Click(css(`tr[data-seq]`)), chromedp.WaitVisible(css(`td.detail dl`)),
-		poll(`document.querySelector("td.detail").textContent.includes("verifies up to here")`))
+	run("open a record", clickUntil(`tr[data-seq]:not(.open)`, `document.querySelector("td.detail dl") !== null`),
+		poll(`document.querySelector("td.detail:has(dl)").textContent.includes("verifies up to here")`))
 	shot("activity")
 
 	run("servers", chromedp.Navigate(base+"/servers"), chromedp.WaitVisible(css(`tr.clickable`)),
-		chromedp.Click(css(`tr.clickable`)), chromedp.WaitVisible(css(`td.detail table`)))
+		clickUntil(`tr.clickable:not(.open)`, `document.querySelector("main").innerText.includes("verification_status")`))
 	if s := textOf(`main`); !strings.Contains(s, "verification_status") || !strings.Contains(s, "wrapped") {
 		t.Errorf("the Servers page does not show the server's state and trust factors:\n%s", tail(s, 2000))
 	}

@@ -822,7 +822,7 @@ func TestApproval(t *testing.T) {
 	h := setup(t)
 	dir := runDir(t)
 	user := userHome(dir)
-	writeConfig(t, user, approvalConfig)
+	writeConfig(t, user, approvalConfig+"dashboard_addr: "+freeAddr(t)+"\n")
 	aimHome := filepath.Join(dir, "aim-home")
 	cfgDir := filepath.Join(user, ".config", "Claude")
 	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
@@ -929,6 +929,7 @@ func TestApproval(t *testing.T) {
 		return a, b
 	}()
 	r := d.finish(t)
+	checkDetachedDashboard(t, aimHome)
 	if t.Failed() {
 		t.FailNow()
 	}

@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,12 +28,7 @@ func TestHeldCallNotification(t *testing.T) {
 	h := setup(t)
 	dir := runDir(t)
 	user := userHome(dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	writeConfig(t, user, approvalConfig+"notify: desktop\ndashboard_addr: "+addr+"\n")
 	aimHome := filepath.Join(dir, "aim-home")
 	cfgDir := filepath.Join(user, ".config", "Claude")

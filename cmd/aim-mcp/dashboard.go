@@ -51,11 +51,15 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	anyAddr := fs.Bool("any-address", false, "")
 	idle := fs.Duration("idle-exit", 0, "")
 	homeFlag := fs.String("home", "", "")
+	detached := fs.Bool("detach", false, "") // hidden: how a proxy starts one
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	if *detached {
+		return startDetached(e, args)
 	}
 	cfg, err := config.Load()
 	if err != nil {
@@ -96,6 +100,32 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(e.stderr, "aim-mcp: Ctrl-C stops the dashboard")
 	return srv.Serve(ctx, ln)
+}
+
+// startDetached starts the dashboard that args describe (without --detach)
+// in a session of its own and returns at once. A proxy that holds a call
+// runs "dashboard --detach" and waits for it: the dashboard it leaves
+// behind is then nobody's child, so it is not part of the process tree the
+// client ends when it closes the server, and it outlives the proxy until
+// it has been idle a while.
+func startDetached(e env, args []string) error {
+	exe, err := selfPath()
+	if err != nil {
+		return err
+	}
+	rest := make([]string, 0, len(args))
+	for _, a := range args {
+		if a != "--detach" && a != "-detach" {
+			rest = append(rest, a)
+		}
+	}
+	cmd := exec.Command(exe, append([]string{"dashboard"}, rest...)...)
+	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start a dashboard: %w", err)
+	}
+	return cmd.Process.Release()
 }
 
 // startDashboard listens and prepares the dashboard of a home; watch uses it

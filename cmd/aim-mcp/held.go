@@ -70,13 +70,12 @@ func ensureDashboard(ctx context.Context, dir, addr, path string) (string, error
 		return link, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(exe, "dashboard", "--no-open", "--addr", addr, "--home", dir, "--idle-exit", dashboardIdle.String())
+	cmd := exec.CommandContext(ctx, exe, "dashboard", "--detach", "--no-open", "--addr", addr, "--home", dir, "--idle-exit", dashboardIdle.String())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logf, logf
 	detach(cmd)
-	if err := cmd.Start(); err != nil {
+	if err := cmd.Run(); err != nil {
 		return link, fmt.Errorf("start a dashboard: %w", err)
 	}
-	go cmd.Wait() // reaped if it exits while this proxy runs
 	for ctx.Err() == nil {
 		if dashboardAnswers(ctx, base, tok) {
 			return link, nil
