@@ -107,19 +107,20 @@ func (r *DB) PendingArgs(ctx context.Context, id string) (Approval, []byte, erro
 	if err != nil {
 		return a, nil, fmt.Errorf("read arguments of approval %s: %w", a.ID, err)
 	}
-	if argsDigest(data) != a.ArgsDigest {
+	if !bound(data, a.ArgsDigest) {
 		return a, nil, fmt.Errorf("approval %s: %w", a.ID, ErrArgsTampered)
 	}
 	return a, data, nil
 }
 
-// argsDigest is the digest a call's arguments are bound by: that of their
-// canonical form, or of the bytes themselves when they are not JSON.
-func argsDigest(data []byte) string {
-	if d, err := canon.Digest(data); err == nil {
-		return d
+// bound reports whether data are arguments that digest binds: by their
+// canonical form, or by the bytes themselves (the proxy's digest of
+// arguments it could not parse).
+func bound(data []byte, digest string) bool {
+	if d, err := canon.Digest(data); err == nil && d == digest {
+		return true
 	}
-	return canon.Sum(data)
+	return canon.Sum(data) == digest
 }
 
 // dropArgs removes the full arguments kept for approval id, if any.
