@@ -68,6 +68,12 @@ func (r *DB) KeepArgs(a Approval, args []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("keep arguments of approval %s: %w", a.ID, err)
 	}
+	// Answered while the file was written: the answer's removal came
+	// first, so this one is due now.
+	var status string
+	if err := r.db.QueryRow(`SELECT status FROM approvals WHERE id = ?`, a.ID).Scan(&status); err != nil || status != ApprovalPending {
+		r.dropArgs(a.ID)
+	}
 	return nil
 }
 

@@ -151,3 +151,23 @@ func TestPendingArgsTampered(t *testing.T) {
 		t.Errorf("PendingArgs(../aim) = %v, want ErrNotFound", err)
 	}
 }
+
+// Arguments kept for an approval answered before they were written are not
+// left behind.
+func TestKeepArgsAfterAnswer(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	a, _, err := db.RequestApproval(ctx, Approval{ServerID: "s1", Tool: "t", ArgsDigest: "sha256:x"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DecideApproval(ctx, a.ID, ApprovalDenied, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.KeepArgs(a, []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if exists(filepath.Join(db.PendingDir(), a.ID+".json")) {
+		t.Error("arguments kept for an approval that was already denied")
+	}
+}
