@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/audit"
+	"github.com/opena2a-org/aim-mcp/internal/fold"
 	"github.com/opena2a-org/aim-mcp/inventory"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/policy"
@@ -54,12 +55,21 @@ func (s *Server) who() string {
 	return s.opt.Who + " via dashboard"
 }
 
-// approvalView is an approval as the page shows it.
+// approvalView is an approval as the page shows it: its arguments folded
+// (each long value to its ends around a marker that counts what is left
+// out) and whole, for "Show all", both indented as written.
 type approvalView struct {
 	registry.Approval
-	Client string `json:"client"`
-	Now    int64  `json:"now"` // the server's clock (ms), for the time left
+	Client     string `json:"client"`
+	Now        int64  `json:"now"` // the server's clock (ms), for the time left
+	ArgsFolded string `json:"args_folded"`
+	ArgsText   string `json:"args_text"`
+	Folded     bool   `json:"folded"` // ArgsFolded leaves something out
+	Hidden     bool   `json:"hidden"` // some values are masked secrets
 }
+
+// cardKeep is how much of each end of a long value an approval card shows.
+const cardKeep = 120
 
 func (s *Server) apiApprovals(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -82,7 +92,10 @@ func (s *Server) apiApprovals(w http.ResponseWriter, r *http.Request) {
 			}
 			clients[a.ServerID] = c
 		}
-		return approvalView{Approval: a, Client: c, Now: time.Now().UnixMilli()}
+		folded := fold.JSON(a.Args, cardKeep)
+		return approvalView{Approval: a, Client: c, Now: time.Now().UnixMilli(),
+			ArgsFolded: fold.Pretty([]byte(folded)), ArgsText: fold.Pretty(a.Args),
+			Folded: len(folded) < len(a.Args), Hidden: strings.Contains(string(a.Args), "[REDACTED ")}
 	}
 	out := struct {
 		Pending []approvalView `json:"pending"`
@@ -119,6 +132,28 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, status, note str
 	}
 	s.feed.changed()
 	return a, true
+}
+
+// apiReveal gives the person at the page the exact arguments of a waiting
+// call, secrets included. It is a POST, so the Origin and CSRF checks of
+// a change guard it too: no other page can make the browser ask.
+func (s *Server) apiReveal(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	a, full, err := s.opt.DB.PendingArgs(r.Context(), id)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		fail(w, http.StatusNotFound, "there is no approval %q", id)
+	case errors.Is(err, registry.ErrArgsGone) && a.Status != registry.ApprovalPending:
+		fail(w, http.StatusGone, "the exact arguments of approval %s are gone: it is %s, and they are kept only while an approval waits", id, a.Status)
+	case errors.Is(err, registry.ErrArgsGone):
+		fail(w, http.StatusGone, "the exact arguments of approval %s were not kept; deny it if the masked ones are not enough", id)
+	case errors.Is(err, registry.ErrArgsTampered):
+		fail(w, http.StatusConflict, "the exact arguments kept for approval %s were changed: they are not the ones the approval binds, so they are not shown; deny it", id)
+	case err != nil:
+		s.internal(w, r, err)
+	default:
+		writeJSON(w, map[string]any{"id": a.ID, "args_text": fold.Pretty(full)})
+	}
 }
 
 func (s *Server) apiApprove(w http.ResponseWriter, r *http.Request) {

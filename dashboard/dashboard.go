@@ -215,6 +215,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/approvals", s.apiApprovals)
 	mux.HandleFunc("POST /api/approvals/{id}/approve", s.apiApprove)
 	mux.HandleFunc("POST /api/approvals/{id}/deny", s.apiDeny)
+	mux.HandleFunc("POST /api/approvals/{id}/reveal", s.apiReveal)
 	mux.HandleFunc("GET /api/records", s.apiRecords)
 	mux.HandleFunc("GET /api/records/{seq}", s.apiRecord)
 	mux.HandleFunc("POST /api/verify", s.apiVerify)

@@ -73,6 +73,7 @@ func (f *fixture) routes() [][2]string {
 		{"GET", "/"}, {"GET", "/approvals"}, {"GET", "/activity"}, {"GET", "/servers"}, {"GET", "/drift"},
 		{"GET", "/policy"}, {"GET", "/reports"}, {"GET", "/static/app.js"}, {"GET", "/static/app.css"}, {"GET", "/events"},
 		{"GET", "/api/approvals"}, {"POST", "/api/approvals/" + id + "/approve"}, {"POST", "/api/approvals/" + id + "/deny"},
+		{"POST", "/api/approvals/" + id + "/reveal"},
 		{"GET", "/api/records"}, {"GET", "/api/records/1"}, {"POST", "/api/verify"}, {"GET", "/api/servers"},
 		{"GET", "/api/servers/" + f.server.ID + "/trust"}, {"GET", "/api/drift"}, {"POST", "/api/drift/accept"},
 		{"GET", "/api/policy"}, {"POST", "/api/policy/rules"}, {"POST", "/api/policy/rules/1/remove"},

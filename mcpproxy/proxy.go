@@ -128,6 +128,15 @@ func (c *Call) RedactedArgs() json.RawMessage {
 	return c.redacted
 }
 
+// ApproverArgs is the arguments as the person asked to approve the call
+// sees them: whole, secrets masked with their length.
+func (c *Call) ApproverArgs() json.RawMessage {
+	if c.value == nil {
+		return Approver(c.Args)
+	}
+	return approverJSON(c.value)
+}
+
 // ClientInfo is what the client said about itself.
 type ClientInfo struct {
 	Name         string          `json:"name,omitempty"`

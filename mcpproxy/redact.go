@@ -40,6 +40,30 @@ func redactedJSON(v any) json.RawMessage {
 	return out
 }
 
+// Approver is the form of a call's arguments shown to the person asked to
+// approve it: every value whole, secrets masked with their length (see
+// redact.Sized), so they see all that will run but what is hidden. It
+// returns compact JSON.
+func Approver(args []byte) json.RawMessage {
+	args = bytes.TrimSpace(args)
+	if len(args) == 0 {
+		return json.RawMessage("{}")
+	}
+	v, err := decodeArgs(args)
+	if err != nil {
+		return json.RawMessage(`"[unparseable arguments]"`)
+	}
+	return approverJSON(v)
+}
+
+func approverJSON(v any) json.RawMessage {
+	out, err := marshalNoEscape(redact.Value(v, redact.Sized))
+	if err != nil {
+		return json.RawMessage(`"[unprintable arguments]"`)
+	}
+	return out
+}
+
 // logged masks secrets (see package redact) and folds long strings.
 func logged(v any) any { return redact.Fold(v, redact.Hide, maxLogged) }
 

@@ -52,3 +52,27 @@ func TestSecretsNotRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestApproverArgs: the approver's form of the arguments keeps every value
+// whole however long (the log's form folds them) and masks secrets with
+// their length; numbers stay as written.
+func TestApproverArgs(t *testing.T) {
+	long := strings.Repeat("x", 5000) + "END"
+	args := `{"content":"` + long + `","password":"hunter2","n":1.50,"url":"https://u:pw123@h/p"}`
+	got := string(Approver([]byte(args)))
+	for _, want := range []string{`"content":"` + long + `"`, `"password":"[REDACTED 7 bytes]"`, `"n":1.50`,
+		`"url":"https://u:[REDACTED 5 bytes]@h/p"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Approver = %.200q..., want it to hold %.80q", got, want)
+		}
+	}
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "pw123") {
+		t.Errorf("Approver kept a secret: %q", got)
+	}
+	if logged := string(Redacted([]byte(args))); strings.Contains(logged, "END") {
+		t.Errorf("the log's form kept all of a long value: %.100q", logged)
+	}
+	if got := string(Approver([]byte(" "))); got != "{}" {
+		t.Errorf("Approver of nothing = %q, want {}", got)
+	}
+}

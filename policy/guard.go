@@ -11,6 +11,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/config"
+	"github.com/opena2a-org/aim-mcp/internal/fold"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -367,7 +368,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 	start := time.Now()
 	a, created, err := g.db.RequestApproval(ctx, registry.Approval{
 		ServerID: g.server.ID, Server: g.server.Name, Tool: c.Tool, ArgsDigest: c.ArgsDigest,
-		Args: c.RedactedArgs(), Risk: d.Risk, Reason: d.ActionSource,
+		Args: c.ApproverArgs(), Risk: d.Risk, Reason: d.ActionSource,
 	}, g.cfg.ApprovalTTL)
 	if err != nil {
 		return FailMode(g.cfg, d, err)
@@ -384,6 +385,11 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 		v.Next = "Wait a minute, or add a rule with `aim-mcp policy add`"
 		return v
 	}
+	// The person may reveal what the masked form hides: the exact
+	// arguments are kept, private, until the approval ends. When they
+	// cannot be, "approvals show --reveal" says so and the masked form
+	// is still there to decide on.
+	g.db.KeepArgs(a, c.Args)
 	deadline := start.Add(g.cfg.ApprovalWait)
 	if c.Ask != nil {
 		if out, done := g.elicit(ctx, c, a, d, v, deadline, start); done {
@@ -462,6 +468,11 @@ func (g *Guard) tooManyPrompts() bool {
 	return err == nil && n > g.cfg.ApprovalRate
 }
 
+// promptKeep is how much of each end of a long value the in-client prompt
+// shows: enough to recognise it, short enough that every other argument
+// still fits in the dialog.
+const promptKeep = 256
+
 // elicit asks the person inside the client. It reports done when they
 // answered yes or no; a decline, a cancel or an error falls back to the
 // terminal.
@@ -469,9 +480,16 @@ func (g *Guard) elicit(ctx context.Context, c *mcpproxy.Call, a registry.Approva
 	deadline, start time.Time) (mcpproxy.Verdict, bool) {
 	ectx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	args := fold.JSON(a.Args, promptKeep)
+	if len(args) < len(a.Args) { // folding is all that makes it shorter
+		args += fmt.Sprintf("\n(Long values are folded; `aim-mcp approvals show %s` shows every byte.)", a.ID)
+	}
+	if strings.Contains(args, "[REDACTED ") {
+		args += fmt.Sprintf("\n(Secrets are hidden, with their length; `aim-mcp approvals show %s --reveal` shows them.)", a.ID)
+	}
 	msg := fmt.Sprintf("aim-mcp: allow the tool %q of server %q to run?\nRisk: %s (%s).\nArguments: %s\n"+
 		"Approval id %s; you can also answer with `aim-mcp approve %s` or `aim-mcp deny %s`.",
-		c.Tool, g.server.Name, d.Risk, d.ActionSource, string(c.RedactedArgs()), a.ID, a.ID, a.ID)
+		c.Tool, g.server.Name, d.Risk, d.ActionSource, args, a.ID, a.ID, a.ID)
 	raw, err := c.Ask(ectx, "elicitation/create", map[string]any{
 		"message": msg,
 		"requestedSchema": map[string]any{

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -474,5 +475,66 @@ func TestDenyHintCarriesArgs(t *testing.T) {
 	want := `aim-mcp policy check --server srv --tool rm --args '{"path":"it'\''s"}'`
 	if !isErr || !strings.Contains(got, want) {
 		t.Errorf("refusal %q (isError %v), want it to name %s", got, isErr, want)
+	}
+}
+
+// The person asked sees every argument, whole, with secrets masked by their
+// length, and may reveal the exact arguments while the approval waits: they
+// are kept private until it is decided.
+func TestApproverSeesWhatRuns(t *testing.T) {
+	s := start(t, testConfig(10*time.Second), approveRule())
+	s.initialize(map[string]any{})
+	long := strings.Repeat("q", 5120) + "TAIL"
+	args := `{"password":"hunter2","content":"` + long + `","n":1.50}`
+	held := s.call(1, "get-sum", json.RawMessage(args))
+	a := s.pending(1)[0]
+	for _, want := range []string{`"content":"` + long + `"`, `"password":"[REDACTED 7 bytes]"`, `"n":1.50`} {
+		if !strings.Contains(string(a.Args), want) {
+			t.Errorf("approval args = %.120q..., want them to hold %.60q", a.Args, want)
+		}
+	}
+	if strings.Contains(string(a.Args), "hunter2") {
+		t.Errorf("approval args hold the secret: %.200q", a.Args)
+	}
+	_, full, err := s.db.PendingArgs(context.Background(), a.ID)
+	if err != nil || string(full) != args {
+		t.Fatalf("PendingArgs = %.80q, %v; want the exact arguments", full, err)
+	}
+	if _, err := s.db.DecideApproval(context.Background(), a.ID, registry.ApprovalApproved, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, isErr := text(s.wait(held, waitLong)); isErr || !strings.HasPrefix(got, "ran get-sum") {
+		t.Fatalf("approved call: got %.80q (isError %v), want the real result", got, isErr)
+	}
+	if _, _, err := s.db.PendingArgs(context.Background(), a.ID); !errors.Is(err, registry.ErrArgsGone) {
+		t.Errorf("PendingArgs after approval = %v, want ErrArgsGone", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.db.PendingDir(), a.ID+".json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the kept arguments outlived the approval: %v", err)
+	}
+}
+
+// The prompt inside the client folds a long value with a marker, shows a
+// secret's length, and says how to see all of it and reveal the secret.
+func TestElicitationShowsFolded(t *testing.T) {
+	s := start(t, testConfig(10*time.Second), approveRule())
+	s.initialize(map[string]any{"elicitation": map[string]any{}})
+	s.call(1, "get-sum", map[string]any{"token": "abcdefghijkl", "body": strings.Repeat("b", 5000) + "END"})
+	var ask map[string]any
+	select {
+	case ask = <-s.asks:
+	case <-time.After(waitLong):
+		t.Fatal("no elicitation/create request reached the client")
+	}
+	msg, _ := ask["params"].(map[string]any)["message"].(string)
+	a := s.pending(1)[0]
+	for _, want := range []string{`…[+4491 bytes]…`, "END", `"token":"[REDACTED 12 bytes]"`,
+		"aim-mcp approvals show " + a.ID + "`", "aim-mcp approvals show " + a.ID + " --reveal"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("prompt = %q, want it to hold %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "abcdefghijkl") || len(msg) > 2000 {
+		t.Errorf("prompt holds the secret or all of the long value (%d bytes): %q", len(msg), msg)
 	}
 }

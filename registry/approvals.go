@@ -32,7 +32,7 @@ type Approval struct {
 	Server     string          `json:"server"`
 	Tool       string          `json:"tool"`
 	ArgsDigest string          `json:"args_digest"`
-	Args       json.RawMessage `json:"args"` // redacted
+	Args       json.RawMessage `json:"args"` // every value, secrets masked with their length
 	Risk       string          `json:"risk"`
 	Reason     string          `json:"reason"`
 	Status     string          `json:"status"`
@@ -61,7 +61,11 @@ func (r *DB) RequestApproval(ctx context.Context, a Approval, ttl time.Duration)
 		AND status IN (?, ?) ORDER BY status = 'approved' DESC, created_at DESC LIMIT 1`,
 		a.ServerID, a.Tool, a.ArgsDigest, ApprovalApproved, ApprovalPending))
 	if err == nil {
-		return existing, false, tx.Commit()
+		if err := tx.Commit(); err != nil {
+			return Approval{}, false, fmt.Errorf("request approval: %w", err)
+		}
+		r.SweepArgs(ctx)
+		return existing, false, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
 		return Approval{}, false, fmt.Errorf("request approval: %w", err)
@@ -76,7 +80,11 @@ func (r *DB) RequestApproval(ctx context.Context, a Approval, ttl time.Duration)
 		fmtTime(a.CreatedAt), fmtTime(a.ExpiresAt)); err != nil {
 		return Approval{}, false, fmt.Errorf("request approval: %w", err)
 	}
-	return a, true, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return Approval{}, false, fmt.Errorf("request approval: %w", err)
+	}
+	r.SweepArgs(ctx)
+	return a, true, nil
 }
 
 // Approval reads one approval, marking it expired when its time is up.
@@ -88,6 +96,7 @@ func (r *DB) Approval(ctx context.Context, id string) (Approval, error) {
 	if (a.Status == ApprovalPending || a.Status == ApprovalApproved) && time.Now().After(a.ExpiresAt) {
 		r.db.ExecContext(ctx, `UPDATE approvals SET status = ? WHERE id = ? AND status = ?`, ApprovalExpired, id, a.Status)
 		a.Status = ApprovalExpired
+		r.dropArgs(a.ID)
 	}
 	return a, nil
 }
@@ -98,6 +107,7 @@ func (r *DB) Approvals(ctx context.Context, states ...string) ([]Approval, error
 		ApprovalExpired, ApprovalPending, ApprovalApproved, fmtTime(time.Now())); err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)
 	}
+	r.SweepArgs(ctx)
 	q := approvalSelect
 	var args []any
 	if len(states) > 0 {
@@ -123,8 +133,8 @@ func (r *DB) Approvals(ctx context.Context, states ...string) ([]Approval, error
 }
 
 // DecideApproval answers a pending approval: status is approved or denied,
-// by names who answered. Answering twice, or after expiry, is an error
-// wrapping ErrNotPending.
+// by names who answered. The full arguments kept for it are removed.
+// Answering twice, or after expiry, is an error wrapping ErrNotPending.
 func (r *DB) DecideApproval(ctx context.Context, id, status, by, note string) (Approval, error) {
 	a, err := r.Approval(ctx, id)
 	if err != nil {
@@ -142,6 +152,7 @@ func (r *DB) DecideApproval(ctx context.Context, id, status, by, note string) (A
 	if n, _ := res.RowsAffected(); n == 0 {
 		return a, fmt.Errorf("approval %q: %w", id, ErrNotPending)
 	}
+	r.dropArgs(id)
 	a.Status, a.DecidedAt, a.DecidedBy, a.Note = status, now.UTC(), by, note
 	return a, nil
 }
@@ -158,13 +169,15 @@ func (r *DB) UseApproval(ctx context.Context, id string) (bool, error) {
 	return n == 1, nil
 }
 
-// CancelApproval marks a pending approval cancelled (the client gave up).
+// CancelApproval marks a pending approval cancelled (the client gave up)
+// and removes the full arguments kept for it.
 func (r *DB) CancelApproval(ctx context.Context, id string) error {
 	_, err := r.db.ExecContext(ctx, `UPDATE approvals SET status = ? WHERE id = ? AND status = ?`,
 		ApprovalCancelled, id, ApprovalPending)
 	if err != nil {
 		return fmt.Errorf("cancel approval: %w", err)
 	}
+	r.dropArgs(id)
 	return nil
 }
 

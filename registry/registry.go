@@ -160,6 +160,9 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 		// before anyone reads it. A spool that cannot be moved stays for
 		// verify to name; it does not stop the registry from opening.
 		r.MoveSpools(ctx)
+		// The full arguments of approvals answered while no proxy or
+		// command looked, or expired since, are not kept a moment longer.
+		r.SweepArgs(ctx)
 	}
 	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/audit"
+	"github.com/opena2a-org/aim-mcp/internal/fold"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -17,17 +18,34 @@ import (
 
 const approvalsUsage = `
 Usage: aim-mcp approvals [--all] [--json] [--home DIR]
+       aim-mcp approvals show ID [--reveal] [--json] [--home DIR]
 
 Lists the tool calls waiting for a person's approval: id, server, tool,
-arguments (secrets redacted), risk, why, and when the request expires.
+arguments, risk, why, and when the request expires. Every argument is
+listed; a long value is folded to its first and last bytes around a
+marker that counts what is left out ("…[+5000 bytes]…"), and a secret
+is shown as "[REDACTED N bytes]" with its length.
 Answer with "aim-mcp approve ID" or "aim-mcp deny ID".
 
+"approvals show ID" prints one approval with all of its arguments,
+indented, nothing folded (secrets still masked). With --reveal it prints
+the exact arguments the call will run with, secrets included: they are
+kept, readable by you alone, only while the approval waits, and removed
+as soon as it is approved, denied, cancelled or expired.
+
 Flags:
-  --all   also list answered, used and expired approvals
-  --json  print JSON
+  --all     also list answered, used and expired approvals
+  --json    print JSON
+  --reveal  (show) print the exact arguments, secrets included
 `
 
+// listKeep is how much of each end of a long value the list shows.
+const listKeep = 32
+
 func runApprovals(ctx context.Context, e env, args []string) error {
+	if len(args) > 0 && args[0] == "show" {
+		return runApprovalsShow(ctx, e, args[1:])
+	}
 	fs := flags(e, "approvals", approvalsUsage)
 	all := fs.Bool("all", false, "")
 	asJSON := fs.Bool("json", false, "")
@@ -66,10 +84,7 @@ func runApprovals(ctx context.Context, e env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tSERVER\tTOOL\tRISK\tARGUMENTS\tWHY\tEXPIRES")
 	for _, a := range list {
-		argsText := string(a.Args)
-		if len(argsText) > 60 {
-			argsText = argsText[:57] + "..."
-		}
+		argsText := fold.JSON(a.Args, listKeep)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Status, a.Server, a.Tool, a.Risk, argsText, a.Reason,
 			a.ExpiresAt.Local().Format(time.RFC3339))
 	}

@@ -59,7 +59,7 @@ func commands() []command {
 		{"logs", "show the audit trail", runLogs},
 		{"audit", "verify the audit trail (audit verify)", runAudit},
 		{"policy", "add, list, remove and check policy rules", runPolicy},
-		{"approvals", "list the calls waiting for a person's approval", runApprovals},
+		{"approvals", "list the calls waiting for a person's approval; show one whole (show ID [--reveal])", runApprovals},
 		{"approve", "let a waiting call run (once)", runApprove},
 		{"deny", "refuse a waiting call", runDeny},
 		{"dashboard", "open the dashboard: approvals, activity, servers, drift, policy, reports", runDashboard},

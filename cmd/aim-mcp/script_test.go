@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"os"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,8 +65,46 @@ func TestScript(t *testing.T) {
 			e.Setenv("AIM_TEST_TOKEN", aim.AdminToken)
 			return os.MkdirAll(home+"/.config/Claude", 0o700)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"aim": aimCmd},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"aim": aimCmd, "idfrom": idfromCmd, "perm": permCmd,
+		},
 	})
+}
+
+// idfromCmd keeps what a command printed for the commands after it:
+//
+//	idfrom NAME REGEXP
+//
+// sets $NAME to the first group of REGEXP in the last command's stdout (an
+// approval id, say).
+func idfromCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: idfrom NAME REGEXP")
+	}
+	m := regexp.MustCompile(args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("no match for %q in stdout", args[1])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// permCmd checks a file's permission bits, where the system has them:
+//
+//	perm FILE MODE   (octal, such as 0600; nothing is checked on Windows)
+func permCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: perm FILE MODE")
+	}
+	if runtime.GOOS == "windows" {
+		return
+	}
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := fi.Mode().Perm(); (got == os.FileMode(want)) == neg {
+		ts.Fatalf("%s has mode %04o, want %s%04o", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
 }
 
 type aimKey struct{}

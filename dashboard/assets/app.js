@@ -67,6 +67,43 @@ function timeLeft(a) {
   return `expires in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// argsView shows every argument: long values folded around a marker that
+// counts what is left out, "Show all" for every byte, and "Reveal" for the
+// exact arguments, secrets included, while the call waits.
+function argsView(a) {
+  const pre = h("pre", { class: "args" }, a.args_folded);
+  const note = h("p", { class: "muted args-note" },
+    a.hidden ? "Secrets are shown as [REDACTED N bytes], with their length." : "");
+  const tools = [];
+  let whole = false;
+  if (a.folded) {
+    const all = h("button", { "data-action": "show-all", onclick: () => {
+      whole = !whole;
+      pre.textContent = whole ? a.args_text : a.args_folded;
+      all.textContent = whole ? "Fold long values" : "Show all";
+    } }, "Show all");
+    tools.push(all);
+  }
+  if (a.hidden && a.status === "pending") {
+    const reveal = h("button", { "data-action": "reveal", title: "the exact arguments the call will run with, secrets included",
+      onclick: async () => {
+        reveal.disabled = true;
+        try {
+          const r = await api("POST", `/api/approvals/${encodeURIComponent(a.id)}/reveal`, {});
+          pre.textContent = r.args_text;
+          pre.classList.add("revealed");
+          note.textContent = "The exact arguments, secrets included. They are kept only until this call is answered.";
+          tools.forEach((b) => { b.hidden = true; });
+        } catch (e) {
+          toast(e.message, true);
+          reveal.disabled = false;
+        }
+      } }, "Reveal secrets");
+    tools.push(reveal);
+  }
+  return [pre, note, tools.length ? h("div", { class: "args-tools" }, tools) : null];
+}
+
 function approvalCard(a) {
   const reason = h("input", { class: "reason", placeholder: "reason for denying (optional)", "aria-label": "reason", name: "reason" });
   const left = h("span", { class: "right", "data-expires": a.expires_at });
@@ -94,7 +131,7 @@ function approvalCard(a) {
       left),
     h("dl", { class: "facts" },
       h("dt", {}, "why"), h("dd", {}, a.reason || "–"),
-      h("dt", {}, "arguments"), h("dd", {}, h("pre", {}, json(a.args))),
+      h("dt", {}, "arguments"), h("dd", {}, argsView(a)),
       h("dt", {}, "approval"), h("dd", { class: "mono" }, a.id, h("span", { class: "muted" }, ` · asked ${fmtTime(a.created_at)}`))),
     h("div", { class: "actions" }, buttons[0], buttons[1], h("span", { class: "sep" }), reason, buttons[2]));
   card._approval = a;
