@@ -102,7 +102,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		}
 		var err error
 		keys := identity.Store{Dir: home.Keys(dir), Warn: func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: warning: %s\n", m) }}
-		db, err = registry.Open(ctx, home.DB(dir), registry.Options{Keys: keys})
+		db, err = registry.Open(ctx, home.DB(dir), registry.Options{Keys: keys, Witness: newWitness(proxyWitnessWarning(e.stderr))})
 		if err != nil {
 			return nil, nil, err
 		}
