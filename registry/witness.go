@@ -182,14 +182,16 @@ func (r *DB) keysUpTo(ctx context.Context, seq int64) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// ChainHead is the chain's last record: its seq and hash (0 and "" when
-// the chain is empty), as a report states what it was made from.
-func (r *DB) ChainHead(ctx context.Context) (int64, string, error) {
-	var seq int64
+// HashAt is the hash of record seq, as a report names the head it was
+// made from; ErrNotFound when there is no such record.
+func (r *DB) HashAt(ctx context.Context, seq int64) (string, error) {
 	var hash string
-	err := r.db.QueryRowContext(ctx, `SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", fmt.Errorf("chain head: %w", err)
+	err := r.db.QueryRowContext(ctx, `SELECT hash FROM records WHERE seq = ?`, seq).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("record %d: %w", seq, ErrNotFound)
 	}
-	return seq, hash, nil
+	if err != nil {
+		return "", fmt.Errorf("record %d: %w", seq, err)
+	}
+	return hash, nil
 }
