@@ -3,6 +3,7 @@
 package witness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -127,5 +128,34 @@ func TestPublisherFailure(t *testing.T) {
 	defer mu.Unlock()
 	if len(reported) != 1 || !errors.Is(reported[0], s.First) {
 		t.Errorf("reported %v, want the first failure once", reported)
+	}
+}
+
+// TestJournal: the heads are read from the user's journal and the
+// system's, with the tag and the bare message; journalctl here is a
+// script that answers as the real one does with a line in each.
+func TestJournal(t *testing.T) {
+	bin := t.TempDir()
+	user, system := head(9), head(12)
+	system.Keys = []string{"SHA256:cccccccccccccccc"}
+	script := fmt.Sprintf(`#!/bin/sh
+case "$*" in
+"--user --quiet --no-pager -t aim-mcp -o cat") echo '%s' ;;
+"--quiet --no-pager -t aim-mcp -o cat") echo 'unrelated'; echo '%s' ;;
+*) echo "unexpected arguments: $*" >&2; exit 2 ;;
+esac
+`, user, system)
+	if err := os.WriteFile(filepath.Join(bin, "journalctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	heads, err := Journal(context.Background(), user.Home)
+	if err != nil || len(heads) != 2 || heads[0].String() != system.String() || heads[1].String() != user.String() {
+		t.Errorf("Journal = %+v, %v; want the system's head at 12, then the user's at 9 for its keys", heads, err)
+	}
+	// No journalctl: nothing witnessed, no error.
+	t.Setenv("PATH", t.TempDir())
+	if heads, err := Journal(context.Background(), user.Home); heads != nil || err != nil {
+		t.Errorf("without journalctl: Journal = %+v, %v", heads, err)
 	}
 }
