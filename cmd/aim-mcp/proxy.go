@@ -33,6 +33,10 @@ signed and recorded in the audit log before it reaches the server.
 "aim-mcp install" writes this command into the client's config; you do
 not normally run it yourself.
 
+After each commit the chain's head goes to the system log, for "aim-mcp
+audit verify" to compare with (AIM_MCP_SYSLOG names another syslog
+socket, or off).
+
 Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config
