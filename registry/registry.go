@@ -14,7 +14,10 @@
 // write to the session's spool; the session's mover then takes spooled
 // lines into the chain in batches, linking each to the chain's tail by hash
 // and signing it with the server's key ([DB.MoveSpools] does the same for
-// sessions that died). [DB.Verify] walks the chain back. The
+// sessions that died). After each commit the new head goes to the
+// [Witness] given to [Open] (the system log), out of the user's reach.
+// [DB.Verify] walks the chain back, and [DB.CheckWitness] compares it with
+// the heads witnessed. The
 // CLI, trust and report read what the proxies wrote: [DB.Records],
 // [DB.Stats], approvals, pins and rules.
 package registry
