@@ -223,6 +223,7 @@ func (r *DB) writeTx(ctx context.Context, try bool, f func(a *appender) error) e
 			return fmt.Errorf("append records: %w", ctx.Err())
 		}
 	}
+	a.staged = stagedHead{}
 	committed := false
 	defer func() {
 		if !committed {
@@ -236,6 +237,7 @@ func (r *DB) writeTx(ctx context.Context, try bool, f func(a *appender) error) e
 		return fmt.Errorf("append records: commit: %w", err)
 	}
 	committed = true
+	r.witnessCommit(a)
 	return nil
 }
 
@@ -267,6 +269,7 @@ func (a *appender) chain(ctx context.Context, key Signer, bodies []body) ([]Reco
 			RequestID: b.RequestID, Data: b.Data, Hash: hash, Sig: sig,
 		}
 		prevSeq, prevHash = b.Seq, hash
+		a.staged.note(b.Seq, hash, b.ServerID, key)
 	}
 	a.uncheckpointed += len(out)
 	return out, nil

@@ -14,7 +14,10 @@
 // write to the session's spool; the session's mover then takes spooled
 // lines into the chain in batches, linking each to the chain's tail by hash
 // and signing it with the server's key ([DB.MoveSpools] does the same for
-// sessions that died). [DB.Verify] walks the chain back. The
+// sessions that died). After each commit the new head goes to the
+// [Witness] given to [Open] (the system log), out of the user's reach.
+// [DB.Verify] walks the chain back, and [DB.CheckWitness] compares it with
+// the heads witnessed. The
 // CLI, trust and report read what the proxies wrote: [DB.Records],
 // [DB.Stats], approvals, pins and rules.
 package registry
@@ -24,6 +27,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,6 +38,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go driver, so the binary stays static
 
 	"github.com/opena2a-org/aim-mcp/identity"
+	"github.com/opena2a-org/aim-mcp/witness"
 )
 
 // ErrNotFound is returned when a server, record or approval does not exist.
@@ -47,6 +52,11 @@ type DB struct {
 
 	appendMu sync.Mutex
 	app      *appender // created on first append
+
+	// The chain witness (see witness.go); guarded by appendMu.
+	witness Witness
+	homeID  string
+	signed  map[string]string // server id → fingerprint of the key this process last signed its records with
 }
 
 // appender is a connection kept for appends, with its statements prepared
@@ -56,6 +66,7 @@ type appender struct {
 	conn                                  *sql.Conn
 	begin, tail, insert, commit, rollback *sql.Stmt
 	uncheckpointed                        int // records appended since the last checkpoint
+	staged                                stagedHead
 }
 
 func (r *DB) appenderLocked(ctx context.Context) (*appender, error) {
@@ -103,6 +114,10 @@ type Options struct {
 	Keys identity.Store
 	// ReadOnly opens an existing database without creating or migrating it.
 	ReadOnly bool
+	// Witness is told the chain's head after every commit of records
+	// (nil: nobody is). The DB owns it from Open on: Close closes it when
+	// it is an io.Closer, after the last commit.
+	Witness Witness
 }
 
 // Open opens (creating and migrating when needed) the database at path.
@@ -154,7 +169,8 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 		}
 		os.Chmod(path, 0o600)
 	}
-	r := &DB{db: db, path: path, keys: opt.Keys}
+	r := &DB{db: db, path: path, keys: opt.Keys, witness: opt.Witness,
+		homeID: witness.HomeID(filepath.Dir(path)), signed: map[string]string{}}
 	if !opt.ReadOnly {
 		// What dead sessions left in their spools goes into the chain
 		// before anyone reads it. A spool that cannot be moved stays for
@@ -187,7 +203,12 @@ func (r *DB) Close() error {
 		a.conn.Close()
 		r.app = nil
 	}
+	w := r.witness
+	r.witness = nil
 	r.appendMu.Unlock()
+	if c, ok := w.(io.Closer); ok {
+		c.Close() // sends the last head; its failures are its own to report
+	}
 	return r.db.Close()
 }
 

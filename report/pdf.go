@@ -73,6 +73,10 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 	}
 	pdf.SetFont("Helvetica", "B", 9)
 	d.text(chainLine, 6)
+	if r.Chain.HeadSeq > 0 {
+		pdf.SetFont("Helvetica", "", 9)
+		d.text(fmt.Sprintf("Made from the chain up to record %d, hash %s", r.Chain.HeadSeq, r.Chain.HeadHash), 5)
+	}
 	pdf.SetFont("Helvetica", "I", 8)
 	d.text(r.Note, 6)
 

@@ -167,6 +167,11 @@ type Chain struct {
 	Reason    string    `json:"reason,omitempty"`
 	CheckedAt time.Time `json:"checked_at"`
 	Scope     string    `json:"scope"`
+	// HeadSeq and HeadHash name the last record the check reached: the
+	// chain's head when it was made, or the last intact record before a
+	// break. A witnessed head of the same seq must have the same hash.
+	HeadSeq  int64  `json:"head_seq"`
+	HeadHash string `json:"head_hash,omitempty"`
 }
 
 // Control is a control of the framework and what the evidence says of it.
@@ -282,11 +287,17 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 		}
 		r.Chain.Records += v.Records
 		r.Chain.Servers += v.Servers
+		r.Chain.HeadSeq = max(r.Chain.HeadSeq, v.Head)
 		if !v.OK() && r.Chain.Intact {
 			r.Chain.Intact, r.Chain.BadSeq, r.Chain.Reason = false, v.BadSeq, v.Reason
 		}
 	}
 	r.Summary.Servers = len(r.Servers)
+	if r.Chain.HeadSeq > 0 {
+		if r.Chain.HeadHash, err = db.HashAt(ctx, r.Chain.HeadSeq); err != nil {
+			return nil, err
+		}
+	}
 	r.Summary.ChainIntact = r.Chain.Intact
 	r.Controls = fw.controls(gather(r))
 	return r, nil

@@ -170,6 +170,11 @@ func TestBuild(t *testing.T) {
 	if !r.Chain.Intact || r.Chain.Records != 17 || r.Chain.Servers != 2 {
 		t.Errorf("chain = %+v", r.Chain)
 	}
+	// The report names the head it was made from: the chain's newest record.
+	if newest, err := f.db.Records(context.Background(), registry.Filter{Limit: 1}); err != nil || len(newest) != 1 ||
+		r.Chain.HeadSeq != newest[0].Seq || r.Chain.HeadHash != newest[0].Hash || r.Chain.HeadSeq != 17 {
+		t.Errorf("chain head = %d %s, want the newest record %+v (%v)", r.Chain.HeadSeq, r.Chain.HeadHash, newest, err)
+	}
 	if len(r.Servers) != 2 || r.Servers[0].Fingerprint == "" || r.Servers[0].Trust.Overall <= 0 || r.Servers[0].Calls != 5 || r.Servers[0].Refused != 2 {
 		t.Errorf("servers = %+v", r.Servers)
 	}
@@ -355,6 +360,7 @@ func TestPDF(t *testing.T) {
 			"SOC 2 evidence report: MCP tool calls",
 			"Period: 2026-11-24 00:00:00 to 2026-11-25 00:00:00",
 			"Audit chain: INTACT - 17 records verified",
+			"Made from the chain up to record 17, hash " + r.Chain.HeadHash,
 			"filesystem", "web-search", r.Servers[0].Fingerprint,
 			"read_file", "write_file", "delete_file", "tool_error",
 			"CC6.1", "CC7.3", "attention",

@@ -9,11 +9,23 @@ import (
 )
 
 const auditUsage = `
-Usage: aim-mcp audit verify [--server NAME | --since-checkpoint] [--home DIR]
+Usage: aim-mcp audit verify [--server NAME | --since-checkpoint]
+                           [--witness LINE|FILE|-|none] [--home DIR]
 
 Recomputes every record's hash, its link to the record before it and its
 signature. Exits 0 when the audit trail is intact; names the first bad
 record and exits 1 when a record was edited, deleted or moved.
+
+Then it compares the chain with its witness: after each commit aim-mcp
+sends the chain's head to the system log ("aim-mcp chain head home=...
+seq=N hash=... keys=..."), where a server running as you cannot take it
+back. A witnessed record missing from the chain (its newest records were
+deleted), one whose hash changed (the chain was rewritten and signed
+again), or a witnessed key that no server has and no key_rotated record
+names (the chain was re-signed with a key written into the database)
+fails the check. On Linux the heads are read from the journal
+("journalctl --user -t aim-mcp" and "journalctl -t aim-mcp") when no
+--witness is given; elsewhere pass them.
 
 A whole trail found intact is remembered as a signed checkpoint; list,
 trust and report then check only the records appended after it.
@@ -24,6 +36,12 @@ Flags:
                       after checking that the checkpoint and the record it
                       names are unchanged and no record was edited in place
                       (the fast way; without it, every record is read)
+  --witness LINE|FILE|-|none
+                      the witnessed heads to compare with: a line as
+                      "journalctl -t aim-mcp -o cat | tail -1" prints it,
+                      a file of such lines (the newest head of this home
+                      is used, and each key's newest), - for stdin, or
+                      none to skip the witness
   --home DIR          aim-mcp's data directory
 `
 
@@ -40,6 +58,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	fs := flags(e, "audit", auditUsage)
 	server := fs.String("server", "", "")
 	since := fs.Bool("since-checkpoint", false, "")
+	witnessArg := fs.String("witness", "", "")
 	homeFlag := fs.String("home", "", "")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -85,6 +104,10 @@ func runAudit(ctx context.Context, e env, args []string) error {
 		return errorf("audit trail broken at record %d: %s", v.BadSeq, v.Reason).
 			hint("records up to %d are intact; compare with a backup of %q", v.BadSeq-1, home.DB(dir))
 	}
+	witnessed, err := checkWitness(ctx, e, db, dir, *witnessArg)
+	if err != nil {
+		return err
+	}
 	issues, err := db.VerifySpools(ctx)
 	if err != nil {
 		return err
@@ -99,9 +122,12 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	if v.From > 0 {
 		fmt.Fprintf(e.stdout, "audit trail intact: %s after the checkpoint at record %d verified (records up to it were verified before)\n",
 			plural(v.Records, "record"), v.From)
-		return nil
+	} else {
+		fmt.Fprintf(e.stdout, "audit trail intact: %s from %s verified\n", plural(v.Records, "record"), plural(v.Servers, "server"))
 	}
-	fmt.Fprintf(e.stdout, "audit trail intact: %s from %s verified\n", plural(v.Records, "record"), plural(v.Servers, "server"))
+	if witnessed != "" {
+		fmt.Fprintln(e.stdout, witnessed)
+	}
 	return nil
 }
 

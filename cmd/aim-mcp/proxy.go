@@ -33,6 +33,10 @@ signed and recorded in the audit log before it reaches the server.
 "aim-mcp install" writes this command into the client's config; you do
 not normally run it yourself.
 
+After each commit the chain's head goes to the system log, for "aim-mcp
+audit verify" to compare with (AIM_MCP_SYSLOG names another syslog
+socket, or off).
+
 Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config
@@ -102,7 +106,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		}
 		var err error
 		keys := identity.Store{Dir: home.Keys(dir), Warn: func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: warning: %s\n", m) }}
-		db, err = registry.Open(ctx, home.DB(dir), registry.Options{Keys: keys})
+		db, err = registry.Open(ctx, home.DB(dir), registry.Options{Keys: keys, Witness: newWitness(proxyWitnessWarning(e.stderr))})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -168,6 +168,9 @@ func runReport(ctx context.Context, e env, args []string) error {
 		return errorf("cannot write the report: %v", err).hint("choose another -o FILE in a directory you can write")
 	}
 	chain := "the audit chain verifies"
+	if r.Chain.HeadSeq > 0 {
+		chain += fmt.Sprintf(" up to its head, record %d (hash %.16s…)", r.Chain.HeadSeq, r.Chain.HeadHash)
+	}
 	if !r.Chain.Intact {
 		chain = fmt.Sprintf("the audit chain is BROKEN at record %d", r.Chain.BadSeq)
 	}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -50,6 +53,10 @@ func TestScript(t *testing.T) {
 			e.Setenv("XDG_DATA_HOME", home+"/.local/share")
 			e.Setenv("AIM_MCP_HOME", "")
 			e.Setenv("AIM_PRIVATE_KEY", "")
+			// The chain witness writes to the system log only where a
+			// script points it (syslog listen).
+			e.Setenv("AIM_MCP_SYSLOG", "off")
+			e.Values[syslogKey{}] = &syslogBox{}
 			// install scans the servers it wraps by starting them: the
 			// configs' npx and uvx servers must not be fetched from the
 			// network by a test.
@@ -66,7 +73,7 @@ func TestScript(t *testing.T) {
 			return os.MkdirAll(home+"/.config/Claude", 0o700)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"aim": aimCmd, "idfrom": idfromCmd, "perm": permCmd,
+			"aim": aimCmd, "idfrom": idfromCmd, "perm": permCmd, "syslog": syslogCmd,
 		},
 	})
 }
@@ -148,5 +155,40 @@ func aimCmd(ts *testscript.TestScript, neg bool, args []string) {
 		aim.SetStatus(agent.ID, args[2])
 	default:
 		ts.Fatalf("aim %s: unknown or wrong arguments", args[0])
+	}
+}
+
+type syslogKey struct{}
+
+// syslogBox holds a script's syslog socket.
+type syslogBox struct{ conn *net.UnixConn }
+
+// syslogCmd is a system log of the script's own, as journald is one:
+//
+//	syslog listen SOCKET   (then env AIM_MCP_SYSLOG=SOCKET)
+//	syslog drain FILE      (appends the messages received so far, one a line)
+func syslogCmd(ts *testscript.TestScript, neg bool, args []string) {
+	box := ts.Value(syslogKey{}).(*syslogBox)
+	switch {
+	case len(args) == 2 && args[0] == "listen":
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: ts.MkAbs(args[1]), Net: "unixgram"})
+		ts.Check(err)
+		box.conn = c
+		ts.Defer(func() { c.Close() })
+	case len(args) == 2 && args[0] == "drain" && box.conn != nil:
+		f, err := os.OpenFile(ts.MkAbs(args[1]), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		ts.Check(err)
+		defer f.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			box.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			n, err := box.conn.Read(buf)
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(f, "%s\n", buf[:n])
+		}
+	default:
+		ts.Fatalf("usage: syslog listen SOCKET | syslog drain FILE (after listen)")
 	}
 }

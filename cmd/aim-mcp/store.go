@@ -41,7 +41,7 @@ func openRegistry(ctx context.Context, e env, dir string, create bool) (*registr
 		return nil, err
 	}
 	keys := identity.Store{Dir: home.Keys(dir), Warn: func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: warning: %s\n", m) }}
-	db, err := registry.Open(ctx, path, registry.Options{Keys: keys})
+	db, err := registry.Open(ctx, path, registry.Options{Keys: keys, Witness: newWitness(nil)})
 	if err != nil {
 		return nil, errorf("%v", err).hint("is another program holding %q, or is it damaged?", path)
 	}
