@@ -118,8 +118,8 @@ func (p *Proxy) inline(c *Call, k string) bool {
 		}
 	}
 	if !v.Allow {
-		p.toClient.write(denial(c, v))
 		p.rec.record(p.callEvent(registry.KindDenied, c, v))
+		p.toClient.write(denial(c, v))
 		return true
 	}
 	err := p.rec.tryCommit(p.callEvent(registry.KindCall, c, v))
@@ -128,8 +128,8 @@ func (p *Proxy) inline(c *Call, k string) bool {
 	}
 	if err != nil {
 		v = unrecorded(err)
-		p.toClient.write(denial(c, v))
 		p.rec.record(p.callEvent(registry.KindDenied, c, v))
+		p.toClient.write(denial(c, v))
 		return true
 	}
 	c.value = nil
@@ -206,10 +206,13 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 			p.recordOutcome(c, Outcome{Status: audit.CallCancelled})
 			return
 		}
-	} else {
+	}
+	// Recorded, or at least queued, before the client hears of it: the
+	// trail keeps the order in which the session answered.
+	p.rec.record(p.callEvent(registry.KindDenied, c, v))
+	if !cancelled {
 		p.toClient.write(denial(c, v))
 	}
-	p.rec.record(p.callEvent(registry.KindDenied, c, v))
 }
 
 func (p *Proxy) decide(ctx context.Context, c *Call) Verdict {

@@ -93,9 +93,9 @@ func (p *Proxy) refuse(body []byte, m message, err error) {
 	if m.hasID {
 		id = m.id
 	}
-	p.toClient.write(rpcError(id, -32600, "aim-mcp: refused an ambiguous or malformed request: "+err.Error()))
 	p.rec.record(registry.Event{Kind: registry.KindBypass, Decision: string(audit.Refused), RequestID: jsonOrNil(m.id),
 		Data: map[string]any{"reason": err.Error(), "size": len(body), "digest": canon.Sum(body)}})
+	p.toClient.write(rpcError(id, -32600, "aim-mcp: refused an ambiguous or malformed request: "+err.Error()))
 }
 
 // clientBatch checks each element of a JSON-RPC batch. A batch that holds no
