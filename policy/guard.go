@@ -368,7 +368,7 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 	start := time.Now()
 	a, created, err := g.db.RequestApproval(ctx, registry.Approval{
 		ServerID: g.server.ID, Server: g.server.Name, Tool: c.Tool, ArgsDigest: c.ArgsDigest,
-		Args: c.ApproverArgs(), Risk: d.Risk, Reason: d.ActionSource,
+		Args: c.ApproverArgs(), Full: c.Args, Risk: d.Risk, Reason: d.ActionSource,
 	}, g.cfg.ApprovalTTL)
 	if err != nil {
 		return FailMode(g.cfg, d, err)
@@ -386,9 +386,10 @@ func (g *Guard) approve(ctx context.Context, c *mcpproxy.Call, d Decision, v mcp
 		return v
 	}
 	// The person may reveal what the masked form hides: the exact
-	// arguments are kept, private, until the approval ends. When they
-	// cannot be, "approvals show --reveal" says so and the masked form
-	// is still there to decide on.
+	// arguments are kept, private, until the approval ends (written with
+	// a new approval; this is for one asked for again, whose file an
+	// answer may have taken). When they cannot be, "approvals show
+	// --reveal" says so and the masked form is still there to decide on.
 	g.db.KeepArgs(a, c.Args)
 	deadline := start.Add(g.cfg.ApprovalWait)
 	if c.Ask != nil {

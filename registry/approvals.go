@@ -41,6 +41,10 @@ type Approval struct {
 	DecidedAt  time.Time       `json:"decided_at,omitzero"`
 	DecidedBy  string          `json:"decided_by,omitempty"`
 	Note       string          `json:"note,omitempty"`
+	// Full is the exact arguments, secrets and all, given to
+	// RequestApproval to keep private while the approval waits (see
+	// KeepArgs); never stored in the row nor shown.
+	Full []byte `json:"-"`
 }
 
 // RequestApproval returns the live approval for this exact call, creating a
@@ -80,7 +84,14 @@ func (r *DB) RequestApproval(ctx context.Context, a Approval, ttl time.Duration)
 		fmtTime(a.CreatedAt), fmtTime(a.ExpiresAt)); err != nil {
 		return Approval{}, false, fmt.Errorf("request approval: %w", err)
 	}
+	// The exact arguments are there before anyone can see the approval,
+	// so a person who asks for them at once finds them. Kept when they
+	// can be: the masked form is enough to decide on.
+	if a.Full != nil {
+		r.writeArgs(a.ID, a.Full)
+	}
 	if err := tx.Commit(); err != nil {
+		r.dropArgs(a.ID)
 		return Approval{}, false, fmt.Errorf("request approval: %w", err)
 	}
 	r.SweepArgs(ctx)

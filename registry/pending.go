@@ -49,30 +49,38 @@ func (r *DB) argsFile(id string) string {
 // approval a is about, until a is decided. A file already kept for a (the
 // same call made again) is left as it is.
 func (r *DB) KeepArgs(a Approval, args []byte) error {
-	path := r.argsFile(a.ID)
-	if path == "" {
-		return fmt.Errorf("keep arguments of approval %q: not an approval id", a.ID)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return nil
-	}
-	if err := private.MkdirAll(r.PendingDir()); err != nil {
-		return fmt.Errorf("keep arguments of approval %s: %w", a.ID, err)
-	}
-	tmp := filepath.Join(r.PendingDir(), "."+a.ID+"."+shortID()+".tmp")
-	if err := writePrivate(tmp, args); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("keep arguments of approval %s: %w", a.ID, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("keep arguments of approval %s: %w", a.ID, err)
+	if err := r.writeArgs(a.ID, args); err != nil {
+		return err
 	}
 	// Answered while the file was written: the answer's removal came
 	// first, so this one is due now.
 	var status string
 	if err := r.db.QueryRow(`SELECT status FROM approvals WHERE id = ?`, a.ID).Scan(&status); err != nil || status != ApprovalPending {
 		r.dropArgs(a.ID)
+	}
+	return nil
+}
+
+// writeArgs writes the file of approval id, unless there is one already.
+func (r *DB) writeArgs(id string, args []byte) error {
+	path := r.argsFile(id)
+	if path == "" {
+		return fmt.Errorf("keep arguments of approval %q: not an approval id", id)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	}
+	if err := private.MkdirAll(r.PendingDir()); err != nil {
+		return fmt.Errorf("keep arguments of approval %s: %w", id, err)
+	}
+	tmp := filepath.Join(r.PendingDir(), "."+id+"."+shortID()+".tmp")
+	if err := writePrivate(tmp, args); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("keep arguments of approval %s: %w", id, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("keep arguments of approval %s: %w", id, err)
 	}
 	return nil
 }
