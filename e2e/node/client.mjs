@@ -768,8 +768,67 @@ async function suiteDashboardDrift(run) {
   await run.step("shutdown", () => shutdown(run));
 }
 
+// What servers tell the model (e2e/poison_test.go), against
+// poisoned-server.mjs through the proxy `aim-mcp install` wrote. Install
+// scanned the server and quarantined `fact`, whose description tells the
+// model to read the user's MCP config: it is not listed and a call to it is
+// refused. `weather` answers with terminal escapes and tag characters, which
+// never reach the client; `signup` asks the client for a password, and the
+// form never reaches it either.
+async function suitePoison(run) {
+  const { client } = run;
+  await run.step("initialize", async () => initSummary(run).serverInfo);
+  await run.step("tools/list", async () => {
+    const names = (await client.listTools(undefined, { timeout: REQUEST_TIMEOUT_MS })).tools.map((t) => t.name).sort();
+    run.check(!names.includes("fact"), `tools/list: the quarantined fact is listed: ${names.join(", ")}`);
+    for (const want of ["add", "signup", "weather"]) run.check(names.includes(want), `tools/list: missing ${want}`);
+    return names;
+  });
+  await run.step("fact", async () => {
+    const r = await run.call("fact", { n: 7 });
+    const why = text(r);
+    run.check(r.isError === true, `fact: not refused: ${JSON.stringify(r)}`);
+    run.check(why.includes("aim-mcp pins accept"), `fact: the refusal does not say how to release it: ${JSON.stringify(why)}`);
+    run.check(!why.includes("is a number"), `fact: the quarantined tool ran: ${JSON.stringify(why)}`);
+    return { isError: r.isError, text: why };
+  });
+  await run.step("weather", async () => {
+    const r = await run.call("weather", { city: "Oslo" });
+    const t = text(r);
+    run.check(t.startsWith("Sunny in Oslo."), `weather: ${JSON.stringify(t)}`);
+    run.check(!t.includes("\x1b"), `weather: a terminal escape reached the client: ${JSON.stringify(t)}`);
+    run.check(!/[\u{E0000}-\u{E007F}]/u.test(t), `weather: tag characters reached the client: ${JSON.stringify(t)}`);
+    return { text: t };
+  });
+  await run.step("signup", async () => {
+    const r = await run.call("signup", {});
+    run.check(run.seen.elicitation.length === 0, `signup: the password form reached the client: ${JSON.stringify(run.seen.elicitation)}`);
+    run.check(!text(r).includes("elicitation answered"), `signup: ${JSON.stringify(text(r))}`);
+    return { isError: r.isError ?? false, text: text(r) };
+  });
+  await run.step("shutdown", () => shutdown(run));
+}
+
+// After `aim-mcp pins accept poisoned fact`: the person released the tool,
+// so it is listed and runs.
+async function suitePoisonReleased(run) {
+  const { client } = run;
+  await run.step("initialize", async () => initSummary(run).serverInfo);
+  await run.step("tools/list", async () => {
+    const names = (await client.listTools(undefined, { timeout: REQUEST_TIMEOUT_MS })).tools.map((t) => t.name).sort();
+    run.check(names.includes("fact"), `tools/list: the released fact is not listed: ${names.join(", ")}`);
+    return names;
+  });
+  await run.step("fact", async () => {
+    const r = await run.call("fact", { n: 7 });
+    run.check(!r.isError && text(r) === "7 is a number.", `fact: ${JSON.stringify(r)}`);
+    return { text: text(r) };
+  });
+  await run.step("shutdown", () => shutdown(run));
+}
+
 const SUITES = { everything: suiteEverything, filesystem: suiteFilesystem, memory: suiteMemory, approval: suiteApproval,
-  dashboard: suiteDashboard, "dashboard-drift": suiteDashboardDrift };
+  dashboard: suiteDashboard, "dashboard-drift": suiteDashboardDrift, poison: suitePoison, "poison-released": suitePoisonReleased };
 
 // ---------------------------------------------------------------- main
 
@@ -802,7 +861,7 @@ async function main() {
   run.tap = tap;
   const capabilities = opts.scenario === "everything"
     ? { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } }
-    : {};
+    : opts.scenario === "poison" ? { elicitation: { form: {} } } : {};
   const client = new Client({ name: "aim-mcp-e2e", version: "1.0.0" }, { capabilities });
   run.client = client;
   client.onerror = (e) => {
@@ -831,6 +890,13 @@ async function main() {
     client.setRequestHandler(ListRootsRequestSchema, async () => {
       run.seen.rootsList++;
       return { roots: run.roots };
+    });
+  }
+
+  if (opts.scenario === "poison") {
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      run.seen.elicitation.push(req.params);
+      return { action: "decline" };
     });
   }
 
