@@ -70,6 +70,10 @@ func (p *Proxy) clientMessage(line, body []byte, owned bool) {
 			}
 			p.track(idKey(m.id), f)
 		}
+	default:
+		if m.hasID && scannedAnswers[method] {
+			p.track(idKey(m.id), &inflight{method: method, start: time.Now()})
+		}
 	}
 	p.toServer.write(line)
 }

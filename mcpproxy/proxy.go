@@ -220,7 +220,8 @@ type Proxy struct {
 	toServer frameWriter
 	// scan reads the server's sampling and elicitation requests; a hard
 	// finding refuses them.
-	scan *poison.Scanner
+	scan     *poison.Scanner
+	verdicts verdictCache // prompts and resources already scanned
 
 	ready   chan struct{}
 	decider Decider

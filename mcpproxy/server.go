@@ -91,6 +91,12 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	if ok && f.method == "tools/call" && p.opt.ScanResults && m.result != nil {
 		line = p.scanResult(line, f, m)
 	}
+	if ok && m.result != nil && scannedAnswers[f.method] {
+		line = p.scanAnswer(line, f.method, m)
+	}
+	if ok && f.method == "initialize" && m.result != nil && bytes.Contains(m.result, []byte(`"instructions"`)) {
+		line = p.scanInstructions(line, m)
+	}
 	p.toClient.write(p.clean(line))
 	if !ok {
 		return

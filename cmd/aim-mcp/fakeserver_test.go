@@ -40,7 +40,8 @@ func writeTools(t *testing.T, file string, tools ...string) {
 // fakeServer answers initialize (in the client's protocol version),
 // tools/list (from the file), tools/call (with the text "ran TOOL", or the
 // result in the file FILE.call when there is one) and any
-// other request with an empty result, one JSON-RPC line each, and exits on
+// other request with the result in FILE.METHOD (slashes as underscores) or
+// an empty one; FILE.instructions holds initialize's instructions; one JSON-RPC line each, and exits on
 // stdin EOF.
 func fakeServer(file string, in io.Reader, out io.Writer) int {
 	r := bufio.NewReader(in)
@@ -62,6 +63,9 @@ func fakeServer(file string, in io.Reader, out io.Writer) int {
 					result = map[string]any{"protocolVersion": m.Params.ProtocolVersion,
 						"capabilities": map[string]any{"tools": map[string]any{"listChanged": true}},
 						"serverInfo":   map[string]any{"name": "fake-tools", "version": "1.0.0"}}
+					if text, err := os.ReadFile(file + ".instructions"); err == nil {
+						result.(map[string]any)["instructions"] = string(text)
+					}
 				case "tools/list":
 					tools, err := os.ReadFile(file)
 					if err != nil {
@@ -76,6 +80,10 @@ func fakeServer(file string, in io.Reader, out io.Writer) int {
 					}
 				default:
 					result = map[string]any{}
+					// A script's own answer: FILE.prompts_get for prompts/get.
+					if r, err := os.ReadFile(file + "." + strings.ReplaceAll(m.Method, "/", "_")); err == nil {
+						result = json.RawMessage(r)
+					}
 				}
 				b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})
 				out.Write(append(b, '\n'))
