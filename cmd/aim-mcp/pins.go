@@ -227,6 +227,8 @@ func pinsAccept(ctx context.Context, e env, db *registry.DB, srv registry.Server
 		switch c.From {
 		case registry.ToolRemoved:
 			fmt.Fprintf(e.stdout, "accepted the removal of %s: its pin is dropped\n", c.Tool.Name)
+		case registry.ToolQuarantined:
+			fmt.Fprintf(e.stdout, "released %s from quarantine: the client sees it listed again and calls to it run\n", c.Tool.Name)
 		default:
 			fmt.Fprintf(e.stdout, "accepted %s (%s): calls to it no longer need approval for drift\n", c.Tool.Name, c.From)
 		}
