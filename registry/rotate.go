@@ -31,8 +31,9 @@ func nextKey(id string) string { return id + ".next" }
 // is appended, the server's public key becomes the new one, and only then
 // does the new key file replace the old. A rotation interrupted before
 // the record leaves the old key in use; one interrupted after it is
-// finished by the next RotateKey. Proxies that run with the old key must
-// be restarted: their records would no longer verify.
+// finished by the next RotateKey. A proxy that runs meanwhile goes on: its
+// records are signed when they move into the chain, with the key the
+// server has then (see DB.currentKey).
 func (r *DB) RotateKey(ctx context.Context, s Server, reason string) (Server, error) {
 	old, err := r.keys.LoadFile(s.ID)
 	if err != nil {
@@ -60,15 +61,27 @@ func (r *DB) RotateKey(ctx context.Context, s Server, reason string) (Server, er
 		return Server{}, fmt.Errorf("rotate the key of %q: %w", s.Name, err)
 	}
 	rot := KeyRotation{OldPublicKey: s.PublicKey, NewPublicKey: next.PublicString(), Reason: reason}
-	if _, err := r.Append(ctx, old, Event{Time: time.Now(), ServerID: s.ID, Server: s.Name, Client: s.Client,
-		Kind: KindKeyRotated, Data: rot}); err != nil {
-		r.keys.Remove(nextKey(s.ID))
-		return Server{}, fmt.Errorf("rotate the key of %q: %w", s.Name, err)
+	data, err := marshal(rot)
+	if err != nil {
+		return Server{}, err
 	}
 	now := time.Now()
-	if _, err := r.db.ExecContext(ctx, `UPDATE servers SET public_key = ?, updated_at = ? WHERE id = ?`,
-		rot.NewPublicKey, fmtTime(now), s.ID); err != nil {
-		return Server{}, fmt.Errorf("rotate the key of %q: the rotation is recorded, but: %w", s.Name, err)
+	// The record and the server's new public key in one transaction: a
+	// session that moves its records into the chain reads the key in its
+	// own transaction, so it signs with the old key before the record and
+	// with the new one after it, never across.
+	err = r.writeTx(ctx, false, func(a *appender) error {
+		if _, err := a.chain(ctx, old, []body{{Time: fmtTime(now), ServerID: s.ID, Server: s.Name, Client: s.Client,
+			Kind: KindKeyRotated, Data: data}}); err != nil {
+			return err
+		}
+		_, err := a.conn.ExecContext(ctx, `UPDATE servers SET public_key = ?, updated_at = ? WHERE id = ?`,
+			rot.NewPublicKey, fmtTime(now), s.ID)
+		return err
+	})
+	if err != nil {
+		r.keys.Remove(nextKey(s.ID))
+		return Server{}, fmt.Errorf("rotate the key of %q: %w", s.Name, err)
 	}
 	if err := r.keys.Replace(nextKey(s.ID), s.ID); err != nil {
 		return Server{}, fmt.Errorf("rotate the key of %q: the rotation is recorded, but: %w", s.Name, err)

@@ -64,7 +64,7 @@ type Session struct {
 	db  *DB
 	id  string
 	srv Server
-	key Signer
+	key Signer // signs the lines it moves; the mover's (moveMu)
 
 	mu      sync.Mutex // spool writes, one at a time and in order
 	f       *os.File
@@ -217,7 +217,8 @@ func (s *Session) move(ctx context.Context, finish bool) error {
 	if len(lines) == 0 && !finish {
 		return nil
 	}
-	moved, err := s.db.moveLines(ctx, s.id, s.srv, s.key, lines, finish, 0)
+	moved, key, err := s.db.moveLines(ctx, s.id, s.srv, s.key, lines, finish, 0)
+	s.key = key // a rotation's new key, from then on
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failed = err

@@ -17,7 +17,7 @@ import (
 // skipping those moved already, and returns how many lines of the session
 // are moved when it is done. With finish the spool is marked done, and tail
 // (the bytes of a half-written last line, 0 when none) is kept for verify.
-func (r *DB) moveLines(ctx context.Context, session string, srv Server, key Signer, lines []spooled, finish bool, tail int64) (int64, error) {
+func (r *DB) moveLines(ctx context.Context, session string, srv Server, key Signer, lines []spooled, finish bool, tail int64) (int64, Signer, error) {
 	var moved int64
 	err := r.writeTx(ctx, false, func(a *appender) error {
 		var offset int64
@@ -39,6 +39,7 @@ func (r *DB) moveLines(ctx context.Context, session string, srv Server, key Sign
 			moved, offset, last = l.line.N, offset+l.size, l.hash
 		}
 		if len(bodies) > 0 {
+			key = r.currentKey(ctx, a, srv.ID, key)
 			if _, err := a.chain(ctx, key, bodies); err != nil {
 				return err
 			}
@@ -53,7 +54,32 @@ func (r *DB) moveLines(ctx context.Context, session string, srv Server, key Sign
 		}
 		return nil
 	})
-	return moved, err
+	return moved, key, err
+}
+
+// currentKey is the key that signs a server's records now: key, unless
+// the server's key was rotated since key was loaded (a proxy that ran
+// through "aim-mcp keys rotate"); then the new key, from the key store.
+// It is read in the transaction that appends, where the chain and the
+// server's public key agree. A key that cannot be loaded leaves key, and
+// verify names the records it signs.
+func (r *DB) currentKey(ctx context.Context, a *appender, serverID string, key Signer) Signer {
+	k, ok := key.(interface{ PublicString() string })
+	if !ok {
+		return key
+	}
+	var pub string
+	if err := a.conn.QueryRowContext(ctx, `SELECT public_key FROM servers WHERE id = ?`, serverID).Scan(&pub); err != nil || pub == k.PublicString() {
+		return key
+	}
+	// Between the rotation's commit and the swap of files the new key
+	// still waits under its own name.
+	for _, name := range []string{serverID, nextKey(serverID)} {
+		if next, err := r.keys.LoadFile(name); err == nil && next.PublicString() == pub {
+			return next
+		}
+	}
+	return key
 }
 
 // spoolState is a spool's row in the spools table.
@@ -203,7 +229,7 @@ func (r *DB) moveSpool(ctx context.Context, s *spoolState) error {
 	if err != nil {
 		return fmt.Errorf("move spool %s: %w", s.session, err)
 	}
-	if _, err := r.moveLines(ctx, s.session, s.srv, key, lines, finish, partial); err != nil {
+	if _, _, err := r.moveLines(ctx, s.session, s.srv, key, lines, finish, partial); err != nil {
 		return err
 	}
 	if finish {

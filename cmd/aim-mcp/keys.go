@@ -26,7 +26,9 @@ AIM user's token (from AIM's web UI) with --aim-token, "-" to read it from
 stdin, or set AIM_TOKEN. The token is used once and never stored. This is
 also how a home recovers after someone rotated the key in AIM's web UI.
 
-Restart the client afterwards: proxies that run still hold the old key.
+Proxies that run go on: what they record from the rotation on is signed
+with the new key. With a remote AIM, restart the client afterwards: they
+still sign their requests to AIM with the old key.
 
 Flags:
   --client NAME      the server's client, when several clients have a server of that name
@@ -94,7 +96,9 @@ func runKeys(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s (%s): new key %s (was %s), recorded as key_rotated and signed by the old key\n",
 		srv.Name, srv.Client, rotated.Fingerprint(), oldFP)
-	fmt.Fprintf(e.stdout, "restart %s: its running proxies of %q still sign with the old key\n", srv.Client, srv.Name)
+	if aim.URL != "" && srv.RemoteID != "" {
+		fmt.Fprintf(e.stdout, "restart %s: its running proxies of %q still sign their requests to AIM with the old key\n", srv.Client, srv.Name)
+	}
 	return nil
 }
 
