@@ -118,34 +118,8 @@ func TestDashboardBrowser(t *testing.T) {
 	addr := freeAddr(t)
 	writeConfig(t, user, approvalConfig+"notify: none\ndashboard_addr: "+addr+"\n")
 	aimHome := filepath.Join(dir, "aim-home")
-	cfgDir := filepath.Join(user, ".config", "Claude")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(cfgDir, "claude_desktop_config.json")
-	orig := entry{Command: "node", Args: []string{h.everything, "stdio"}}
-	body, _ := json.MarshalIndent(map[string]any{"mcpServers": map[string]entry{"everything": orig}}, "", "  ")
-	if err := os.WriteFile(cfgPath, body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		out, _, err := aim(t, user, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out)
-	}
-	cli("install", "--config", cfgPath, "--home", aimHome)
-	var cfg struct {
-		MCPServers map[string]entry `json:"mcpServers"`
-	}
-	b, _ := os.ReadFile(cfgPath)
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	wrapped := cfg.MCPServers["everything"]
-	checkWrapped(t, "everything", wrapped, orig, aimHome)
+	cli := cliAs(t, user)
+	cmdline, _ := installOne(t, user, aimHome, "everything", entry{Command: "node", Args: []string{h.everything, "stdio"}})
 	cli("policy", "add", "--server", "*", "--tool", "get-sum", "--action", "approve", "--home", aimHome)
 	if t.Failed() {
 		t.FailNow()
@@ -232,7 +206,6 @@ func TestDashboardBrowser(t *testing.T) {
 	if err := os.Mkdir(hs, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmdline := append([]string{wrapped.Command}, wrapped.Args...)
 	d := h.startDriver(t, "dashboard", "dashboard", dir, []string{"--handshake", hs, "--deny-reason", reason}, cmdline)
 	func() {
 		evA, err := waitEvent(hs, "A-sent", d.done)

@@ -824,38 +824,8 @@ func TestApproval(t *testing.T) {
 	user := userHome(dir)
 	writeConfig(t, user, approvalConfig+"dashboard_addr: "+freeAddr(t)+"\n")
 	aimHome := filepath.Join(dir, "aim-home")
-	cfgDir := filepath.Join(user, ".config", "Claude")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(cfgDir, "claude_desktop_config.json")
-	orig := entry{Command: "node", Args: []string{h.everything, "stdio"}}
-	body, err := json.MarshalIndent(map[string]any{"mcpServers": map[string]entry{"everything": orig}}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfgPath, body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		out, _, err := aim(t, user, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out)
-	}
-	cli("install", "--config", cfgPath, "--home", aimHome)
-	var cfg struct {
-		MCPServers map[string]entry `json:"mcpServers"`
-	}
-	if b, err := os.ReadFile(cfgPath); err != nil {
-		t.Fatal(err)
-	} else if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf("config after install: %v\n%s", err, b)
-	}
-	wrapped := cfg.MCPServers["everything"]
-	checkWrapped(t, "everything", wrapped, orig, aimHome)
+	cli := cliAs(t, user)
+	cmdline, _ := installOne(t, user, aimHome, "everything", entry{Command: "node", Args: []string{h.everything, "stdio"}})
 	out := cli("policy", "add", "--server", "*", "--tool", "get-sum", "--action", "approve", "--home", aimHome)
 	t.Logf("aim-mcp policy add: %s", strings.TrimSpace(out))
 	if t.Failed() {
@@ -868,7 +838,7 @@ func TestApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := h.startDriver(t, "approval", "approval", dir, []string{"--handshake", hs, "--deny-reason", reason},
-		append([]string{wrapped.Command}, wrapped.Args...))
+		cmdline)
 	// The person at the terminal. Whatever goes wrong here, the driver is
 	// waited for (and its leftovers checked) by finish: no t.Fatal before it.
 	a, b := func() (a, b approval) {

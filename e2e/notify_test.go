@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,33 +30,9 @@ func TestHeldCallNotification(t *testing.T) {
 	addr := freeAddr(t)
 	writeConfig(t, user, approvalConfig+"notify: desktop\ndashboard_addr: "+addr+"\n")
 	aimHome := filepath.Join(dir, "aim-home")
-	cfgDir := filepath.Join(user, ".config", "Claude")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(cfgDir, "claude_desktop_config.json")
-	body, _ := json.Marshal(map[string]any{"mcpServers": map[string]entry{"everything": {Command: "node", Args: []string{h.everything, "stdio"}}}})
-	if err := os.WriteFile(cfgPath, body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		out, _, err := aim(t, user, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out)
-	}
-	cli("install", "--config", cfgPath, "--home", aimHome)
+	cli := cliAs(t, user)
+	cmdline, _ := installOne(t, user, aimHome, "everything", entry{Command: "node", Args: []string{h.everything, "stdio"}})
 	cli("policy", "add", "--tool", "get-sum", "--action", "approve", "--home", aimHome)
-	var cfg struct {
-		MCPServers map[string]entry `json:"mcpServers"`
-	}
-	b, _ := os.ReadFile(cfgPath)
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	wrapped := cfg.MCPServers["everything"]
 	// The dashboard runs already (as watch serves it), so the proxy links
 	// to it rather than starting one that would outlive the test's driver.
 	startDashboardAt(t, user, aimHome, addr)
@@ -73,7 +48,7 @@ func TestHeldCallNotification(t *testing.T) {
 	}
 	d := h.startDriver(t, "notify", "dashboard", dir,
 		[]string{"--handshake", hs, "--deny-reason", reason, "--env", "DBUS_SESSION_BUS_ADDRESS=" + bus},
-		append([]string{wrapped.Command}, wrapped.Args...))
+		cmdline)
 	answer := func(event, verb string, args map[string]any, extra ...string) {
 		if _, err := waitEvent(hs, event, d.done); err != nil {
 			t.Error(err)

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,39 +27,11 @@ func TestPoisonedServer(t *testing.T) {
 	user := userHome(dir)
 	writeConfig(t, user, "dashboard_addr: "+freeAddr(t)+"\nnotify: none\n")
 	aimHome := filepath.Join(dir, "aim-home")
-	cfgDir := filepath.Join(user, ".config", "Claude")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(cfgDir, "claude_desktop_config.json")
-	orig := entry{Command: "node", Args: []string{filepath.Join(h.nodeDir, "poisoned-server.mjs")}}
-	body, _ := json.Marshal(map[string]any{"mcpServers": map[string]entry{"poisoned": orig}})
-	if err := os.WriteFile(cfgPath, body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		out, _, err := aim(t, user, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out)
-	}
-	out := cli("install", "--config", cfgPath, "--home", aimHome)
+	cli := cliAs(t, user)
+	cmdline, out := installOne(t, user, aimHome, "poisoned", entry{Command: "node", Args: []string{filepath.Join(h.nodeDir, "poisoned-server.mjs")}})
 	if !strings.Contains(out, "aim-mcp pins accept poisoned fact") {
 		t.Errorf("install does not say it quarantined fact and how to release it:\n%s", out)
 	}
-	var cfg struct {
-		MCPServers map[string]entry `json:"mcpServers"`
-	}
-	if b, err := os.ReadFile(cfgPath); err != nil {
-		t.Fatal(err)
-	} else if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf("config after install: %v\n%s", err, b)
-	}
-	wrapped := cfg.MCPServers["poisoned"]
-	checkWrapped(t, "poisoned", wrapped, orig, aimHome)
-	cmdline := append([]string{wrapped.Command}, wrapped.Args...)
 
 	r := h.startDriver(t, "poison", "poison", dir, nil, cmdline).finish(t)
 	res, _ := r.doc["results"].(map[string]any)
