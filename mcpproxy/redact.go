@@ -12,7 +12,17 @@ const maxLogged = 1024
 
 // Redacted is the form of a call's arguments that goes into the audit log:
 // secret-looking values replaced, long strings cut. It returns compact JSON.
-func Redacted(args []byte) json.RawMessage {
+func Redacted(args []byte) json.RawMessage { return shownArgs(args, redactedJSON) }
+
+// Approver is the form of a call's arguments shown to the person asked to
+// approve it: every value whole, secrets masked with their length (see
+// redact.Sized), so they see all that will run but what is hidden. It
+// returns compact JSON.
+func Approver(args []byte) json.RawMessage { return shownArgs(args, approverJSON) }
+
+// shownArgs decodes args and renders them with form; empty arguments are
+// {} and unparseable ones say so, whatever the form.
+func shownArgs(args []byte, form func(any) json.RawMessage) json.RawMessage {
 	args = bytes.TrimSpace(args)
 	if len(args) == 0 {
 		return json.RawMessage("{}")
@@ -21,7 +31,7 @@ func Redacted(args []byte) json.RawMessage {
 	if err != nil {
 		return json.RawMessage(`"[unparseable arguments]"`)
 	}
-	return redactedJSON(v)
+	return form(v)
 }
 
 func decodeArgs(args []byte) (any, error) {
@@ -32,32 +42,12 @@ func decodeArgs(args []byte) (any, error) {
 	return v, err
 }
 
-func redactedJSON(v any) json.RawMessage {
-	out, err := marshalNoEscape(logged(v))
-	if err != nil {
-		return json.RawMessage(`"[unprintable arguments]"`)
-	}
-	return out
-}
+func redactedJSON(v any) json.RawMessage { return marshalArgs(logged(v)) }
 
-// Approver is the form of a call's arguments shown to the person asked to
-// approve it: every value whole, secrets masked with their length (see
-// redact.Sized), so they see all that will run but what is hidden. It
-// returns compact JSON.
-func Approver(args []byte) json.RawMessage {
-	args = bytes.TrimSpace(args)
-	if len(args) == 0 {
-		return json.RawMessage("{}")
-	}
-	v, err := decodeArgs(args)
-	if err != nil {
-		return json.RawMessage(`"[unparseable arguments]"`)
-	}
-	return approverJSON(v)
-}
+func approverJSON(v any) json.RawMessage { return marshalArgs(redact.Value(v, redact.Sized)) }
 
-func approverJSON(v any) json.RawMessage {
-	out, err := marshalNoEscape(redact.Value(v, redact.Sized))
+func marshalArgs(v any) json.RawMessage {
+	out, err := marshalNoEscape(v)
 	if err != nil {
 		return json.RawMessage(`"[unprintable arguments]"`)
 	}
