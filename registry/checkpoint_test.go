@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/opena2a-org/aim-mcp/identity"
 )
 
 // appendN appends n call records of one server.
@@ -28,6 +30,24 @@ func appendN(t *testing.T, db *DB, n int) {
 	if _, err := db.AppendAll(ctx, key, evs); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rotateFirst rotates the key of the first server appendN made and appends
+// one call signed by the new key. It returns the server before and after,
+// and the new key.
+func rotateFirst(t *testing.T, db *DB) (before, after Server, key *identity.Key) {
+	t.Helper()
+	ctx := context.Background()
+	srvs, _ := db.Servers(ctx)
+	s, err := db.RotateKey(ctx, srvs[0], "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ = db.Key(s)
+	if _, err := db.Append(ctx, key, Event{ServerID: s.ID, Server: s.Name, Kind: KindCall, Tool: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	return srvs[0], s, key
 }
 
 // TestCheckpoint: a verified prefix is not read again, and the checkpoint
@@ -134,15 +154,7 @@ func TestCheckpointAcrossRotation(t *testing.T) {
 	if v, _ := db.VerifySince(ctx); !v.OK() || v.Head != 10 {
 		t.Fatalf("VerifySince = %+v", v)
 	}
-	srvs, _ := db.Servers(ctx)
-	s, err := db.RotateKey(ctx, srvs[0], "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := db.Key(s)
-	if _, err := db.Append(ctx, key, Event{ServerID: s.ID, Server: s.Name, Kind: KindCall, Tool: "t"}); err != nil {
-		t.Fatal(err)
-	}
+	_, s, _ := rotateFirst(t, db)
 	v, err := db.VerifySince(ctx)
 	if err != nil || !v.OK() || v.From != 10 || v.Distrust != "" {
 		t.Fatalf("VerifySince after a rotation = %+v, %v; want intact after the checkpoint at 10", v, err)

@@ -186,21 +186,13 @@ func TestWitnessRotation(t *testing.T) {
 	ctx := context.Background()
 	db, path, heads := witnessedDB(t)
 	appendN(t, db, 3)
-	srvs, _ := db.Servers(ctx)
-	s, err := db.RotateKey(ctx, srvs[0], "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := db.Key(s)
-	if _, err := db.Append(ctx, key, Event{ServerID: s.ID, Server: s.Name, Kind: KindCall, Tool: "t"}); err != nil {
-		t.Fatal(err)
-	}
+	srv, _, key := rotateFirst(t, db)
 	h := heads()
 	if fp := identity.Fingerprint(key.Public()); len(h[0].Keys) != 1 || h[0].Keys[0] != fp {
 		t.Errorf("witnessed keys %v, want the new key %s", h[0].Keys, fp)
 	}
 	db = reopen(t, path)
-	old, _ := identity.ParsePublicKey(srvs[0].PublicKey)
+	old, _ := identity.ParsePublicKey(srv.PublicKey)
 	before := witness.Head{Home: db.HomeID(), Seq: 3, Keys: []string{identity.Fingerprint(old)}}
 	db.SQL().QueryRowContext(ctx, `SELECT hash FROM records WHERE seq = 3`).Scan(&before.Hash)
 	if p, err := db.CheckWitness(ctx, append(h, before)); err != nil || len(p) != 0 {
