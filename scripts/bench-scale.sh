@@ -62,14 +62,16 @@ row() {
 	printf '%-34s %10s %8s %8s %10s %6s\n' "" "$label2" "$wall" "$cpu" "$rss" "$k"
 }
 
-# install and uninstall: servers in one pretty-printed file.
+# install and uninstall: servers in one pretty-printed file. Scanning is
+# off (--scan-timeout 0): it starts the servers, and this measures the
+# config editing.
 for n in "$s1" "$s2"; do
 	"$work/scalegen" config --servers "$n" >"$work/servers-$n.json"
 	cp "$work/servers-$n.json" "$work/orig-$n.json"
 done
 row "install (servers in one file)" "$s1" "$s2" "$s1 srv" "$s2 srv" \
-	"$aim" install --config "$work/servers-$s1.json" --home "$work/hs1" -- \
-	"$aim" install --config "$work/servers-$s2.json" --home "$work/hs2"
+	"$aim" install --scan-timeout 0 --config "$work/servers-$s1.json" --home "$work/hs1" -- \
+	"$aim" install --scan-timeout 0 --config "$work/servers-$s2.json" --home "$work/hs2"
 # An edit of the user's since the install: unwrapped entry by entry.
 for n in "$s1" "$s2"; do sed -i 's/"srv0"/"srv0-renamed"/' "$work/servers-$n.json"; done
 row "uninstall (edited since)" "$s1" "$s2" "$s1 srv" "$s2 srv" \
@@ -80,8 +82,8 @@ row "uninstall (edited since)" "$s1" "$s2" "$s1 srv" "$s2 srv" \
 for m in "$p1" "$p2"; do "$work/scalegen" config --servers 100 --pad-mib "$m" >"$work/claude-$m.json"; done
 size1=$(( $(stat -c %s "$work/claude-$p1.json") >> 20 )) size2=$(( $(stat -c %s "$work/claude-$p2.json") >> 20 ))
 row "install (100 srv, ~/.claude.json)" "$size1" "$size2" "${size1} MiB" "${size2} MiB" \
-	"$aim" install --client claude-code --config "$work/claude-$p1.json" --home "$work/hc1" -- \
-	"$aim" install --client claude-code --config "$work/claude-$p2.json" --home "$work/hc2"
+	"$aim" install --scan-timeout 0 --client claude-code --config "$work/claude-$p1.json" --home "$work/hc1" -- \
+	"$aim" install --scan-timeout 0 --client claude-code --config "$work/claude-$p2.json" --home "$work/hc2"
 
 # The audit trail.
 echo "generating $r1 and $r2 records..." >&2

@@ -17,15 +17,20 @@ import (
 )
 
 // installScans are the scans install starts, one per server it is about
-// to wrap, all at once and before any config is written, so that they cost
-// install the time of the slowest server, bounded by the timeout, not the
-// sum. A server that cannot start or answer is reported and skipped.
+// to wrap, before any config is written and side by side (at most
+// maxInstallScans at once), so that they cost install about the time of
+// the slowest server, bounded by the timeout, not the sum. A server that
+// cannot start or answer is reported and skipped.
 type installScans struct {
 	timeout time.Duration
 	scanner *poison.Scanner // the proxy's rules: what install says is what a session does
 	mu      sync.Mutex
 	pending map[string]*installScan
 }
+
+// maxInstallScans bounds the servers started at once to be scanned: a
+// config with hundreds of servers must not start hundreds of processes.
+const maxInstallScans = 8
 
 type installScan struct {
 	done chan struct{}
@@ -40,6 +45,7 @@ func startInstallScans(ctx context.Context, cfgs []*discovery.Config, timeout ti
 		return nil
 	}
 	s := &installScans{timeout: timeout, scanner: poison.New(nil), pending: map[string]*installScan{}}
+	slots := make(chan struct{}, maxInstallScans)
 	for _, cfg := range cfgs {
 		for _, srv := range cfg.Servers() {
 			if srv.Wrapped || srv.Skip != "" {
@@ -51,6 +57,13 @@ func startInstallScans(ctx context.Context, cfgs []*discovery.Config, timeout ti
 			env := serverEnv(cfg, srv.Entry)
 			go func() {
 				defer close(one.done)
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					one.err = ctx.Err()
+					return
+				}
+				defer func() { <-slots }()
 				one.surf, one.err = surface.List(ctx, argv, &surface.Options{Env: env, Timeout: timeout})
 			}()
 		}
