@@ -23,13 +23,13 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { memory } from "./proc.mjs";
+import { children, memory } from "./proc.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const everything = path.join(here, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 
 function parseArgs(argv) {
-  const o = { calls: 3000, bigMiB: 8 };
+  const o = { calls: 3000, bigMiB: 8, starts: 10 };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
     switch (argv[i]) {
@@ -37,6 +37,7 @@ function parseArgs(argv) {
       case "--aim-bin": o.aimBin = v(); break;
       case "--home": o.home = v(); break;
       case "--calls": o.calls = Number(v()); break;
+      case "--starts": o.starts = Number(v()); break;
       case "--big-mib": o.bigMiB = Number(v()); break;
       case "--json": o.json = v(); break;
       default:
@@ -121,6 +122,27 @@ async function main() {
   const byName = Object.fromEntries(paths.map((p) => [p.name, p]));
   const out = { calls: o.calls, node: process.version };
 
+  // start: from spawning a path to the client holding the initialize
+  // answer, each path in turn, a few times; the proxy's start cost is its
+  // median minus the direct path's (the server's own start is in both).
+  const starts = { direct: [], relay: [], proxy: [] };
+  const spawn = {
+    direct: () => connect("direct", server[0], server.slice(1)),
+    relay: () => connect("relay", o.relayBin, ["--", ...server]),
+    proxy: () => connect("proxy", o.aimBin, ["proxy", "--server", "everything", "--home", o.home, "--", ...server]),
+  };
+  for (let i = 0; i < o.starts; i++) {
+    for (const name of Object.keys(starts)) {
+      const t = process.hrtime.bigint();
+      const p = await spawn[name]();
+      starts[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+      await p.client.close();
+    }
+  }
+  out.start = Object.fromEntries(Object.entries(starts).map(([k, v]) => [k, stats(v).p50]));
+  console.log(`\nstart to the initialize answer, median of ${o.starts} (ms): direct ${f3(out.start.direct)}, relay ${f3(out.start.relay)}, proxy ${f3(out.start.proxy)}`);
+  console.log(`  proxy - direct ${f3(out.start.proxy - out.start.direct)} ms`);
+
   // warm up every path (JIT, page cache, the proxy's first tools/list pin)
   await paths[2].client.listTools();
   await measure(paths, "echo", 200);
@@ -130,6 +152,9 @@ async function main() {
     proxy: memory(byName.proxy.transport.pid),
     relay: memory(byName.relay.transport.pid),
   };
+  // On Linux the proxy's server runs under a supervisor, aim-mcp again.
+  const sup = children(byName.proxy.transport.pid).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(o.aimBin));
+  if (sup) out.idle.supervisor = memory(sup);
 
   out.echo = report("tools/call echo", await measure(paths, "echo", o.calls));
   out.ping = report("ping (pass-through)", await measure(paths, "ping", o.calls));
@@ -150,6 +175,14 @@ async function main() {
   const mib = (k) => (k / 1024).toFixed(1);
   console.log(`\nmemory (MiB)            relay    proxy`);
   console.log(`  idle VmRSS           ${mib(out.idle.relay.rssKiB).padStart(6)}   ${mib(out.idle.proxy.rssKiB).padStart(6)}`);
+  if (out.idle.proxy.pssKiB !== undefined) {
+    console.log(`  idle PSS             ${mib(out.idle.relay.pssKiB).padStart(6)}   ${mib(out.idle.proxy.pssKiB).padStart(6)}`);
+    console.log(`  idle private         ${mib(out.idle.relay.privateKiB).padStart(6)}   ${mib(out.idle.proxy.privateKiB).padStart(6)}`);
+  }
+  if (out.idle.supervisor) {
+    const s = out.idle.supervisor;
+    console.log(`  the proxy's supervisor, idle: VmRSS ${mib(s.rssKiB)}, PSS ${mib(s.pssKiB ?? 0)}, private ${mib(s.privateKiB ?? 0)}`);
+  }
   console.log(`  after ${o.bigMiB} MiB VmRSS     ${mib(out.big.relay.rssKiB).padStart(6)}   ${mib(out.big.proxy.rssKiB).padStart(6)}`);
   console.log(`  peak VmHWM           ${mib(out.big.relay.hwmKiB).padStart(6)}   ${mib(out.big.proxy.hwmKiB).padStart(6)}`);
   console.log(`  ${o.bigMiB} MiB echo round trip: relay ${out.big.relay.ms} ms, proxy ${out.big.proxy.ms} ms`);

@@ -70,6 +70,28 @@ export async function waitGone(tree, ms) {
 // memory returns {rssKiB, hwmKiB} from /proc/PID/status.
 export function memory(pid) {
   const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (k) => Number((s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, "m")) ?? [])[1]);
-  return { rssKiB: kib("VmRSS"), hwmKiB: kib("VmHWM") };
+  const kib = (t, k) => Number((t.match(new RegExp(`^${k}:\\s+(\\d+) kB`, "m")) ?? [])[1]);
+  const out = { rssKiB: kib(s, "VmRSS"), hwmKiB: kib(s, "VmHWM") };
+  // RSS counts the binary's pages that every process running it shares;
+  // PSS shares them out, and private memory is what this process alone
+  // costs (what one more proxy adds).
+  try {
+    const r = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    out.pssKiB = kib(r, "Pss");
+    out.privateKiB = kib(r, "Private_Clean") + kib(r, "Private_Dirty");
+  } catch {
+    // no smaps_rollup (kernel before 4.14): RSS only
+  }
+  return out;
+}
+
+// children lists the pids whose parent is pid.
+export function children(pid) {
+  const out = [];
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = stat(Number(d));
+    if (st && st.ppid === pid && st.state !== "Z") out.push(st.pid);
+  }
+  return out;
 }
