@@ -12,9 +12,10 @@
 //
 // It prints p50/p90/p99 per path for tools/call echo (policed by the proxy),
 // ping (pure pass-through) and tools/list (its result is read by the proxy),
-// the ratios proxy/direct and relay/direct, the proxy-relay delta in ms, and
-// the proxy's and the relay's idle RSS and peak RSS after relaying an N MiB
-// message each way.
+// the ratios proxy/direct and relay/direct, the proxy-relay delta in ms, each
+// path's start to its initialize answer, and the proxy's and the relay's
+// idle memory (RSS, PSS, private; the proxy's supervisor too) and peak RSS
+// after relaying an N MiB message each way.
 
 import { createHash } from "node:crypto";
 import fs from "node:fs";
