@@ -14,7 +14,7 @@
 // ping (pure pass-through) and tools/list (its result is read by the proxy),
 // the ratios proxy/direct and relay/direct, the proxy-relay delta in ms, each
 // path's start to its initialize answer, and the proxy's and the relay's
-// idle memory (RSS, PSS, private; the proxy's supervisor too) and peak RSS
+// idle memory (RSS, PSS, anonymous; the proxy's supervisor too) and peak RSS
 // after relaying an N MiB message each way.
 
 import { createHash } from "node:crypto";
@@ -178,11 +178,11 @@ async function main() {
   console.log(`  idle VmRSS           ${mib(out.idle.relay.rssKiB).padStart(6)}   ${mib(out.idle.proxy.rssKiB).padStart(6)}`);
   if (out.idle.proxy.pssKiB !== undefined) {
     console.log(`  idle PSS             ${mib(out.idle.relay.pssKiB).padStart(6)}   ${mib(out.idle.proxy.pssKiB).padStart(6)}`);
-    console.log(`  idle private         ${mib(out.idle.relay.privateKiB).padStart(6)}   ${mib(out.idle.proxy.privateKiB).padStart(6)}`);
+    console.log(`  idle anonymous       ${mib(out.idle.relay.anonKiB).padStart(6)}   ${mib(out.idle.proxy.anonKiB).padStart(6)}`);
   }
   if (out.idle.supervisor) {
     const s = out.idle.supervisor;
-    console.log(`  the proxy's supervisor, idle: VmRSS ${mib(s.rssKiB)}, PSS ${mib(s.pssKiB ?? 0)}, private ${mib(s.privateKiB ?? 0)}`);
+    console.log(`  the proxy's supervisor, idle: VmRSS ${mib(s.rssKiB)}, PSS ${mib(s.pssKiB ?? 0)}, anonymous ${mib(s.anonKiB ?? 0)}`);
   }
   console.log(`  after ${o.bigMiB} MiB VmRSS     ${mib(out.big.relay.rssKiB).padStart(6)}   ${mib(out.big.proxy.rssKiB).padStart(6)}`);
   console.log(`  peak VmHWM           ${mib(out.big.relay.hwmKiB).padStart(6)}   ${mib(out.big.proxy.hwmKiB).padStart(6)}`);

@@ -72,13 +72,13 @@ export function memory(pid) {
   const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = (t, k) => Number((t.match(new RegExp(`^${k}:\\s+(\\d+) kB`, "m")) ?? [])[1]);
   const out = { rssKiB: kib(s, "VmRSS"), hwmKiB: kib(s, "VmHWM") };
-  // RSS counts the binary's pages that every process running it shares;
-  // PSS shares them out, and private memory is what this process alone
-  // costs (what one more proxy adds).
+  // RSS counts the binary's pages, which every process running it shares;
+  // PSS shares them out; anonymous memory (heap, stacks) is what no other
+  // process can share: what one more proxy adds.
   try {
     const r = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
     out.pssKiB = kib(r, "Pss");
-    out.privateKiB = kib(r, "Private_Clean") + kib(r, "Private_Dirty");
+    out.anonKiB = kib(r, "Anonymous");
   } catch {
     // no smaps_rollup (kernel before 4.14): RSS only
   }
