@@ -53,9 +53,10 @@ func (e *SetupError) Error() string {
 
 func (e *SetupError) Unwrap() error { return e.Err }
 
-// AuditError is reported when records could not be committed. They are
-// tried again with the next commit; a record that fails twice is reported
-// once more, with Lost naming its kind.
+// AuditError is reported when records could not be committed: once when
+// the failures start (the records are kept and tried again until they are
+// written), and, with Lost naming its kind, for each record that still
+// could not be written when the session ended.
 type AuditError struct {
 	Err  error
 	Lost string

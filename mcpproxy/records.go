@@ -27,7 +27,7 @@ type recorder struct {
 	commitMu sync.Mutex // one commit at a time, in order
 	mu       sync.Mutex
 	queue    []registry.Event
-	retried  int // how many records at the queue's head failed once already
+	failing  bool // the last commit failed; reported once until one succeeds
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
@@ -92,11 +92,16 @@ func (r *recorder) flush() error {
 // flushLocked writes the queue, and then ev when given, in one
 // transaction; commitMu is held. With try it never waits for the
 // registry's write lock: it returns registry.ErrBusy and leaves the queue
-// as it was.
+// as it was. The error is ev's, or the queue's when there is no ev.
+//
+// Nothing is dropped. When the write fails, each record is tried on its
+// own, so that one that cannot be written never holds back another; those
+// that fail go back to the head of the queue and are tried again (see
+// run). ev is never queued: its caller refuses the call it records.
 func (r *recorder) flushLocked(ev *registry.Event, try bool) error {
 	r.mu.Lock()
-	queued, retried := r.queue, r.retried
-	r.queue, r.retried = nil, 0
+	queued := r.queue
+	r.queue = nil
 	r.mu.Unlock()
 	evs := queued
 	if ev != nil {
@@ -106,60 +111,136 @@ func (r *recorder) flushLocked(ev *registry.Event, try bool) error {
 		return nil
 	}
 	if r.journal == nil {
-		return errors.New("no audit log") // fail closed: no call ran, nowhere to write
+		return errNoJournal // fail closed: no call ran; setup said why
 	}
+	ctx := context.Background()
 	var err error
 	if try {
-		err = r.journal.(TryJournal).TryAppend(context.Background(), evs...)
+		err = r.journal.(TryJournal).TryAppend(ctx, evs...)
 		if errors.Is(err, registry.ErrBusy) {
-			r.mu.Lock()
-			r.queue = append(queued[:len(queued):len(queued)], r.queue...)
-			r.retried = retried
-			r.mu.Unlock()
+			r.requeue(queued)
 			return err
 		}
 	} else {
-		err = r.journal.Append(context.Background(), evs...)
+		err = r.journal.Append(ctx, evs...)
 	}
 	if err == nil {
+		r.recovered()
 		return nil
 	}
-	r.report(&AuditError{Err: err})
-	// Records that failed twice are reported lost; the rest go back to the
-	// head of the queue for the next commit.
-	for _, lost := range queued[:retried] {
-		r.report(&AuditError{Lost: lost.Kind})
+	var left []registry.Event
+	evErr := err
+	if len(evs) > 1 {
+		evErr = nil
+		for i, e := range evs {
+			if e1 := r.journal.Append(ctx, e); e1 != nil {
+				if ev != nil && i == len(evs)-1 {
+					evErr = e1
+				} else {
+					left = append(left, e)
+				}
+			}
+		}
+	} else if ev == nil {
+		left = evs
 	}
-	again := queued[retried:]
+	r.requeue(left)
+	if ev == nil && len(left) > 0 {
+		evErr = err
+	}
 	r.mu.Lock()
-	r.queue = append(again[:len(again):len(again)], r.queue...)
-	r.retried = len(again)
+	first := !r.failing && (evErr != nil || len(left) > 0)
+	r.failing = r.failing || first
 	r.mu.Unlock()
-	return err
+	if first || ev != nil && evErr != nil {
+		r.report(&AuditError{Err: err})
+	}
+	return evErr
+}
+
+// errNoJournal: the session has no audit log (setup failed, or there is
+// no registry); its records have nowhere to go, and calls are refused.
+var errNoJournal = errors.New("no audit log")
+
+// requeue puts evs back at the head of the queue, before what was queued
+// since they were taken.
+func (r *recorder) requeue(evs []registry.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.queue = append(evs[:len(evs):len(evs)], r.queue...)
+	r.mu.Unlock()
+}
+
+// recovered notes a commit that went through after failures.
+func (r *recorder) recovered() {
+	r.mu.Lock()
+	was := r.failing
+	r.failing = false
+	r.mu.Unlock()
+	if was && r.log != nil {
+		r.log.Info("audit log: records are written again; none was dropped")
+	}
 }
 
 // linger is how long records queued while the journal could not take them
-// wait before they are tried again.
-const linger = 20 * time.Millisecond
+// wait before they are tried again; retryMax bounds the wait between tries
+// while the journal keeps failing (a full disk), and exitRetry is how long
+// the session's end keeps trying before it reports what is lost.
+const (
+	linger    = 20 * time.Millisecond
+	retryMax  = time.Second
+	exitRetry = 3 * time.Second
+)
 
 // run flushes queued records that no call took along, after linger, and
-// everything left when close is called.
+// keeps trying while the journal fails, until close is called; then it
+// writes everything left, trying for a while before it gives up.
 func (r *recorder) run() {
 	defer close(r.done)
 	<-r.ready
+	wait := linger
 	for {
 		select {
 		case <-r.kick:
 		case <-r.stop:
-			r.flush()
-			r.flush() // once more for what failed the first time
+			r.drain()
 			return
 		}
-		select {
-		case <-time.After(linger):
-		case <-r.stop:
+		for {
+			select {
+			case <-time.After(wait):
+			case <-r.stop:
+				r.drain()
+				return
+			}
+			if err := r.flush(); err == nil || errors.Is(err, errNoJournal) {
+				wait = linger
+				break
+			}
+			wait = min(2*wait, retryMax) // nothing is dropped: tried again, less often
 		}
-		r.flush()
+	}
+}
+
+// drain writes what is queued at the session's end, trying for exitRetry;
+// what still cannot be written is reported, record by record, as lost.
+func (r *recorder) drain() {
+	deadline := time.Now().Add(exitRetry)
+	for wait := linger; ; wait = min(2*wait, retryMax) {
+		err := r.flush()
+		if err == nil || errors.Is(err, errNoJournal) || !time.Now().Before(deadline) {
+			break
+		}
+		time.Sleep(wait)
+	}
+	r.mu.Lock()
+	lost := r.queue
+	r.queue = nil
+	r.mu.Unlock()
+	for _, ev := range lost {
+		r.report(&AuditError{Lost: ev.Kind})
 	}
 }
 

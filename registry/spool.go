@@ -138,17 +138,12 @@ func (s *Session) Append(evs ...Event) error {
 		l := spoolLine{N: n + 1, Prev: prev, Time: fmtTime(ev.Time), Kind: ev.Kind, Tool: ev.Tool,
 			Decision: ev.Decision, RequestID: ev.RequestID}
 		if ev.Data != nil {
-			raw, ok := ev.Data.(json.RawMessage)
-			if !ok {
-				var err error
-				if raw, err = marshal(ev.Data); err != nil {
-					return fmt.Errorf("append %s record: %w", ev.Kind, err)
-				}
-			}
-			l.Data = raw
+			l.Data = encodeData(ev.Data)
 		}
 		text, err := marshal(l)
 		if err != nil {
+			// Only Data can fail, and encodeData never does; kept for
+			// the day a field that can is added.
 			return fmt.Errorf("append %s record: %w", ev.Kind, err)
 		}
 		sum := sha256.Sum256(text)
@@ -255,4 +250,22 @@ func (s *Session) Close(ctx context.Context) error {
 		os.Remove(s.db.spoolPath(s.id))
 	}
 	return err
+}
+
+// encodeData is a record's data as JSON. Data that cannot be encoded (a
+// NaN, a value of a type JSON has no form for) does not cost the record,
+// or the others committed with it: the record keeps its kind, tool and
+// decision, and its data says what went wrong, with a digest of the value
+// as Go prints it.
+func encodeData(v any) json.RawMessage {
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw
+	}
+	raw, err := marshal(v)
+	if err == nil {
+		return raw
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%#v", v))
+	raw, _ = marshal(map[string]string{"unencodable": err.Error(), "digest": hex.EncodeToString(sum[:])})
+	return raw
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,5 +261,44 @@ func TestSpoolsShareOneChain(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(db.SpoolDir()); len(left) != 0 {
 		t.Errorf("spools left: %d, want none", len(left))
+	}
+}
+
+// TestSpoolUnencodable: a record whose data cannot be encoded is kept as a
+// record that says so, and the records committed with it are whole.
+func TestSpoolUnencodable(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	srv, _, _ := db.Register(ctx, Registration{Client: "c", Name: "s", Command: "x"})
+	key, _ := db.Key(srv)
+	sess, err := db.StartSession(ctx, srv, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sess.Append(
+		Event{Kind: KindCall, Tool: "a", Decision: "allow", Data: map[string]any{"n": 1}},
+		Event{Kind: KindOutcome, Tool: "a", Decision: "success", Data: map[string]any{"ratio": math.NaN()}},
+		Event{Kind: KindCall, Tool: "b", Decision: "allow", Data: map[string]any{"n": 2}},
+	)
+	if err != nil {
+		t.Fatalf("Append with an unencodable record: %v", err)
+	}
+	if err := sess.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := db.Records(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Kind+" "+r.Tool+" "+string(r.Data))
+	}
+	if len(recs) != 3 || !strings.Contains(got[1], `"unencodable"`) || !strings.Contains(got[1], `"digest"`) ||
+		got[0] != `call a {"n":1}` || got[2] != `call b {"n":2}` {
+		t.Errorf("records:\n%s", strings.Join(got, "\n"))
+	}
+	if v, err := db.Verify(ctx, ""); err != nil || !v.OK() {
+		t.Errorf("verify: %+v, %v", v, err)
 	}
 }
