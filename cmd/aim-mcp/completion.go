@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/opena2a-org/aim-mcp/audit"
-	compliance "github.com/opena2a-org/aim-mcp/report"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
+	compliance "github.com/opena2a-org/aim-mcp/report"
 )
 
 var completionUsage = `
