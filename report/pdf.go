@@ -67,7 +67,7 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 	d.text(fmt.Sprintf("Period: %s to %s (UTC, end excluded)", r.Period.Since.Format("2006-01-02 15:04:05"), r.Period.Until.Format("2006-01-02 15:04:05")), 5)
 	d.text("Scope: "+r.Scope, 5)
 	d.text("Generated: "+r.GeneratedAt.Format("2006-01-02 15:04:05 MST")+" by aim-mcp", 5)
-	chainLine := fmt.Sprintf("Audit chain: INTACT - %d records verified (hash links and Ed25519 signatures)", r.Chain.Records)
+	chainLine := fmt.Sprintf("Audit chain: INTACT - %s verified (hash links and Ed25519 signatures)", count(r.Chain.Records, "record"))
 	if !r.Chain.Intact {
 		chainLine = fmt.Sprintf("Audit chain: BROKEN at record %d - %s", r.Chain.BadSeq, r.Chain.Reason)
 	}
@@ -119,8 +119,8 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 	d.section("Audit chain verification")
 	pdf.SetFont("Helvetica", "", fontSize+1)
 	if r.Chain.Intact {
-		d.para(fmt.Sprintf("Intact. %d records of %d servers were checked: each record's SHA-256 hash, its link to the record before it, and its Ed25519 signature by its server's key (%s). Checked %s.",
-			r.Chain.Records, r.Chain.Servers, r.Chain.Scope, r.Chain.CheckedAt.Format("2006-01-02 15:04:05 MST")))
+		d.para(fmt.Sprintf("Intact. %s of %s checked: each record's SHA-256 hash, its link to the record before it, and its Ed25519 signature by its server's key (%s). Checked %s.",
+			count(r.Chain.Records, "record"), count(r.Chain.Servers, "server")+were(r.Chain.Records), r.Chain.Scope, r.Chain.CheckedAt.Format("2006-01-02 15:04:05 MST")))
 	} else {
 		d.para(fmt.Sprintf("BROKEN at record %d: %s. Records before it are intact; compare with a backup of the registry. Checked %s.",
 			r.Chain.BadSeq, r.Chain.Reason, r.Chain.CheckedAt.Format("2006-01-02 15:04:05 MST")))
