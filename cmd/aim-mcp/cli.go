@@ -108,7 +108,7 @@ const exitCodesHelp = `
 Exit codes:
   0  success; for audit verify: the audit trail is intact
   1  failure (the error says why); for audit verify: a record was edited,
-     deleted or moved, or the witness disagrees
+     deleted or moved, or the witness disagrees; for scan: a hard finding
   2  usage: an unknown command, subcommand, flag or argument, or a bad
      flag value
 `
