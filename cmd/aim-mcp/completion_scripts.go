@@ -97,23 +97,34 @@ func fishCompletion(s completionSpec) string {
 	var b strings.Builder
 	b.WriteString(`# fish completion for aim-mcp. Install:
 #   aim-mcp completion fish > ~/.config/fish/completions/aim-mcp.fish
+# The command is always the second word: aim-mcp has no flags before it.
+function __aim_mcp_using -d 'the command line is aim-mcp CMD ..., CMD one of the arguments'
+    set -l tokens (commandline -opc)
+    test (count $tokens) -ge 2; and contains -- $tokens[2] $argv
+end
+function __aim_mcp_second -d 'the word being completed is the one after aim-mcp CMD'
+    set -l tokens (commandline -opc)
+    test (count $tokens) -eq 2; and contains -- $tokens[2] $argv
+end
+function __aim_mcp_first -d 'the word being completed is the command'
+    test (count (commandline -opc)) -eq 1
+end
 complete -c aim-mcp -f
 `)
 	for _, c := range s.commands {
-		fmt.Fprintf(&b, "complete -c aim-mcp -n __fish_use_subcommand -a %s -d %s\n", c.name, fishQuote(c.short))
+		fmt.Fprintf(&b, "complete -c aim-mcp -n __aim_mcp_first -a %s -d %s\n", c.name, fishQuote(c.short))
 	}
 	for _, name := range sortedKeys(s.subs) {
-		subs := strings.Join(s.subs[name], " ")
-		fmt.Fprintf(&b, "complete -c aim-mcp -n '__fish_seen_subcommand_from %s; and not __fish_seen_subcommand_from %s' -a '%s'\n", name, subs, subs)
+		fmt.Fprintf(&b, "complete -c aim-mcp -n '__aim_mcp_second %s' -a '%s'\n", name, strings.Join(s.subs[name], " "))
 	}
-	fmt.Fprintf(&b, "complete -c aim-mcp -n '__fish_seen_subcommand_from %s' -a '(aim-mcp __complete servers 2>/dev/null)'\n", strings.Join(s.serverArgs, " "))
+	fmt.Fprintf(&b, "complete -c aim-mcp -n '__aim_mcp_using %s' -a '(aim-mcp __complete servers 2>/dev/null)'\n", strings.Join(s.serverArgs, " "))
 	for _, c := range s.commands {
 		for _, f := range s.flags[c.name] {
 			opt := "-l " + f.name
 			if len([]rune(f.name)) == 1 {
 				opt = "-s " + f.name
 			}
-			fmt.Fprintf(&b, "complete -c aim-mcp -n '__fish_seen_subcommand_from %s' %s", c.name, opt)
+			fmt.Fprintf(&b, "complete -c aim-mcp -n '__aim_mcp_using %s' %s", c.name, opt)
 			switch {
 			case !f.value:
 			case s.values[f.name] != nil:
