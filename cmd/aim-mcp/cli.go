@@ -143,10 +143,8 @@ func run(ctx context.Context, args []string, e env) int {
 		}
 	}
 	ce := errorf("unknown command %q", name).exit(2)
-	if s := nearest(name, commandNames()); s != "" {
-		ce.hint("did you mean %s?", s)
-	}
-	return report(e.stderr, ce.hint("run \"aim-mcp help\" to see the commands"))
+	ce.hints = append(didYouMean(name, commandNames()...), "run \"aim-mcp help\" to see the commands")
+	return report(e.stderr, ce)
 }
 
 // commandNames are the commands a person may type.

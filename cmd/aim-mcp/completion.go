@@ -56,11 +56,8 @@ func runCompletion(ctx context.Context, e env, args []string) error {
 	case "powershell", "pwsh":
 		script = powershellCompletion(spec)
 	default:
-		ue := &usageError{cmd: "completion", msg: fmt.Sprintf("no completion for the shell %q: there is one for %s", sh, orList(shells()))}
-		if s := nearest(sh, shells()); s != "" {
-			ue.hints = append(ue.hints, "did you mean "+s+"?")
-		}
-		return ue
+		return &usageError{cmd: "completion", msg: fmt.Sprintf("no completion for the shell %q: there is one for %s", sh, orList(shells())),
+			hints: didYouMean(sh, shells()...)}
 	}
 	fmt.Fprint(e.stdout, script)
 	return nil

@@ -81,7 +81,7 @@ func runPolicy(ctx context.Context, e env, args []string) error {
 		fmt.Fprint(e.stdout, policyUsage[1:])
 		return nil
 	}
-	return &usageError{cmd: "policy", msg: fmt.Sprintf("unknown policy command %q", args[0])}
+	return &usageError{cmd: "policy", msg: fmt.Sprintf("unknown policy command %q", args[0]), hints: didYouMean(args[0], "add", "list", "remove", "check")}
 }
 
 // loadPolicy reads config.yaml (for its rules and defaults) and opens the registry.

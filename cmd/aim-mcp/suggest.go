@@ -62,6 +62,15 @@ func editDistance(a, b string) int {
 	return d[len(s)][len(t)]
 }
 
+// didYouMean is the hint naming the candidate word most likely meant, if
+// one is close.
+func didYouMean(word string, candidates ...string) []string {
+	if s := nearest(word, candidates); s != "" {
+		return []string{"did you mean " + s + "?"}
+	}
+	return nil
+}
+
 // The flag package's messages, which name a flag Go's way ("-home").
 var (
 	flagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
