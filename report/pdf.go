@@ -284,9 +284,8 @@ func (d *pdfDoc) table(cols []col, rows [][]string) {
 		d.para("None in this period.")
 		return
 	}
-	d.need(2 * (lineH + 1.4))
-	header()
-	for _, row := range rows {
+	// A row's cells, wrapped, and its height.
+	layout := func(row []string) ([][]string, float64) {
 		cells := make([][]string, len(cols))
 		n := 1
 		for i, c := range cols {
@@ -304,7 +303,15 @@ func (d *pdfDoc) table(cols []col, rows [][]string) {
 			cells[i] = lines
 			n = max(n, len(lines))
 		}
-		h := float64(n)*lineH + 1.2
+		return cells, float64(n)*lineH + 1.2
+	}
+	// The header goes where its first row fits under it: never alone at
+	// the foot of a page.
+	_, first := layout(rows[0])
+	d.need(lineH + 1.4 + first)
+	header()
+	for _, row := range rows {
+		cells, h := layout(row)
 		if d.need(h) {
 			header()
 		}
