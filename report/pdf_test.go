@@ -42,3 +42,42 @@ func TestTableHeaderNotOrphaned(t *testing.T) {
 		t.Errorf("page 2 should have the header once and the rows: %q", pages[1])
 	}
 }
+
+// Dates, ids, fingerprints and record numbers are each drawn on one line:
+// a table never breaks one across lines.
+func TestPDFKeepsValuesWhole(t *testing.T) {
+	f := seed(t)
+	r := build(t, f, "soc2")
+	b, err := PDF(r, PDFOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := pdftext.Pages(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]bool{}
+	for _, p := range pages {
+		for _, l := range strings.Split(p, "\n") {
+			lines[l] = true
+		}
+	}
+	var whole []string
+	for _, a := range r.Approvals {
+		whole = append(whole, a.ID, a.CreatedAt.Format("2006-01-02 15:04:05"), a.DecidedAt.Format("2006-01-02 15:04:05"))
+	}
+	for _, c := range r.Calls {
+		whole = append(whole, c.Time.Format("2006-01-02 15:04:05"))
+	}
+	for _, d := range r.Drift {
+		whole = append(whole, d.Time.Format("2006-01-02 15:04:05"))
+	}
+	for _, s := range r.Servers {
+		whole = append(whole, s.ID, s.Fingerprint)
+	}
+	for _, w := range whole {
+		if !lines[w] {
+			t.Errorf("%q is not drawn whole on a line of its own", w)
+		}
+	}
+}
