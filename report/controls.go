@@ -20,7 +20,7 @@ type facts struct {
 func (f facts) chain() string {
 	c := f.r.Chain
 	if c.Intact {
-		return fmt.Sprintf("the audit chain verifies: %d records hash-linked and signed, checked %s", c.Records, c.CheckedAt.Format("2006-01-02 15:04 MST"))
+		return fmt.Sprintf("the audit chain verifies: %s hash-linked and signed, checked %s", count(c.Records, "record"), c.CheckedAt.Format("2006-01-02 15:04 MST"))
 	}
 	return fmt.Sprintf("the audit chain does NOT verify: record %d: %s", c.BadSeq, c.Reason)
 }
@@ -34,7 +34,7 @@ func (f facts) identities() (string, bool) {
 			weak = append(weak, fmt.Sprintf("%s (%s)", s.Name, s.Trust.Evidence[trust.VerificationStatus].Evidence))
 		}
 	}
-	text := fmt.Sprintf("%d MCP servers, each registered with its own Ed25519 key (fingerprints in the servers table); every record is signed with its server's key", len(f.r.Servers))
+	text := fmt.Sprintf("%s, each registered with its own Ed25519 key (fingerprints in the servers table); every record is signed with its server's key", count(len(f.r.Servers), "MCP server"))
 	if !ok {
 		text += "; identity checks failing: " + strings.Join(weak, "; ")
 	}
@@ -43,12 +43,12 @@ func (f facts) identities() (string, bool) {
 
 func (f facts) decisions() string {
 	s := f.r.Summary
-	return fmt.Sprintf("%d tool calls were checked against policy before they ran: %d forwarded, %d refused or held for a person", s.Calls, s.Forwarded, s.Refused)
+	return fmt.Sprintf("%s, each checked against policy before it ran: %d forwarded, %d refused or held for a person", count(s.Calls, "tool call"), s.Forwarded, s.Refused)
 }
 
 func (f facts) approvals() string {
 	s := f.r.Summary
-	return fmt.Sprintf("%d approval requests; a person approved %d and denied %d, each bound to the exact call (server, tool, argument digest), single use and expiring", s.Approvals, s.HumanApproved, s.HumanDenied)
+	return fmt.Sprintf("%s; a person approved %d and denied %d, each bound to the exact call (server, tool, argument digest), single use and expiring", count(s.Approvals, "approval request"), s.HumanApproved, s.HumanDenied)
 }
 
 func (f facts) unsettled() []string {
@@ -93,7 +93,7 @@ func (f facts) outcomes() (string, bool) {
 
 func (f facts) alerts() (string, bool) {
 	s := f.r.Summary
-	text := fmt.Sprintf("%d bypass attempts (ambiguous or unidentified tools/call lines refused), %d drift events, %d calls refused", s.BypassAttempts, s.DriftEvents, s.Refused)
+	text := fmt.Sprintf("%s (ambiguous or unidentified tools/call lines refused), %s, %s refused", count(s.BypassAttempts, "bypass attempt"), count(s.DriftEvents, "drift event"), count(s.Refused, "call"))
 	_, settled := f.drift()
 	return text, s.BypassAttempts == 0 && settled
 }
@@ -133,3 +133,20 @@ func gather(r *Report) evidence {
 
 // sentences joins the parts of a control's evidence into one sentence.
 func sentences(parts ...string) string { return strings.Join(parts, "; ") + "." }
+
+// count is "1 server", "2 servers": n and the noun, in the plural unless n
+// is one.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// were is " was" after one record, " were" after more.
+func were(records int) string {
+	if records == 1 {
+		return " was"
+	}
+	return " were"
+}

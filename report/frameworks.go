@@ -59,7 +59,7 @@ func hipaa(e evidence) []Control {
 func gdpr(e evidence) []Control {
 	return []Control{
 		{"Art. 30", "Records of processing activities", status(e.chainOK, e.recordedOK),
-			sentences(fmt.Sprintf("each tool call is a record of processing: when, which server and tool, the decision and its outcome (%d calls, by tool in the table)", e.r.Summary.Calls),
+			sentences(fmt.Sprintf("each tool call is a record of processing: when, which server and tool, the decision and its outcome (%s, by tool in the table)", count(e.r.Summary.Calls, "call")),
 				"arguments are kept as a digest, with secret-looking values redacted", e.chain())},
 		{"Art. 32(1)(b)", "Security of processing: confidentiality and integrity", status(e.chainOK, e.identityOK, e.eventsOK),
 			sentences(e.identity, e.decisions(), e.events, e.chain())},

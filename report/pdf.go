@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 	d.text(fmt.Sprintf("Period: %s to %s (UTC, end excluded)", r.Period.Since.Format("2006-01-02 15:04:05"), r.Period.Until.Format("2006-01-02 15:04:05")), 5)
 	d.text("Scope: "+r.Scope, 5)
 	d.text("Generated: "+r.GeneratedAt.Format("2006-01-02 15:04:05 MST")+" by aim-mcp", 5)
-	chainLine := fmt.Sprintf("Audit chain: INTACT - %d records verified (hash links and Ed25519 signatures)", r.Chain.Records)
+	chainLine := fmt.Sprintf("Audit chain: INTACT - %s verified (hash links and Ed25519 signatures)", count(r.Chain.Records, "record"))
 	if !r.Chain.Intact {
 		chainLine = fmt.Sprintf("Audit chain: BROKEN at record %d - %s", r.Chain.BadSeq, r.Chain.Reason)
 	}
@@ -105,7 +106,7 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 			fmt.Sprintf("%.2f", sv.Trust.Overall), fmt.Sprint(sv.Calls), fmt.Sprint(sv.Refused)})
 	}
 	d.table([]col{{"Server", 28, "L"}, {"Client", 24, "L"}, {"Status", 14, "L"}, {"Registration id", 34, "L"},
-		{"Key fingerprint", 46, "L"}, {"Trust", 11, "R"}, {"Calls", 12, "R"}, {"Refused", 13, "R"}}, rows)
+		{"Key fingerprint", 46, "L"}, {"Trust", 11, "R"}, {"Calls", 12, "R"}, {"Refused", 13, "R"}}, rows, "Registration id", "Key fingerprint")
 
 	d.section("Trust factors")
 	rows = nil
@@ -119,8 +120,8 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 	d.section("Audit chain verification")
 	pdf.SetFont("Helvetica", "", fontSize+1)
 	if r.Chain.Intact {
-		d.para(fmt.Sprintf("Intact. %d records of %d servers were checked: each record's SHA-256 hash, its link to the record before it, and its Ed25519 signature by its server's key (%s). Checked %s.",
-			r.Chain.Records, r.Chain.Servers, r.Chain.Scope, r.Chain.CheckedAt.Format("2006-01-02 15:04:05 MST")))
+		d.para(fmt.Sprintf("Intact. %s of %s checked: each record's SHA-256 hash, its link to the record before it, and its Ed25519 signature by its server's key (%s). Checked %s.",
+			count(r.Chain.Records, "record"), count(r.Chain.Servers, "server")+were(r.Chain.Records), r.Chain.Scope, r.Chain.CheckedAt.Format("2006-01-02 15:04:05 MST")))
 	} else {
 		d.para(fmt.Sprintf("BROKEN at record %d: %s. Records before it are intact; compare with a backup of the registry. Checked %s.",
 			r.Chain.BadSeq, r.Chain.Reason, r.Chain.CheckedAt.Format("2006-01-02 15:04:05 MST")))
@@ -150,14 +151,14 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 		rows = append(rows, []string{a.CreatedAt.Format("2006-01-02 15:04:05"), a.Server, a.Tool, a.ID, a.Status, a.DecidedBy, decided, a.Reason})
 	}
 	d.table([]col{{"Requested", 25, "L"}, {"Server", 22, "L"}, {"Tool", 22, "L"}, {"Id", 15, "L"}, {"Status", 15, "L"},
-		{"By", 16, "L"}, {"Decided", 25, "L"}, {"Reason", 42, "L"}}, rows)
+		{"By", 16, "L"}, {"Decided", 25, "L"}, {"Reason", 42, "L"}}, rows, "Requested", "Id", "Decided")
 
 	d.section("Drift events")
 	rows = nil
 	for _, dr := range r.Drift {
 		rows = append(rows, []string{dr.Time.Format("2006-01-02 15:04:05"), dr.Server, dr.Tool, dr.Change, dr.Detail, fmt.Sprint(dr.Seq)})
 	}
-	d.table([]col{{"Time", 28, "L"}, {"Server", 28, "L"}, {"Tool", 30, "L"}, {"Change", 18, "L"}, {"Detail", 64, "L"}, {"Record", 14, "R"}}, rows)
+	d.table([]col{{"Time", 28, "L"}, {"Server", 28, "L"}, {"Tool", 30, "L"}, {"Change", 18, "L"}, {"Detail", 64, "L"}, {"Record", 14, "R"}}, rows, "Time", "Record")
 
 	d.section("Calls")
 	rows = nil
@@ -172,7 +173,7 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 		rows = append(rows, []string{c.Time.Format("2006-01-02 15:04:05"), c.Server, c.Tool, c.Decision, c.Risk, c.Approver, c.Outcome, ms, fmt.Sprint(c.Seq)})
 	}
 	d.table([]col{{"Time", 27, "L"}, {"Server", 26, "L"}, {"Tool", 28, "L"}, {"Decision", 24, "L"}, {"Risk", 14, "L"},
-		{"Approver", 16, "L"}, {"Outcome", 20, "L"}, {"ms", 12, "R"}, {"Record", 15, "R"}}, rows)
+		{"Approver", 16, "L"}, {"Outcome", 20, "L"}, {"ms", 12, "R"}, {"Record", 15, "R"}}, rows, "Time", "Record")
 	if len(r.Calls) > opt.MaxCalls {
 		pdf.SetFont("Helvetica", "I", fontSize)
 		d.para(fmt.Sprintf("%d more calls are not shown; the CSV format lists every call.", len(r.Calls)-opt.MaxCalls))
@@ -263,9 +264,13 @@ func (d *pdfDoc) section(title string) {
 const maxCellLines = 40
 
 // table draws rows under a header that is repeated on each new page; cells
-// wrap, and a row is never split across pages.
-func (d *pdfDoc) table(cols []col, rows [][]string) {
+// wrap, and a row is never split across pages. The columns titled in whole
+// hold values a reader copies or compares (dates, ids, fingerprints, record
+// numbers): they are widened to their longest value, taking the room from
+// the other columns, so that no such value is broken across lines.
+func (d *pdfDoc) table(cols []col, rows [][]string, whole ...string) {
 	pdf := d.pdf
+	cols = d.fitWhole(cols, rows, whole)
 	header := func() {
 		pdf.SetFont("Helvetica", "B", fontSize)
 		pdf.SetFillColor(225, 228, 235)
@@ -284,9 +289,8 @@ func (d *pdfDoc) table(cols []col, rows [][]string) {
 		d.para("None in this period.")
 		return
 	}
-	d.need(2 * (lineH + 1.4))
-	header()
-	for _, row := range rows {
+	// A row's cells, wrapped, and its height.
+	layout := func(row []string) ([][]string, float64) {
 		cells := make([][]string, len(cols))
 		n := 1
 		for i, c := range cols {
@@ -304,7 +308,15 @@ func (d *pdfDoc) table(cols []col, rows [][]string) {
 			cells[i] = lines
 			n = max(n, len(lines))
 		}
-		h := float64(n)*lineH + 1.2
+		return cells, float64(n)*lineH + 1.2
+	}
+	// The header goes where its first row fits under it: never alone at
+	// the foot of a page.
+	_, first := layout(rows[0])
+	d.need(lineH + 1.4 + first)
+	header()
+	for _, row := range rows {
+		cells, h := layout(row)
 		if d.need(h) {
 			header()
 		}
@@ -320,6 +332,50 @@ func (d *pdfDoc) table(cols []col, rows [][]string) {
 		pdf.SetXY(pageMargin, y+h)
 	}
 	pdf.Ln(1)
+}
+
+// fitWhole widens the columns titled in whole to their longest value and
+// narrows the others by as much, each in proportion to its room above its
+// title's width (a header is drawn on one line).
+func (d *pdfDoc) fitWhole(cols []col, rows [][]string, whole []string) []col {
+	cols = slices.Clone(cols)
+	pad := 2*d.pdf.GetCellMargin() + 0.5
+	d.pdf.SetFont("Helvetica", "", fontSize)
+	extra := 0.0
+	for i, c := range cols {
+		if !slices.Contains(whole, c.title) {
+			continue
+		}
+		need := 0.0
+		for _, row := range rows {
+			if i < len(row) {
+				need = max(need, d.pdf.GetStringWidth(d.tr(clean(row[i])))+pad)
+			}
+		}
+		if need > c.width {
+			extra += need - c.width
+			cols[i].width = need
+		}
+	}
+	if extra == 0 {
+		return cols
+	}
+	d.pdf.SetFont("Helvetica", "B", fontSize)
+	room := make([]float64, len(cols))
+	total := 0.0
+	for i, c := range cols {
+		if !slices.Contains(whole, c.title) {
+			room[i] = max(c.width-d.pdf.GetStringWidth(d.tr(c.title))-pad, 0)
+			total += room[i]
+		}
+	}
+	if total == 0 {
+		return cols
+	}
+	for i := range cols {
+		cols[i].width -= min(extra, total) * room[i] / total
+	}
+	return cols
 }
 
 // clean makes text drawable with the core fonts (Windows-1252): controls

@@ -34,9 +34,10 @@ kept, readable by you alone, only while the approval waits, and removed
 as soon as it is approved, denied, cancelled or expired.
 
 Flags:
-  --all     also list answered, used and expired approvals
-  --json    print JSON
-  --reveal  (show) print the exact arguments, secrets included
+  --all       also list answered, used and expired approvals
+  --json      print JSON
+  --reveal    (show) print the exact arguments, secrets included
+  --home DIR  aim-mcp's data directory
 `
 
 // listKeep is how much of each end of a long value the list shows.
@@ -100,6 +101,7 @@ and arguments) passes the next time the client makes it.
 
 Flags:
   --remember  also add a rule that allows this tool on this server from now on
+  --home DIR  aim-mcp's data directory
 `
 
 func runApprove(ctx context.Context, e env, args []string) error {
@@ -139,6 +141,10 @@ Usage: aim-mcp deny ID [--reason TEXT] [--home DIR]
 
 Refuses the waiting call ID. The client gets an error result with the
 reason.
+
+Flags:
+  --reason TEXT  why, for the client and the audit trail
+  --home DIR     aim-mcp's data directory
 `
 
 func runDeny(ctx context.Context, e env, args []string) error {

@@ -48,7 +48,7 @@ Flags:
 func runAudit(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "-h" && args[0] != "--help" && args[0] != "-help") {
 		if len(args) > 0 {
-			return &usageError{cmd: "audit", msg: fmt.Sprintf("unknown audit command %q", args[0])}
+			return &usageError{cmd: "audit", msg: fmt.Sprintf("unknown audit command %q", args[0]), hints: didYouMean(args[0], "verify")}
 		}
 		return &usageError{cmd: "audit", msg: "missing audit command (verify)"}
 	}

@@ -51,7 +51,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	anyAddr := fs.Bool("any-address", false, "")
 	idle := fs.Duration("idle-exit", 0, "")
 	homeFlag := fs.String("home", "", "")
-	detached := fs.Bool("detach", false, "") // hidden: how a proxy starts one
+	detached := fs.Bool("detach", false, hiddenUsage) // how a proxy starts one
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}

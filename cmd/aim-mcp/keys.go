@@ -49,7 +49,7 @@ func runKeys(ctx context.Context, e env, args []string) error {
 	case len(pos) == 0:
 		return &usageError{cmd: "keys", msg: "keys needs a subcommand: rotate"}
 	case pos[0] != "rotate":
-		return &usageError{cmd: "keys", msg: fmt.Sprintf("unknown keys subcommand %q: want rotate", pos[0])}
+		return &usageError{cmd: "keys", msg: fmt.Sprintf("unknown keys subcommand %q: want rotate", pos[0]), hints: didYouMean(pos[0], "rotate")}
 	case len(pos) == 1:
 		return &usageError{cmd: "keys", msg: "keys rotate needs a SERVER"}
 	case len(pos) > 2:

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -18,7 +18,9 @@ const logsUsage = `
 Usage: aim-mcp logs [flags]
 
 Shows the audit trail, oldest first: every session, call, outcome, denial
-and alert, with its time in RFC 3339.
+and alert, with its time in RFC 3339, one a row under a header. On a
+terminal a row wider than the terminal is cut to fit ("…" marks where);
+piped or with --json, every value is printed whole.
 
 Flags:
   --server NAME     only this server
@@ -81,6 +83,16 @@ func runLogs(ctx context.Context, e env, args []string) error {
 	// Streamed as the rows are read: a million records are printed in the
 	// memory of one.
 	last := int64(0)
+	table := newLogTable(e.stdout, e.width)
+	if *follow {
+		var names []string
+		if servers, err := db.Servers(ctx); err == nil {
+			for _, s := range servers {
+				names = append(names, s.Name)
+			}
+		}
+		table.following(names)
+	}
 	var each func(registry.Record) error
 	var done func() error
 	switch {
@@ -90,7 +102,7 @@ func runLogs(ctx context.Context, e env, args []string) error {
 		enc := json.NewEncoder(e.stdout)
 		each, done = func(r registry.Record) error { return enc.Encode(r) }, func() error { return nil }
 	default:
-		each, done = recordPrinter(e.stdout)
+		each, done = table.add, table.flush
 	}
 	err = db.EachRecord(ctx, f, func(r registry.Record) error {
 		last = r.Seq
@@ -130,7 +142,10 @@ func runLogs(ctx context.Context, e env, args []string) error {
 				enc.Encode(r)
 			}
 		} else if len(recs) > 0 {
-			printRecords(e.stdout, recs)
+			for _, r := range recs {
+				table.add(r)
+			}
+			table.flush()
 		}
 		if len(recs) > 0 {
 			last = recs[len(recs)-1].Seq
@@ -138,35 +153,120 @@ func runLogs(ctx context.Context, e env, args []string) error {
 	}
 }
 
-func printRecords(w io.Writer, recs []registry.Record) {
-	each, done := recordPrinter(w)
-	for _, r := range recs {
-		each(r)
-	}
-	done()
-}
+// logColumns head the columns of logs' text output.
+var logColumns = []string{"TIME", "SERVER", "KIND", "TOOL", "DECISION", "DETAILS"}
 
-// printBlock is how many lines are aligned together: tabwriter holds what
-// it aligns, so a long log is aligned a block at a time.
+// followToolWidth is the TOOL column's width under logs --follow, before
+// any tool is seen: most tool names fit.
+const followToolWidth = 20
+
+// printBlock is how many rows are aligned together: the table holds the
+// rows it aligns, so a long log is aligned a block at a time.
 const printBlock = 500
 
-// recordPrinter prints records one a line, aligned in blocks.
-func recordPrinter(w io.Writer) (each func(registry.Record) error, done func() error) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	n := 0
-	each = func(r registry.Record) error {
-		kind := r.Kind
-		if kind == registry.KindDenied && r.Decision == string(audit.Cancelled) {
-			kind = "cancelled" // the client gave up on it: nobody refused it
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339),
-			r.Server, kind, dash(r.Tool), dash(r.Decision), summary(r))
-		if n++; n%printBlock == 0 {
-			return tw.Flush()
-		}
+// logTable prints records as rows under a header, aligned. The first block
+// sets the column widths and the header is printed with it; later blocks
+// and the rows --follow adds keep those widths, so the columns stay under
+// their header (a value wider than its column pushes the rest of its own
+// row only). On a terminal (width > 0) a row longer than the terminal is
+// cut to fit, marked with "…"; elsewhere rows are printed whole (--json
+// has every field, whole, either way).
+type logTable struct {
+	w      io.Writer
+	width  int   // the terminal's width; 0: do not cut
+	widths []int // of each column but the last
+	header bool  // printed
+	rows   [][]string
+	loc    *time.Location // of the times shown
+}
+
+func newLogTable(w io.Writer, width int) *logTable {
+	t := &logTable{w: w, width: width, widths: make([]int, len(logColumns)-1), loc: time.Local}
+	t.fit(logColumns)
+	return t
+}
+
+// atLeast widens column i to n, as when the server names are known before
+// their records arrive.
+func (t *logTable) atLeast(i, n int) { t.widths[i] = max(t.widths[i], n) }
+
+// following widens the columns for logs --follow: from the start, wide
+// enough for every server's name and for most kinds, tool names and
+// decisions, so the rows that come later fit under the header the first
+// ones set.
+func (t *logTable) following(servers []string) {
+	for _, s := range servers {
+		t.atLeast(1, utf8.RuneCountInString(s))
+	}
+	t.atLeast(2, len(registry.KindSessionStart))
+	t.atLeast(3, followToolWidth)
+	t.atLeast(4, len(audit.Cancelled))
+}
+
+func (t *logTable) fit(row []string) {
+	for i := range t.widths {
+		t.atLeast(i, utf8.RuneCountInString(row[i]))
+	}
+}
+
+// add queues a record's row, printing the queue when it is a block long.
+func (t *logTable) add(r registry.Record) error {
+	t.rows = append(t.rows, recordRow(r, t.loc))
+	if len(t.rows) >= printBlock {
+		return t.flush()
+	}
+	return nil
+}
+
+// flush prints the queued rows, under the header if it is not out yet.
+func (t *logTable) flush() error {
+	if len(t.rows) == 0 {
 		return nil
 	}
-	return each, tw.Flush
+	var b strings.Builder
+	if !t.header {
+		for _, row := range t.rows {
+			t.fit(row)
+		}
+		t.line(&b, logColumns)
+		t.header = true
+	}
+	for _, row := range t.rows {
+		t.line(&b, row)
+	}
+	t.rows = t.rows[:0]
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+func (t *logTable) line(b *strings.Builder, row []string) {
+	var l strings.Builder
+	for i, cell := range row {
+		l.WriteString(cell)
+		if i < len(t.widths) {
+			l.WriteString(strings.Repeat(" ", max(t.widths[i]-utf8.RuneCountInString(cell), 0)+2))
+		}
+	}
+	b.WriteString(cut(strings.TrimRight(l.String(), " "), t.width))
+	b.WriteByte('\n')
+}
+
+// cut shortens s to width columns, the last one "…"; width 0 keeps it whole.
+func cut(s string, width int) string {
+	if width <= 0 || utf8.RuneCountInString(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-1]) + "…"
+}
+
+// recordRow is a record's cells, in the order of logColumns.
+func recordRow(r registry.Record, loc *time.Location) []string {
+	kind := r.Kind
+	if kind == registry.KindDenied && r.Decision == string(audit.Cancelled) {
+		kind = "cancelled" // the client gave up on it: nobody refused it
+	}
+	return []string{r.Time.In(loc).Format(time.RFC3339), r.Server, kind, dash(r.Tool), dash(r.Decision), summary(r)}
 }
 
 // jsonArray writes records as one indented JSON array, the bytes
@@ -220,9 +320,6 @@ func summary(r registry.Record) string {
 		if k == "args" {
 			b, _ := json.Marshal(v)
 			s = string(b)
-		}
-		if len(s) > 80 {
-			s = s[:77] + "..."
 		}
 		parts = append(parts, k+"="+s)
 	}

@@ -9,6 +9,9 @@
 // "aim-mcp: error:" and "aim-mcp: hint:" lines and an exit code. Commands that
 // read or answer the registry open it with openHome; those that edit client
 // configs pick them with the --client and --config flags, through discovery.
+// The flags of a command exist only in the flag set its run function builds;
+// completion and the usage tests read them by running the command with
+// env.describe set, which hands over the flag set instead of parsing it.
 //
 // A tool call's path is put together in proxy.go: "aim-mcp proxy" opens the
 // registry, registers its server if need be, and hands mcpproxy a
@@ -25,7 +28,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
+	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, width: terminalWidth(os.Stdout)})
 	stop()
 	os.Exit(code)
 }

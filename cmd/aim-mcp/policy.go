@@ -37,7 +37,17 @@ Rules live in the registry (these commands) and in config.yaml's "policy:".
 Running proxies pick up changes within a second.
 
 Flags:
-  --home DIR  aim-mcp's data directory
+  --server GLOB    add: the servers the rule is for (default *);
+                   check: the server's name
+  --tool GLOB      add: the tools the rule is for (default *); check:
+                   the tool's name
+  --when COND      add: only when the arguments match COND (above)
+  --risk LEVEL     add: the risk the rule gives: low, medium, high or
+                   critical
+  --action ACTION  add: what the rule does: allow, approve or deny
+  --args JSON      check: the call's arguments (default {})
+  --json           list, check: print JSON
+  --home DIR       aim-mcp's data directory
 `
 
 // condForms is "/path=VALUE (equals), ...": the --when form of each
@@ -71,7 +81,7 @@ func runPolicy(ctx context.Context, e env, args []string) error {
 		fmt.Fprint(e.stdout, policyUsage[1:])
 		return nil
 	}
-	return &usageError{cmd: "policy", msg: fmt.Sprintf("unknown policy command %q", args[0])}
+	return &usageError{cmd: "policy", msg: fmt.Sprintf("unknown policy command %q", args[0]), hints: didYouMean(args[0], "add", "list", "remove", "check")}
 }
 
 // loadPolicy reads config.yaml (for its rules and defaults) and opens the registry.

@@ -30,7 +30,8 @@ Flags:
   --client NAME  with --server: only that client's server of that name
   --since T      from T: RFC 3339, a date (local midnight), or an age such as 24h or 7d (default 30d)
   --until T      up to T, excluded (default now)
-  -o FILE        write to FILE (atomically) instead of standard output
+  -o FILE, --output FILE
+                 write to FILE (atomically) instead of standard output
   --home DIR     aim-mcp's data directory
 
 Example: the PDF for one day
