@@ -106,7 +106,7 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 			fmt.Sprintf("%.2f", sv.Trust.Overall), fmt.Sprint(sv.Calls), fmt.Sprint(sv.Refused)})
 	}
 	d.table([]col{{"Server", 28, "L"}, {"Client", 24, "L"}, {"Status", 14, "L"}, {"Registration id", 34, "L"},
-		{"Key fingerprint", 46, "L"}, {"Trust", 11, "R"}, {"Calls", 12, "R"}, {"Refused", 13, "R"}}, rows, "Registration id", "Key fingerprint")
+		{"Key fingerprint", 46, "L"}, {"Trust", 11, "R"}, {"Calls", 12, "R"}, {"Refused", 13, "R"}}, rows, "Client", "Registration id", "Key fingerprint")
 
 	d.section("Trust factors")
 	rows = nil
