@@ -134,7 +134,7 @@ type recorder struct {
 func (r *recorder) wrap(target string) http.Handler {
 	u, _ := url.Parse(target)
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.FlushInterval = -1 // server-sent events pass at once
+	rp.FlushInterval = -1                    // server-sent events pass at once
 	rp.ErrorLog = log.New(io.Discard, "", 0) // the server's restart cuts a stream
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
