@@ -332,7 +332,7 @@ func (h *httpUp) reinitialize(stale string) error {
 	if init == nil {
 		return errors.New("the server lost the session and there is no initialize to replay")
 	}
-	h.log.Info("remote server lost the session; initializing again", "url", h.shown)
+	h.log.Warn("remote server lost the session; initializing again", "url", h.shown)
 	resp, err := h.post(h.ctx, init, true)
 	if err != nil {
 		return fmt.Errorf("initialize again: %w", err)

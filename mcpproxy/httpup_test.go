@@ -59,6 +59,7 @@ type fakeRemote struct {
 	sessions map[string]bool
 	n        int
 	gets     int
+	getTries int
 	// behaviour
 	getStream bool
 	release   chan struct{} // tools/call "slow" waits for it
@@ -91,6 +92,9 @@ func (f *fakeRemote) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		return
 	case http.MethodGet:
+		f.mu.Lock()
+		f.getTries++
+		f.mu.Unlock()
 		if !f.getStream {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
@@ -155,6 +159,10 @@ func (f *fakeRemote) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case m.Method == "tools/call" && m.Params.Name == "big":
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"text":"%s"}}`, m.ID, strings.Repeat("z", f.bigReply))
+		return
+	case m.Method == "tools/call" && m.Params.Name == "bigsse":
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "data: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"text\":\"%s\"}}\n\n", m.ID, strings.Repeat("z", f.bigReply))
 		return
 	case m.Method == "tools/call" && m.Params.Name == "html":
 		w.WriteHeader(http.StatusBadGateway)
@@ -283,6 +291,11 @@ func TestRemoteSession(t *testing.T) {
 	if _, ok := <-c.lines; ok {
 		t.Error("output still open after the session ended")
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.getTries != 1 {
+		t.Errorf("GET tried %d times; after a 405 the server has no stream, want 1", f.getTries)
+	}
 }
 
 // A slow call does not hold up a ping sent after it.
@@ -349,6 +362,7 @@ func TestRemoteErrors(t *testing.T) {
 	c.initialize()
 	for _, tc := range []struct{ name, want string }{
 		{"big", "is over 32768 bytes"},
+		{"bigsse", "over 32768 bytes: message too large"},
 		{"html", "HTTP 502 Bad Gateway"},
 	} {
 		c.send(`{"jsonrpc":"2.0","id":"` + tc.name + `","method":"tools/call","params":{"name":"` + tc.name + `"}}`)
