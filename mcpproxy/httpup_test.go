@@ -264,6 +264,16 @@ func TestRemoteSession(t *testing.T) {
 	if strings.Contains(fmt.Sprint(d), "sekrit") {
 		t.Errorf("describe shows a header value: %v", d)
 	}
+	// The GET stream is tried once the session is initialized.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		f.mu.Lock()
+		n := f.getTries
+		f.mu.Unlock()
+		if n > 0 {
+			break
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // room for a wrong retry
 	c.up.closeInput()
 	c.up.wait()
 	methods, headers, deleted, _ := f.seen()
