@@ -507,6 +507,9 @@ func (e *httpStatusError) Error() string {
 	if t := bytes.TrimSpace(e.body); len(t) > 0 && len(t) <= 200 && !bytes.ContainsAny(t, "\r\n<") {
 		s += ": " + string(t)
 	}
+	if e.code == http.StatusUnauthorized {
+		s += " (it wants a login: OAuth is not built into aim-mcp proxy --url yet; give a token the server accepts with --header-env)"
+	}
 	return s
 }
 

@@ -164,6 +164,10 @@ func (f *fakeRemote) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprintf(w, "data: {\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"text\":\"%s\"}}\n\n", m.ID, strings.Repeat("z", f.bigReply))
 		return
+	case m.Method == "tools/call" && m.Params.Name == "login":
+		w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="x"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
 	case m.Method == "tools/call" && m.Params.Name == "html":
 		w.WriteHeader(http.StatusBadGateway)
 		fmt.Fprint(w, "<html>bad gateway</html>")
@@ -374,6 +378,7 @@ func TestRemoteErrors(t *testing.T) {
 		{"big", "is over 32768 bytes"},
 		{"bigsse", "over 32768 bytes: message too large"},
 		{"html", "HTTP 502 Bad Gateway"},
+		{"login", "HTTP 401 Unauthorized (it wants a login: OAuth is not built"},
 	} {
 		c.send(`{"jsonrpc":"2.0","id":"` + tc.name + `","method":"tools/call","params":{"name":"` + tc.name + `"}}`)
 		l := c.next()

@@ -144,10 +144,16 @@ func (p *Proxy) relay(ctx context.Context, up upstream) error {
 	p.stopHeld() // nobody is left to run them
 	p.calls.Wait()
 	p.observers.Wait()
-	p.rec.record(registry.Event{Kind: registry.KindSessionEnd, Decision: how, Data: map[string]any{
+	end := map[string]any{
 		"exit_code": code, "exit": how, "crashed": crashed,
 		"duration_ms": time.Since(started).Milliseconds(),
-	}})
+	}
+	// A remote session's protocol version is known only once the client
+	// initialized, which may be after the session_start record.
+	if v, ok := up.describe()["protocol_version"]; ok {
+		end["protocol_version"] = v
+	}
+	p.rec.record(registry.Event{Kind: registry.KindSessionEnd, Decision: how, Data: end})
 	p.rec.close()
 	if code == 0 {
 		return nil

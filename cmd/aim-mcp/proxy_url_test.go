@@ -338,6 +338,10 @@ func TestProxyURLEverything(t *testing.T) {
 			if r.Data["url"] != front.URL+"/mcp" || fmt.Sprint(r.Data["header_names"]) != "[X-Test-Token]" || r.Data["transport"] != "streamable-http" {
 				t.Errorf("session_start: %v", r.Data)
 			}
+		case r.Kind == "session_end":
+			if r.Data["protocol_version"] != "2025-06-18" || !strings.Contains(r.Decision, "initialized again 1 times") {
+				t.Errorf("session_end: %s %v", r.Decision, r.Data)
+			}
 		case r.Kind == "call" && r.Tool == "echo" && r.Decision == "allow":
 			allowed++
 		case r.Kind == "denied" && r.Tool == "echo" && strings.Contains(args, "forbidden"):
