@@ -12,7 +12,7 @@
 // tools/call, and the answers to the few requests the proxy observes.
 //
 // A session's parts, one file each: lifecycle.go starts the [upstream] (the
-// child process of child.go, or the streamable HTTP session of httpup.go
+// child process of child.go, or the streamable HTTP session of httpup*.go
 // and sse.go, behind upstream.go's interface), runs both
 // pumps and shuts down in steps; client.go routes the client's lines and
 // server.go the server's; call.go decides a tools/call in line or holds it;
