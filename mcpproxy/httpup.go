@@ -344,7 +344,7 @@ func (h *httpUp) reinitialize(stale string) error {
 		return fmt.Errorf("initialize again: %w", err)
 	}
 	got := false
-	h.readReply(resp, func(line []byte) {
+	h.readReply(resp, initID, func(line []byte) {
 		if m := peek(line); bytes.Equal(m.ID, initID) && m.Method == "" {
 			h.noteInitialized(resp, line)
 			got = true

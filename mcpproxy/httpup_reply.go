@@ -19,7 +19,7 @@ import (
 // and failed is true; each message that answers id is also given to
 // answered.
 func (h *httpUp) reply(resp *http.Response, id json.RawMessage, answered func(line []byte)) (failed bool) {
-	err := h.readReply(resp, func(line []byte) {
+	err := h.readReply(resp, id, func(line []byte) {
 		if answered != nil && len(id) > 0 {
 			if m := peek(line); bytes.Equal(m.ID, id) && m.Method == "" {
 				answered(line)
@@ -39,9 +39,9 @@ func (h *httpUp) reply(resp *http.Response, id json.RawMessage, answered func(li
 }
 
 // readReply reads the messages in resp's body, JSON or server-sent events,
-// and closes it. A non-2xx status whose body holds no JSON-RPC message is
-// an error.
-func (h *httpUp) readReply(resp *http.Response, fn func(line []byte)) error {
+// and closes it. A non-2xx status is an error unless its body answers the
+// request id.
+func (h *httpUp) readReply(resp *http.Response, id json.RawMessage, fn func(line []byte)) error {
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusNoContent {
 		return nil
@@ -68,9 +68,18 @@ func (h *httpUp) readReply(resp *http.Response, fn func(line []byte)) error {
 		}
 		return nil
 	}
-	// An error status may still carry a JSON-RPC error for the request.
-	if h.messages(b, fn) {
-		return nil
+	// An error status may carry the JSON-RPC error that answers the
+	// request: it is passed on. Anything else (an error with id null, a
+	// page) becomes the error answer.
+	var lines [][]byte
+	h.messages(b, func(line []byte) { lines = append(lines, bytes.Clone(line)) })
+	for _, l := range lines {
+		if m := peek(l); len(id) > 0 && bytes.Equal(m.ID, id) && m.Method == "" {
+			for _, l := range lines {
+				fn(l)
+			}
+			return nil
+		}
 	}
 	return &httpStatusError{code: resp.StatusCode, body: b}
 }
@@ -129,7 +138,16 @@ type httpStatusError struct {
 
 func (e *httpStatusError) Error() string {
 	s := fmt.Sprintf("the server answered HTTP %d %s", e.code, http.StatusText(e.code))
-	if t := bytes.TrimSpace(e.body); len(t) > 0 && len(t) <= 200 && !bytes.ContainsAny(t, "\r\n<") {
+	var rpc struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	t := bytes.TrimSpace(e.body)
+	switch {
+	case json.Unmarshal(t, &rpc) == nil && rpc.Error.Message != "":
+		s += ": " + rpc.Error.Message
+	case len(t) > 0 && len(t) <= 200 && !bytes.ContainsAny(t, "\r\n<"):
 		s += ": " + string(t)
 	}
 	if e.code == http.StatusUnauthorized {

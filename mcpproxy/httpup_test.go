@@ -168,6 +168,16 @@ func (f *fakeRemote) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="x"`)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
+	case m.Method == "tools/call" && m.Params.Name == "toolarge":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		fmt.Fprint(w, `{"jsonrpc":"2.0","error":{"code":-32000,"message":"Payload too large"},"id":null}`)
+		return
+	case m.Method == "tools/call" && m.Params.Name == "invalid":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","error":{"code":-32602,"message":"no such tool"},"id":%s}`, m.ID)
+		return
 	case m.Method == "tools/call" && m.Params.Name == "html":
 		w.WriteHeader(http.StatusBadGateway)
 		fmt.Fprint(w, "<html>bad gateway</html>")
@@ -374,11 +384,18 @@ func TestRemoteErrors(t *testing.T) {
 	f.bigReply = 64 << 10
 	c := newRemoteClient(t, &Remote{URL: srv.URL, MaxFrame: 32 << 10})
 	c.initialize()
-	for _, tc := range []struct{ name, want string }{
-		{"big", "is over 32768 bytes"},
-		{"bigsse", "over 32768 bytes: message too large"},
-		{"html", "HTTP 502 Bad Gateway"},
-		{"login", "HTTP 401 Unauthorized (it wants a login: OAuth is not built"},
+	for _, tc := range []struct {
+		name, want string
+		code       int
+	}{
+		{"big", "is over 32768 bytes", -32603},
+		{"bigsse", "over 32768 bytes: message too large", -32603},
+		{"html", "HTTP 502 Bad Gateway", -32603},
+		{"login", "HTTP 401 Unauthorized (it wants a login: OAuth is not built", -32603},
+		// An error with id null is no answer: the client gets one for its id.
+		{"toolarge", "HTTP 413 Request Entity Too Large: Payload too large", -32603},
+		// An error status with the request's own answer: passed on.
+		{"invalid", "no such tool", -32602},
 	} {
 		c.send(`{"jsonrpc":"2.0","id":"` + tc.name + `","method":"tools/call","params":{"name":"` + tc.name + `"}}`)
 		l := c.next()
@@ -389,7 +406,7 @@ func TestRemoteErrors(t *testing.T) {
 				Message string
 			}
 		}
-		if json.Unmarshal([]byte(l), &r) != nil || r.ID != tc.name || r.Error.Code != -32603 || !strings.Contains(r.Error.Message, tc.want) {
+		if json.Unmarshal([]byte(l), &r) != nil || r.ID != tc.name || r.Error.Code != tc.code || !strings.Contains(r.Error.Message, tc.want) {
 			t.Errorf("%s: got %s, want an error naming %q", tc.name, l, tc.want)
 		}
 	}
