@@ -86,6 +86,10 @@ const (
 	SkipExtension = "extension-managed (extensionId)"
 	SkipRemote    = "remote server (url)"
 	SkipNoCommand = "no command"
+	// SkipProxyURL is an "aim-mcp proxy --url" entry written by hand: the
+	// remote server already runs behind aim-mcp, and there is no command
+	// after "--" to give back.
+	SkipProxyURL = "remote server, already behind aim-mcp proxy --url"
 )
 
 // ParseError reports a config that aim-mcp will not touch: invalid JSON, or
@@ -322,6 +326,10 @@ func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
 		if e.sep < len(e.Args) {
 			e.Original = slices.Clone(e.Args[e.sep+1:])
 		}
+		if e.Original == nil && proxiesURL(e.Args[1:e.sep]) {
+			e.Wrapped, e.Skip = false, SkipProxyURL
+			return e, nil
+		}
 	}
 	switch {
 	case hasExt:
@@ -357,6 +365,17 @@ func isRemoteType(t string) bool {
 func isProxy(command string) bool {
 	base := command[strings.LastIndexAny(command, `/\`)+1:]
 	return base == "aim-mcp" || strings.EqualFold(base, "aim-mcp.exe")
+}
+
+// proxiesURL reports whether proxy flags name a remote server (--url).
+func proxiesURL(flags []string) bool {
+	for _, a := range flags {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "url" {
+			return true
+		}
+	}
+	return false
 }
 
 // parseProxyArgs reads the flags of "aim-mcp proxy" and returns them with

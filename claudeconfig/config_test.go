@@ -170,7 +170,8 @@ func TestEntriesWrapped(t *testing.T) {
 	src := `{"mcpServers": {
   "a": {"command": "C:\\Program Files\\aim-mcp\\AIM-MCP.EXE", "args": ["proxy", "--client=cursor", "-server", "x", "--verbose", "--home", "/h", "--", "npx", "--", "y"]},
   "b": {"command": "/bin/aim-mcp", "args": ["proxy", "--server", "b"]},
-  "c": {"command": "/bin/aim-mcp", "args": ["list", "--", "x"]}
+  "c": {"command": "/bin/aim-mcp", "args": ["list", "--", "x"]},
+  "d": {"command": "/bin/aim-mcp", "args": ["proxy", "--server", "d", "--url", "https://mcp.example.com/mcp"]}
 }}`
 	got := parse(t, src, ClaudeDesktop).Entries()
 	want := []Entry{{
@@ -184,6 +185,11 @@ func TestEntriesWrapped(t *testing.T) {
 	}, {
 		Root: []string{"mcpServers"}, Name: "c", Command: "/bin/aim-mcp", Args: []string{"list", "--", "x"},
 		Original: []string{"/bin/aim-mcp", "list", "--", "x"},
+	}, {
+		// A remote server put behind the proxy by hand: nothing to wrap
+		// or unwrap.
+		Root: []string{"mcpServers"}, Name: "d", Command: "/bin/aim-mcp", Args: []string{"proxy", "--server", "d", "--url", "https://mcp.example.com/mcp"},
+		Proxy: ProxySpec{Exe: "/bin/aim-mcp", Server: "d"}, Skip: SkipProxyURL,
 	}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("Entries() (-got +want):\n%s", diff)

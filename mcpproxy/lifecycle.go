@@ -46,6 +46,13 @@ func Run(ctx context.Context, opt Options) error {
 }
 
 func (p *Proxy) run(ctx context.Context) error {
+	if p.opt.Remote != nil {
+		up, err := startRemote(p.opt.Remote, p.log)
+		if err != nil {
+			return &StartError{Command: p.opt.Remote.URL, Err: err}
+		}
+		return p.relay(ctx, up)
+	}
 	child, err := startChild(p.opt.Command, p.opt.Env, p.opt.Stderr, p.opt.Supervise)
 	if err != nil {
 		cmd := ""
@@ -137,15 +144,21 @@ func (p *Proxy) relay(ctx context.Context, up upstream) error {
 	p.stopHeld() // nobody is left to run them
 	p.calls.Wait()
 	p.observers.Wait()
-	p.rec.record(registry.Event{Kind: registry.KindSessionEnd, Decision: how, Data: map[string]any{
+	end := map[string]any{
 		"exit_code": code, "exit": how, "crashed": crashed,
 		"duration_ms": time.Since(started).Milliseconds(),
-	}})
+	}
+	// A remote session's protocol version is known only once the client
+	// initialized, which may be after the session_start record.
+	if v, ok := up.describe()["protocol_version"]; ok {
+		end["protocol_version"] = v
+	}
+	p.rec.record(registry.Event{Kind: registry.KindSessionEnd, Decision: how, Data: end})
 	p.rec.close()
 	if code == 0 {
 		return nil
 	}
-	return &ExitError{Command: p.opt.Command[0], Code: code, How: how, Crashed: crashed}
+	return &ExitError{Command: p.serverName(), Code: code, How: how, Crashed: crashed}
 }
 
 // setup runs the caller's slow start-up work after the child started.
@@ -163,7 +176,10 @@ func (p *Proxy) setup(ctx context.Context, up upstream) {
 	}
 	// The session's first record goes in before anything queued meanwhile.
 	data := up.describe()
-	data["command"], data["proxy_pid"] = redact.Argv(p.opt.Command, nil), os.Getpid()
+	if len(p.opt.Command) > 0 {
+		data["command"] = redact.Argv(p.opt.Command, nil)
+	}
+	data["proxy_pid"] = os.Getpid()
 	if err := j.Append(ctx, registry.Event{Time: time.Now(), Kind: registry.KindSessionStart, Data: data}); err != nil {
 		p.down = err
 		p.opt.Report(&SetupError{Audit: true, Err: err})
@@ -198,4 +214,15 @@ func (p *Proxy) finish(crashed bool) {
 		}
 	}
 	p.nTracked.Store(0)
+}
+
+// serverName names the server in errors: its command, or its URL.
+func (p *Proxy) serverName() string {
+	if len(p.opt.Command) > 0 {
+		return p.opt.Command[0]
+	}
+	if p.opt.Remote != nil {
+		return p.opt.Remote.URL
+	}
+	return ""
 }

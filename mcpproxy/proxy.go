@@ -12,7 +12,8 @@
 // tools/call, and the answers to the few requests the proxy observes.
 //
 // A session's parts, one file each: lifecycle.go starts the [upstream] (the
-// child process of child.go, behind upstream.go's interface), runs both
+// child process of child.go, or the streamable HTTP session of httpup*.go
+// and sse.go, behind upstream.go's interface), runs both
 // pumps and shuts down in steps; client.go routes the client's lines and
 // server.go the server's; call.go decides a tools/call in line or holds it;
 // elicit.go asks the client questions of the proxy's own; records.go is the
@@ -174,9 +175,12 @@ type Outcome struct {
 // Options configure a proxy.
 type Options struct {
 	Command []string // the real server: argv[0] resolved on PATH
-	Env     []string // its environment; nil means the proxy's
-	Stdin   io.Reader
-	Stdout  io.Writer
+	// Remote, when set, is the real server instead of Command: a
+	// streamable HTTP session the proxy is the client of.
+	Remote *Remote
+	Env    []string // its environment; nil means the proxy's
+	Stdin  io.Reader
+	Stdout io.Writer
 	// Stderr is the server's stderr, the client's log of it, and the
 	// proxy's own lines. Unless it is an *os.File it must be safe for
 	// concurrent use: the server's output is copied to it while the proxy

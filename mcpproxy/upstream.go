@@ -5,8 +5,8 @@ import "os"
 // upstream is the real server as the pumps and the session's lifecycle see
 // it: frames go in with Write, one frame per call, and come out of Read,
 // newline-delimited; its life ends in the steps the lifecycle takes. The
-// child process is the first kind. A remote server (a streamable HTTP
-// session) is the next: everything after the line reader stays the same.
+// child process is one kind; a remote server's streamable HTTP session
+// (httpup.go) is the other: everything after the line reader is the same.
 type upstream interface {
 	Read(p []byte) (int, error)
 	Write(frame []byte) (int, error)

@@ -27,9 +27,17 @@ import (
 
 var proxyUsage = `
 Usage: aim-mcp proxy [--client NAME] --server NAME [--home DIR] -- CMD [ARGS...]
+       aim-mcp proxy [--client NAME] --server NAME [--home DIR] --url URL
+             [--transport auto|http] [--header-env NAME=ENVVAR ...]
 
 Runs the MCP server CMD and relays its stdio. Every tools/call is checked,
 signed and recorded in the audit log before it reaches the server.
+
+With --url the server is remote: the proxy speaks stdio to the client and
+streamable HTTP to URL, as the server's client. A refused call never
+reaches the network. URL must be https, or http to localhost. When the
+server loses the session (it restarted), the proxy initializes again and
+retries, once.
 "aim-mcp install" writes this command into the client's config; you do
 not normally run it yourself.
 
@@ -41,6 +49,11 @@ Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config
   --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME)
+  --url URL      a remote server's streamable HTTP endpoint, instead of CMD
+  --transport T  auto or http (both streamable HTTP; default auto)
+  --header-env NAME=ENVVAR
+                 send header NAME with the value of $ENVVAR (repeatable);
+                 values never appear in argv, logs or the audit log
 `
 
 func runProxy(ctx context.Context, e env, args []string) error {
@@ -48,6 +61,10 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	client := fs.String("client", claudeconfig.DefaultClient, "")
 	server := fs.String("server", "", "")
 	homeFlag := fs.String("home", "", "")
+	rawURL := fs.String("url", "", "")
+	transport := fs.String("transport", "auto", "")
+	var hdrs headerEnvs
+	fs.Var(&hdrs, "header-env", "")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -55,8 +72,30 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	if *server == "" {
 		return &usageError{cmd: "proxy", msg: "--server is required"}
 	}
-	if len(argv) == 0 {
-		return &usageError{cmd: "proxy", msg: "no server command after --"}
+	var remote *mcpproxy.Remote
+	switch {
+	case *rawURL != "" && len(argv) > 0:
+		return &usageError{cmd: "proxy", msg: "give either --url or a server command after --, not both"}
+	case *rawURL != "":
+		if *transport != "auto" && *transport != "http" {
+			return errorf("--transport %q is not supported", *transport).
+				hint("use auto or http (streamable HTTP); the legacy SSE transport is not built yet").exit(2)
+		}
+		u, err := remoteURL(*rawURL)
+		if err != nil {
+			return err
+		}
+		h, err := remoteHeaders(hdrs)
+		if err != nil {
+			return err
+		}
+		remote = &mcpproxy.Remote{URL: u.String(), Transport: *transport, Headers: h}
+		// The registration's command is the URL: the server's identity.
+		argv = []string{u.String()}
+	case len(hdrs) > 0 || *transport != "auto":
+		return &usageError{cmd: "proxy", msg: "--header-env and --transport need --url"}
+	case len(argv) == 0:
+		return &usageError{cmd: "proxy", msg: "no server command after -- (or --url for a remote server)"}
 	}
 	dir, err := home.Resolve(*homeFlag)
 	if err != nil {
@@ -140,8 +179,12 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		}
 		return guard, journal, nil
 	}
+	command := argv
+	if remote != nil {
+		command = nil
+	}
 	err = mcpproxy.Run(ctx, mcpproxy.Options{
-		Command: argv, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
+		Command: command, Remote: remote, Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 		Log: log, Setup: setup, Signals: sigs, Report: proxyReporter(e.stderr),
 		// On Linux the server runs under a supervisor (this binary again,
 		// see main) that takes down everything it started, even when the

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// headerEnv is one --header-env NAME=ENVVAR: a header whose value is read
+// from the environment, so it is never in argv, logs or records.
+type headerEnv struct{ name, envVar string }
+
+type headerEnvs []headerEnv
+
+func (h *headerEnvs) String() string { return "" }
+
+func (h *headerEnvs) Set(s string) error {
+	name, envVar, ok := strings.Cut(s, "=")
+	if !ok || name == "" || envVar == "" {
+		return fmt.Errorf("--header-env %q: want NAME=ENVVAR, the header's name and the environment variable that holds its value", s)
+	}
+	if !validHeaderName(name) {
+		return fmt.Errorf("--header-env %q: %q is not a valid header name", s, name)
+	}
+	*h = append(*h, headerEnv{name, envVar})
+	return nil
+}
+
+func validHeaderName(s string) bool {
+	for _, r := range s {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// remoteURL checks the --url of a remote server: https, or http to this
+// machine only (a token or a tool's arguments must not cross a network in
+// the clear), and no credentials in the URL itself (argv is readable by
+// every local user).
+func remoteURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, errorf("--url %q is not an http(s) URL", raw).
+			hint("give the server's full URL, such as https://example.com/mcp").exit(2)
+	}
+	if u.User != nil {
+		return nil, errorf("--url %q holds credentials", u.Redacted()).
+			hint("pass them as a header: --header-env Authorization=ENVVAR, with the value in the entry's env").exit(2)
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		return nil, errorf("--url %q is plain http to another machine", raw).
+			hint("use the server's https URL; plain http is allowed for localhost only").exit(2)
+	}
+	return u, nil
+}
+
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// remoteHeaders reads the headers' values from the environment.
+func remoteHeaders(hs headerEnvs) (http.Header, error) {
+	out := http.Header{}
+	for _, h := range hs {
+		v, ok := os.LookupEnv(h.envVar)
+		if !ok {
+			return nil, errorf("--header-env %s=%s: %s is not set", h.name, h.envVar, h.envVar).
+				hint("set %s in the server entry's env; the value is read from there, never from the command line", h.envVar).exit(2)
+		}
+		out.Add(h.name, v)
+	}
+	return out, nil
+}
