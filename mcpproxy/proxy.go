@@ -174,7 +174,7 @@ type Outcome struct {
 // Options configure a proxy.
 type Options struct {
 	Command []string // the real server: argv[0] resolved on PATH
-	Env     []string // its environment; nil means the proxy's
+	Env     []string // its environment; nil means the proxy's (ProxiedEnv is added either way)
 	Stdin   io.Reader
 	Stdout  io.Writer
 	// Stderr is the server's stderr, the client's log of it, and the
