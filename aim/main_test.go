@@ -62,7 +62,9 @@ func notesServer(mw server.ToolHandlerMiddleware, ran *int, mu *sync.Mutex) *ser
 		mu.Unlock()
 		return mcp.NewToolResultText("ok: " + req.GetString("text", "")), nil
 	}
-	s.AddTool(mcp.NewTool("add_note", mcp.WithString("text", mcp.Required())), handler)
+	// mcp-go marks a tool destructive unless told otherwise, as the spec
+	// says a client must assume: add_note says it is not.
+	s.AddTool(mcp.NewTool("add_note", mcp.WithString("text", mcp.Required()), mcp.WithDestructiveHintAnnotation(false)), handler)
 	s.AddTool(mcp.NewTool("wipe_notes", mcp.WithDestructiveHintAnnotation(true)), handler)
 	s.AddTool(mcp.NewTool("tidy", mcp.WithReadOnlyHintAnnotation(true)), handler)
 	return s
