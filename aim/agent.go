@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -167,7 +168,12 @@ func newWitness(log *slog.Logger) registry.Witness {
 	if path == "off" {
 		return nil
 	}
-	warn := func(err error) { log.Warn("aim: the chain's head could not be sent to the system log", "err", err) }
+	var once sync.Once // said once, as the proxy says it, not on every commit
+	warn := func(err error) {
+		once.Do(func() {
+			log.Warn("aim: the chain's head could not be sent to the system log; \"aim-mcp audit verify\" cannot check these records against a witness", "err", err)
+		})
+	}
 	sink, err := witness.SystemLog(path)
 	if err != nil {
 		warn(err)
