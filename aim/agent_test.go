@@ -99,6 +99,18 @@ func TestTrackAllowedRecordsCallThenOutcome(t *testing.T) {
 	if err := a.Track(t.Context(), "get_weather", Low, func(context.Context) error { return boom }); !errors.Is(err, boom) {
 		t.Errorf("Track returned %v, want fn's error", err)
 	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a panic in fn did not reach Track's caller")
+			}
+		}()
+		a.Track(t.Context(), "panicky", Low, func(context.Context) error { panic("oops") })
+	}()
+	if recs, _ := a.AuditLogs(t.Context(), LogFilter{Action: "panicky", Kind: registry.KindOutcome}); len(recs) != 1 ||
+		recs[0].Decision != string(audit.ToolError) || !strings.Contains(string(recs[0].Data), "panic: oops") {
+		t.Errorf("a panic's outcome: %+v", recs)
+	}
 	recs, err := a.AuditLogs(t.Context(), LogFilter{Action: "get_weather"})
 	if err != nil || len(recs) != 4 {
 		t.Fatalf("AuditLogs = %d records, %v; want 4", len(recs), err)

@@ -125,7 +125,11 @@ func (a *Agent) VerifyAction(ctx context.Context, action, resource string, opts 
 	d, err := a.decide(ctx, c)
 	if err != nil {
 		v := policy.FailMode(a.cfg, d, err)
-		return Decision{Action: string(audit.ActionDeny), Allowed: v.Allow, Risk: Risk(d.Risk), RiskSource: d.RiskSource,
+		action := audit.ActionDeny
+		if v.Allow {
+			action = audit.ActionAllow // fail_mode open, low or medium risk
+		}
+		return Decision{Action: string(action), Allowed: v.Allow, Risk: Risk(d.Risk), RiskSource: d.RiskSource,
 			Source: v.Source, Reason: v.Reason}, fmt.Errorf("aim: verify %q: %w", action, err)
 	}
 	out := Decision{Action: string(d.Action), Allowed: d.Action == audit.ActionAllow, Risk: Risk(d.Risk),

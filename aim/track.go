@@ -36,11 +36,22 @@ func (a *Agent) Track(ctx context.Context, action string, risk Risk, fn func(con
 		return err
 	}
 	start := time.Now()
-	ferr := fn(ctx)
+	ferr := a.run(ctx, c, start, fn)
 	if err := a.outcome(ctx, c, time.Since(start), ferr); err != nil {
 		return errors.Join(ferr, err)
 	}
 	return ferr
+}
+
+// run runs fn; a panic is recorded as the outcome, then goes on up.
+func (a *Agent) run(ctx context.Context, c *call, start time.Time, fn func(context.Context) error) error {
+	defer func() {
+		if p := recover(); p != nil {
+			a.outcome(ctx, c, time.Since(start), fmt.Errorf("panic: %v", p))
+			panic(p)
+		}
+	}()
+	return fn(ctx)
 }
 
 // decisionLogged marks the call record of an action logged after it ran,
