@@ -6,10 +6,17 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
+
+// ProxiedEnv is set to "1" in the environment of every server the proxy
+// starts. An MCP server that protects itself in-process (the aim package's
+// middleware) reads it and leaves deciding and recording to the proxy, so
+// no call is recorded twice.
+const ProxiedEnv = "AIM_MCP_PROXIED"
 
 // child is the real server, in a process group of its own so that a
 // launcher's grandchildren (npx → node, uvx → python, sh -c) go with it.
@@ -39,7 +46,10 @@ func startChild(argv, env []string, stderr io.Writer, supervise bool) (*child, e
 	}
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args[0] = argv[0]
-	cmd.Env = env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(slices.Clip(env), ProxiedEnv+"=1")
 	cmd.Stderr = stderr
 	// When stderr is not a file, os/exec copies it, and Wait would wait for
 	// every grandchild that inherited it: a crashed server would go unseen.

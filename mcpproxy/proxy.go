@@ -178,7 +178,7 @@ type Options struct {
 	// Remote, when set, is the real server instead of Command: a
 	// streamable HTTP session the proxy is the client of.
 	Remote *Remote
-	Env    []string // its environment; nil means the proxy's
+	Env    []string // its environment; nil means the proxy's (ProxiedEnv is added either way)
 	Stdin  io.Reader
 	Stdout io.Writer
 	// Stderr is the server's stderr, the client's log of it, and the

@@ -1,7 +1,7 @@
 // Package policy decides what a tool call may do. Each call gets a risk
 // level and an [audit.Action] (allow, approve or deny). Risk comes from, in
-// order, a matching rule, the tool's MCP annotations, its name, and a
-// default; the action from the most specific rule that sets one, else from
+// order, a matching rule, the risk the caller declares (a Go agent's Track),
+// the tool's MCP annotations, its name, and a default; the action from the most specific rule that sets one, else from
 // the risk.
 //
 // # The order in which a call is decided
@@ -169,6 +169,11 @@ type Input struct {
 	Args        json.RawMessage
 	Value       any          // Args already decoded (UseNumber), if the caller has it
 	Annotations *Annotations // nil when the tool was never listed
+	// Declared is the risk the code that runs the action gives it (the
+	// aim package's Track): it stands where annotations do, under the
+	// rules, because it is the action's own word about itself. "" for a
+	// call from the wire.
+	Declared string
 }
 
 // Decision is the risk and action of a call, with what produced each.
@@ -210,6 +215,9 @@ func Decide(in Input, rules []*Rule, cfg config.Config) Decision {
 			d.Risk, d.RiskSource = r.Risk, r.Origin
 			break
 		}
+	}
+	if d.Risk == "" && riskRank(in.Declared) >= 0 {
+		d.Risk, d.RiskSource = in.Declared, "declared by the caller"
 	}
 	if d.Risk == "" {
 		d.Risk, d.RiskSource = fromAnnotations(in.Annotations)

@@ -54,6 +54,7 @@ func TestDecide(t *testing.T) {
 		name       string
 		tool       string
 		ann        *Annotations
+		declared   string
 		rules      []*Rule
 		wantRisk   string
 		wantAction audit.Action
@@ -93,13 +94,19 @@ func TestDecide(t *testing.T) {
 		{name: "another server's rule does not apply", tool: "summarize", rules: []*Rule{
 			rule(t, "other", "*", "", "", audit.ActionDeny, "rule 1"),
 		}, wantRisk: Medium, wantAction: audit.ActionAllow},
+		{name: "a declared risk beats the name", tool: "delete_file", declared: Low, wantRisk: Low, wantAction: audit.ActionAllow},
+		{name: "a declared risk beats annotations", tool: "get_page", ann: &Annotations{ReadOnly: yes()}, declared: Critical,
+			wantRisk: Critical, wantAction: audit.ActionApprove, wantSource: "default for critical risk"},
+		{name: "a rule's risk beats a declared one", tool: "summarize", declared: Critical,
+			rules: []*Rule{rule(t, "*", "*", "", Low, "", "rule 1")}, wantRisk: Low, wantAction: audit.ActionAllow},
+		{name: "an unknown declared risk is ignored", tool: "delete_file", declared: "harmless", wantRisk: High, wantAction: audit.ActionApprove},
 		{name: "server glob crosses slashes", tool: "summarize", rules: []*Rule{
 			rule(t, "s*", "*", "", "", audit.ActionDeny, "rule 1"),
 		}, wantRisk: Medium, wantAction: audit.ActionDeny},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Decide(Input{Server: "srv", Tool: tt.tool, Args: args, Annotations: tt.ann}, tt.rules, cfg)
+			d := Decide(Input{Server: "srv", Tool: tt.tool, Args: args, Annotations: tt.ann, Declared: tt.declared}, tt.rules, cfg)
 			if d.Risk != tt.wantRisk || d.Action != tt.wantAction {
 				t.Errorf("Decide = risk %s (%s), action %s (%s); want risk %s, action %s",
 					d.Risk, d.RiskSource, d.Action, d.ActionSource, tt.wantRisk, tt.wantAction)

@@ -45,6 +45,10 @@ After each commit the chain's head goes to the system log, for "aim-mcp
 audit verify" to compare with (AIM_MCP_SYSLOG names another syslog
 socket, or off).
 
+The server runs with AIM_MCP_PROXIED=1 in its environment: a Go server
+that protects itself with the aim package's middleware then leaves
+deciding and recording to the proxy, so no call is recorded twice.
+
 Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config

@@ -1,0 +1,128 @@
+package aim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/opena2a-org/aim-mcp/audit"
+	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/policy"
+)
+
+// Proxied says whether this process is an MCP server that "aim-mcp proxy"
+// started: the proxy then decides and records its tool calls.
+func Proxied() bool { return os.Getenv(mcpproxy.ProxiedEnv) == "1" }
+
+// ToolMiddleware protects an mcp-go server in-process: each tool call is
+// decided, recorded and, when the policy says so, held for a person's
+// approval, as the proxy does for a wrapped server, with agent's identity.
+// Install it with server.WithToolHandlerMiddleware. The tool's
+// annotations (readOnlyHint, destructiveHint, openWorldHint) count as they
+// do at the proxy. A refused call is answered with an isError result that
+// says why and what to do, not a protocol error. A call waiting for a
+// person waits up to config.yaml's approval_wait (or the request's
+// deadline, if sooner), under the client's own timeout.
+//
+// When the server runs under "aim-mcp proxy" (Proxied), the proxy has
+// decided and recorded each call already: the middleware passes calls
+// through, so nothing is asked or recorded twice. Either way it logs, once,
+// which layer records.
+func ToolMiddleware(agent *Agent) server.ToolHandlerMiddleware {
+	if Proxied() {
+		if agent != nil {
+			agent.log.Info("aim: this server runs under aim-mcp proxy, which decides and records its tool calls; the in-process middleware passes them through",
+				"server", agent.srv.Name)
+		}
+		return func(next server.ToolHandlerFunc) server.ToolHandlerFunc { return next }
+	}
+	if agent == nil {
+		return func(server.ToolHandlerFunc) server.ToolHandlerFunc {
+			return func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return mcp.NewToolResultError("aim-mcp: the server has no aim identity (aim.Secure failed), so its tools do not run"), nil
+			}
+		}
+	}
+	agent.log.Info("aim: the in-process middleware decides and records this server's tool calls", "server", agent.srv.Name, "home", agent.home)
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return agent.toolCall(ctx, req, next)
+		}
+	}
+}
+
+func (a *Agent) toolCall(ctx context.Context, req mcp.CallToolRequest, next server.ToolHandlerFunc) (*mcp.CallToolResult, error) {
+	c := &call{action: req.Params.Name, via: "middleware"}
+	raw := req.Params.RawArguments
+	if len(raw) == 0 && req.Params.Arguments != nil {
+		raw, _ = json.Marshal(req.Params.Arguments)
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	c.setArgs(raw)
+	if s := server.ServerFromContext(ctx); s != nil {
+		if t := s.GetTool(c.action); t != nil {
+			c.ann = annotations(t.Tool.Annotations)
+		}
+	}
+	deadline := time.Now().Add(a.cfg.ApprovalWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if _, err := a.authorize(ctx, c, deadline); err != nil {
+		return refusal(c.action, err), nil
+	}
+	start := time.Now()
+	res, err := next(ctx, req)
+	status := audit.Success
+	data := map[string]any{"duration_ms": float64(time.Since(start).Microseconds()) / 1000, "via": c.via}
+	switch {
+	case err != nil:
+		status, data["error"] = audit.RPCError, err.Error()
+	case res != nil:
+		if b, merr := json.Marshal(res); merr == nil {
+			data["size"], data["result_digest"] = len(b), canon.Sum(b)
+		}
+		if res.IsError {
+			status = audit.ToolError
+		}
+	}
+	if rerr := a.appendOutcome(ctx, c, status, data); rerr != nil {
+		a.log.Error("aim: a tool call's outcome could not be recorded", "tool", c.action, "err", rerr)
+	}
+	return res, err
+}
+
+// annotations keeps the hints that speak to risk.
+func annotations(t mcp.ToolAnnotation) *policy.Annotations {
+	a := policy.Annotations{ReadOnly: t.ReadOnlyHint, Destructive: t.DestructiveHint, OpenWorld: t.OpenWorldHint}
+	if a == (policy.Annotations{}) {
+		return nil
+	}
+	return &a
+}
+
+// refusal is the isError result a refused call gets, in the proxy's words.
+func refusal(tool string, err error) *mcp.CallToolResult {
+	text := fmt.Sprintf("aim-mcp: call to %q was not run: ", tool)
+	var de *DeniedError
+	var te *ApprovalTimeoutError
+	switch {
+	case errors.As(err, &te):
+		text += fmt.Sprintf("it needs a person's approval; approval %s is waiting. Ask the user to approve it in the aim-mcp dashboard (`aim-mcp dashboard`) or with `aim-mcp approve %s` in a terminal, then ask again with the same arguments",
+			te.ApprovalID, te.ApprovalID)
+	case errors.As(err, &de):
+		text += de.Reason
+	default:
+		text += err.Error()
+	}
+	return mcp.NewToolResultError(text)
+}
