@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/pins"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -100,19 +101,27 @@ type pinRow struct {
 	LastSeen   time.Time `json:"last_seen"`
 	Hash       string    `json:"hash,omitempty"`
 	PinnedHash string    `json:"pinned_hash,omitempty"`
+	// Findings are what the scanner says of the tool's definition as last
+	// listed: the hard ones quarantine it, the soft ones hold nothing.
+	Findings []poison.Finding `json:"findings,omitempty"`
 }
 
 func pinsList(ctx context.Context, e env, db *registry.DB, servers []registry.Server, asJSON, named bool) error {
 	rows := []pinRow{}
 	drifted := map[string]int{}
+	scanner := poison.New(nil)
 	for _, s := range servers {
 		ts, err := db.Tools(ctx, s.ID)
 		if err != nil {
 			return err
 		}
 		for _, t := range ts {
-			rows = append(rows, pinRow{Server: s.Name, Client: s.Client, ServerID: s.ID, Tool: t.Name, State: t.State,
-				Since: t.ChangedAt, LastSeen: t.SeenAt, Hash: t.Hash, PinnedHash: t.PinnedHash})
+			r := pinRow{Server: s.Name, Client: s.Client, ServerID: s.ID, Tool: t.Name, State: t.State,
+				Since: t.ChangedAt, LastSeen: t.SeenAt, Hash: t.Hash, PinnedHash: t.PinnedHash}
+			if len(t.Definition) > 0 {
+				r.Findings = pins.Verdict(scanner, registry.ToolDef{Name: t.Name, Definition: t.Definition})
+			}
+			rows = append(rows, r)
 			if t.State != registry.ToolPinned {
 				drifted[s.Name]++
 			}
@@ -132,13 +141,20 @@ func pinsList(ctx context.Context, e env, db *registry.DB, servers []registry.Se
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVER\tCLIENT\tTOOL\tSTATE\tSINCE\tLAST SEEN")
+	fmt.Fprintln(tw, "SERVER\tCLIENT\tTOOL\tSTATE\tSINCE\tLAST SEEN\tSCAN")
+	var notes []string
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Server, r.Client, r.Tool, r.State,
-			r.Since.Local().Format(time.RFC3339), r.LastSeen.Local().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Server, r.Client, r.Tool, r.State,
+			r.Since.Local().Format(time.RFC3339), r.LastSeen.Local().Format(time.RFC3339), scanSummary(r.Findings))
+		for _, f := range r.Findings {
+			notes = append(notes, fmt.Sprintf("  %s %s of server %q (%s, in %s): %s", f.Severity, r.Tool, r.Server, f.Rule, f.Where, f.Why))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(e.stdout, "\nwhat the scanner says (hard: quarantined until accepted; soft: shown, holds nothing):\n%s\n", strings.Join(notes, "\n"))
 	}
 	for _, s := range servers {
 		if n := drifted[s.Name]; n > 0 {
@@ -317,4 +333,26 @@ func pinsAcceptor() string {
 		return n
 	}
 	return "unknown"
+}
+
+// scanSummary is the SCAN column: "clean", or the findings counted by
+// severity.
+func scanSummary(fs []poison.Finding) string {
+	hard, soft := 0, 0
+	for _, f := range fs {
+		if f.Severity == poison.Hard {
+			hard++
+		} else {
+			soft++
+		}
+	}
+	switch {
+	case hard == 0 && soft == 0:
+		return "clean"
+	case hard == 0:
+		return fmt.Sprintf("%d soft", soft)
+	case soft == 0:
+		return fmt.Sprintf("%d hard", hard)
+	}
+	return fmt.Sprintf("%d hard, %d soft", hard, soft)
 }
