@@ -97,8 +97,13 @@ type Evidence struct {
 	Chain registry.Verification
 	// ChainErr is set when the chain could not be read at all.
 	ChainErr string
-	// Records are the server's records in the window, oldest first.
+	// Records are the server's records in the window, oldest first. They
+	// are added up when Activity is nil.
 	Records []registry.Record
+	// Activity is what the server's records in the window add up to; when
+	// it is set, Records are not looked at. A [Source] sets it from the
+	// records as it reads them and keeps none of them.
+	Activity *Activity
 	// Approvals are the server's approvals (any time; decisions in the
 	// window count).
 	Approvals []registry.Approval
@@ -158,14 +163,18 @@ func Compute(ev Evidence) Score {
 		ev.Now = time.Now()
 	}
 	since := ev.Now.Add(-Window)
+	act := ev.Activity
+	if act == nil {
+		act = Tally(ev.Records)
+	}
 	factors := []Factor{
 		verification(ev),
-		uptime(ev),
-		successRate(ev),
-		securityAlerts(ev),
-		compliance(ev),
+		uptime(act),
+		successRate(act),
+		securityAlerts(act),
+		compliance(ev, act),
 		age(ev),
-		drift(ev),
+		drift(ev, act),
 		feedback(ev, since),
 	}
 	s := Score{Server: ev.Server.Name, Client: ev.Server.Client, ServerID: ev.Server.ID,
@@ -184,7 +193,7 @@ func Compute(ev Evidence) Score {
 	}
 	s.List = factors
 	s.Overall = round(total)
-	if len(ev.Records) == 0 && !decidedIn(ev.Approvals, since) {
+	if act.records == 0 && !decidedIn(ev.Approvals, since) {
 		s.NoHistory = true
 		s.Note = "no history in the last 30 days: the factors that need events are neutral (0.5); the score rests on registration, key and age"
 	}
@@ -235,25 +244,8 @@ func data(r registry.Record) map[string]any {
 	return d
 }
 
-func uptime(ev Evidence) Factor {
-	var clean, crashed, failed, starts int
-	for _, r := range ev.Records {
-		switch r.Kind {
-		case registry.KindSessionStart:
-			starts++
-		case registry.KindSessionEnd:
-			d := data(r)
-			if c, _ := d["crashed"].(bool); !c {
-				clean++
-				continue
-			}
-			if ms, ok := d["duration_ms"].(float64); ok && ms < float64(FailedStart.Milliseconds()) {
-				failed++
-			} else {
-				crashed++
-			}
-		}
-	}
+func uptime(a *Activity) Factor {
+	clean, crashed, failed, starts := a.clean, a.crashed, a.failed, a.starts
 	ended := clean + crashed + failed
 	counts := map[string]int{"sessions": starts, "clean": clean, "crashed": crashed, "failed_starts": failed}
 	if ended == 0 {
@@ -271,23 +263,9 @@ func uptime(ev Evidence) Factor {
 	return Factor{Value: float64(clean) / float64(ended), Evidence: ev2, Counts: counts}
 }
 
-func successRate(ev Evidence) Factor {
-	counts := map[string]int{}
-	ok, bad := 0, 0
-	for _, r := range ev.Records {
-		if r.Kind != registry.KindOutcome {
-			continue
-		}
-		switch s := audit.Status(r.Decision); {
-		case s == audit.Success:
-			ok++
-		case s.Failed():
-			bad++
-		default: // cancelled, input_required: no result either way
-			continue
-		}
-		counts[r.Decision]++
-	}
+func successRate(a *Activity) Factor {
+	counts := copyCounts(a.results)
+	ok, bad := a.succeeded, a.errored
 	if ok+bad == 0 {
 		f := neutral("no call results in the last 30 days")
 		f.Counts = counts
@@ -334,20 +312,14 @@ func alertOf(r registry.Record) string {
 	return ""
 }
 
-func securityAlerts(ev Evidence) Factor {
-	counts := map[string]int{}
-	points := 0.0
-	for _, r := range ev.Records {
-		if a := alertOf(r); a != "" {
-			counts[a]++
-			points += Severity[a]
-		}
-	}
-	if len(ev.Records) == 0 {
+func securityAlerts(a *Activity) Factor {
+	counts := copyCounts(a.alerts)
+	points := a.points
+	if a.records == 0 {
 		return neutral("no records in the last 30 days")
 	}
 	if len(counts) == 0 {
-		return Factor{Value: 1, Evidence: fmt.Sprintf("no alerts in %s", plural(len(ev.Records), "record"))}
+		return Factor{Value: 1, Evidence: fmt.Sprintf("no alerts in %s", plural(a.records, "record"))}
 	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
@@ -366,34 +338,12 @@ func securityAlerts(ev Evidence) Factor {
 	return Factor{Value: 1 - points, Evidence: "alerts: " + strings.Join(parts, ", "), Counts: counts}
 }
 
-func compliance(ev Evidence) Factor {
-	type key struct{ id, tool string }
-	open := map[key][]registry.Record{} // calls waiting for their outcome
-	calls, complete, denied, cancelled := 0, 0, 0, 0
-	for _, r := range ev.Records {
-		switch r.Kind {
-		case registry.KindCall:
-			k := key{string(r.RequestID), r.Tool}
-			open[k] = append(open[k], r)
-		case registry.KindOutcome:
-			k := key{string(r.RequestID), r.Tool}
-			if q := open[k]; len(q) > 0 {
-				open[k] = q[:len(q)-1]
-				calls++
-				complete++
-			}
-		case registry.KindDenied:
-			if r.Decision == string(audit.Cancelled) {
-				cancelled++ // the client gave up on it: signed, and nobody refused it
-			} else {
-				denied++
-			}
-		}
-	}
+func compliance(ev Evidence, a *Activity) Factor {
+	calls, complete, denied, cancelled := a.complete, a.complete, a.denied, a.cancelledByUser
 	running, missing := 0, 0
-	for _, q := range open {
-		for _, r := range q {
-			if ev.Now.Sub(r.Time) < OpenCall {
+	for _, q := range a.open {
+		for _, t := range q {
+			if ev.Now.Sub(t) < OpenCall {
 				running++
 			} else {
 				missing++
@@ -407,7 +357,7 @@ func compliance(ev Evidence) Factor {
 		return Factor{Value: 0, Evidence: "the audit chain cannot be read: " + ev.ChainErr, Counts: counts}
 	case !ev.Chain.OK():
 		return Factor{Value: 0, Evidence: fmt.Sprintf("the audit chain does not verify (record %d: %s)", ev.Chain.BadSeq, ev.Chain.Reason), Counts: counts}
-	case len(ev.Records) == 0:
+	case a.records == 0:
 		f := neutral("no records in the last 30 days; the chain verifies")
 		f.Counts = counts
 		return f
@@ -451,7 +401,7 @@ func age(ev Evidence) Factor {
 		Counts: map[string]int{"days": days}}
 }
 
-func drift(ev Evidence) Factor {
+func drift(ev Evidence, a *Activity) Factor {
 	counts := map[string]int{}
 	var unsettled []string
 	for _, t := range ev.Tools {
@@ -460,12 +410,7 @@ func drift(ev Evidence) Factor {
 			unsettled = append(unsettled, fmt.Sprintf("%s %s since %s", t.Name, t.State, t.ChangedAt.UTC().Format(time.RFC3339)))
 		}
 	}
-	accepted := 0
-	for _, r := range ev.Records {
-		if r.Kind == registry.KindDrift && r.Decision == registry.ChangeAccepted {
-			accepted++
-		}
-	}
+	accepted := a.accepted
 	counts["accepted"] = accepted
 	if len(ev.Tools) == 0 {
 		f := neutral("no tools pinned yet (the server's first tools/list pins them)")
