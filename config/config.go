@@ -84,6 +84,10 @@ type Config struct {
 	// definitions, prompts, resources and server requests are always
 	// scanned, and escapes always neutralised; tool results only when asked.
 	Scan Scan `yaml:"scan"`
+	// OTel turns on the OpenTelemetry export of tool calls (spans and
+	// metrics) and audit records (logs). Nil leaves it to the standard
+	// OTEL_EXPORTER_OTLP_* variables, and off without them.
+	OTel *OTel `yaml:"otel"`
 
 	// Path is the file the config came from, "" when none was found.
 	Path string `yaml:"-"`
@@ -306,6 +310,9 @@ func (c Config) Validate() error {
 	}
 	if c.StopGrace <= 0 {
 		return fmt.Errorf("stop_grace %s: want a positive duration, such as 2s", c.StopGrace)
+	}
+	if err := c.OTel.validate(); err != nil {
+		return err
 	}
 	if c.ApprovalWait < 0 || c.ApprovalTTL <= 0 || c.ApprovalRate < 0 {
 		return errors.New("approval_wait, approval_ttl and approval_rate must be positive")

@@ -323,6 +323,9 @@ func (p *Proxy) recordOutcome(c *Call, o Outcome) {
 	if obs, ok := p.decider.(OutcomeObserver); ok {
 		obs.Outcome(p.ctx, c, o)
 	}
+	if p.opt.Observer != nil {
+		p.opt.Observer.CallDone(&Observed{Call: c, Verdict: c.verdict, Outcome: o, Forwarded: c.forwarded, End: time.Now()})
+	}
 }
 
 func toolsSummary(result []byte) map[string]any {

@@ -78,10 +78,22 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	cfg, cfgErr := config.Load()
 	if cfgErr != nil {
 		fmt.Fprintf(e.stderr, "aim-mcp: error: %v; every tool call needs approval until it is fixed\n", cfgErr)
+		if isOTelError(cfgErr) {
+			fmt.Fprintf(e.stderr, "aim-mcp: hint: %s\n", otelHint)
+		}
 		cfg = config.Defaults()
 		for level := range cfg.Actions {
 			cfg.Actions[level] = audit.ActionApprove
 		}
+	}
+
+	// Off unless config.yaml or OTEL_EXPORTER_OTLP_* turn it on; the
+	// relay then only hands each call and record to its queue.
+	tel := startOTel(e.stderr, cfg, *client, *server)
+	defer stopOTel(e.stderr, tel, dir)
+	var observer mcpproxy.Observer // a nil interface when off, not a nil *Exporter
+	if tel != nil {
+		observer = tel
 	}
 
 	sigs := make(chan os.Signal, 4)
@@ -131,7 +143,10 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		guard.Held = heldNotice(e, dir, cfg)
 		// Pins first: a local check that may refuse the call before AIM is
 		// asked about it.
-		journal := &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}
+		var journal mcpproxy.Journal = &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}
+		if tel != nil {
+			journal = tel.Journal(journal)
+		}
 		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction, Scan: poison.New(nil),
 			Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
 			Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }})
@@ -150,6 +165,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		Fallback:    policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 		ScanResults: cfg.Scan.Results, BlockResults: cfg.Scan.ResultAction == config.ResultBlock,
 		StdinGrace: cfg.StopGrace,
+		Observer:   observer,
 	})
 	return proxyExit(*server, err)
 }
