@@ -75,12 +75,13 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	// A broken config must not stop the server (the client would only see
 	// it die) nor loosen a policy it can no longer read: every call then
 	// needs a person's approval. The client's server log shows why.
+	// An error in the otel: block alone turns export off and nothing else.
 	cfg, cfgErr := config.Load()
-	if cfgErr != nil {
+	if isOTelError(cfgErr) {
+		fmt.Fprintf(e.stderr, "aim-mcp: error: %v; OpenTelemetry export is off until it is fixed\n", cfgErr)
+		fmt.Fprintf(e.stderr, "aim-mcp: hint: %s\n", otelHint)
+	} else if cfgErr != nil {
 		fmt.Fprintf(e.stderr, "aim-mcp: error: %v; every tool call needs approval until it is fixed\n", cfgErr)
-		if isOTelError(cfgErr) {
-			fmt.Fprintf(e.stderr, "aim-mcp: hint: %s\n", otelHint)
-		}
 		cfg = config.Defaults()
 		for level := range cfg.Actions {
 			cfg.Actions[level] = audit.ActionApprove

@@ -95,8 +95,9 @@ func runStatus(ctx context.Context, e env, args []string) error {
 		if isOTelError(cerr) {
 			fmt.Fprintf(e.stderr, "aim-mcp: hint: %s\n", otelHint)
 			rep.OTel.Error = cerr.Error()
+		} else {
+			cfg = config.Defaults()
 		}
-		cfg = config.Defaults()
 	}
 	if ots, on, err := telemetry.Resolve(cfg.OTel, getenv); err != nil {
 		rep.OTel.Error = err.Error()
