@@ -163,7 +163,7 @@ func (x *Exporter) log(ev *registry.Event) {
 		r.SetSeverity(log.SeverityWarn)
 		r.SetSeverityText("WARN")
 	}
-	r.SetBody(toValue(jsonValue(ev.Data)))
+	r.SetBody(toValue(ev.Data))
 	attrs := []attribute.KeyValue{
 		attribute.String(attrRecordKind, ev.Kind),
 		attribute.String(attrServer, x.id.Server),
@@ -183,27 +183,45 @@ func (x *Exporter) log(ev *registry.Event) {
 	x.logsMade.Add(1)
 }
 
-// jsonValue is v as encoding/json sees it, so a record's data reads the
-// same in the receiver as in the audit log.
-func jsonValue(v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprintf("unencodable record data: %v", err)
-	}
+// jsonValue is raw JSON decoded, numbers as json.Number.
+func jsonValue(raw []byte) any {
 	var out any
-	d := json.NewDecoder(bytes.NewReader(b))
+	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	if d.Decode(&out) != nil {
-		return string(b)
+		return string(raw)
 	}
 	return out
 }
 
-// toValue turns decoded JSON into a log body value.
+// toValue turns a record's data into a log body value, reading the types
+// records hold directly and the rest as encoding/json writes them, so the
+// body says what the audit log says.
 func toValue(v any) attribute.Value {
 	switch t := v.(type) {
 	case nil:
 		return attribute.Value{}
+	case json.RawMessage:
+		return toValue(jsonValue(t))
+	case int:
+		return attribute.IntValue(t)
+	case int64:
+		return attribute.Int64Value(t)
+	case float64:
+		return attribute.Float64Value(t)
+	case []string:
+		return attribute.StringSliceValue(t)
+	case map[string]string:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		kvs := make([]attribute.KeyValue, len(keys))
+		for i, k := range keys {
+			kvs[i] = attribute.String(k, t[k])
+		}
+		return attribute.MapValue(kvs...)
 	case string:
 		return attribute.StringValue(t)
 	case bool:
@@ -232,5 +250,9 @@ func toValue(v any) attribute.Value {
 		}
 		return attribute.MapValue(kvs...)
 	}
-	return attribute.StringValue(fmt.Sprint(v))
+	b, err := json.Marshal(v)
+	if err != nil {
+		return attribute.StringValue(fmt.Sprintf("unencodable record data: %v", err))
+	}
+	return toValue(jsonValue(b))
 }

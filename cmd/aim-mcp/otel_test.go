@@ -196,6 +196,7 @@ func TestOTelExport(t *testing.T) {
 			t.Errorf("request %s: mcp.session.id %q, want the session's", id, got["mcp.session.id"])
 		}
 	}
+	t.Logf("call 2's span: %v", byID["2"])
 	if byID["four"]["aim_mcp.rule"] == "" {
 		t.Errorf("the refused call's span names no rule: %v", byID["four"])
 	}

@@ -37,6 +37,10 @@ After each commit the chain's head goes to the system log, for "aim-mcp
 audit verify" to compare with (AIM_MCP_SYSLOG names another syslog
 socket, or off).
 
+With an otel: block in config.yaml (or OTEL_EXPORTER_OTLP_ENDPOINT set),
+each tools/call is also a span and metrics, and each audit record a log
+record, sent over OTLP without ever holding a call up.
+
 Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config

@@ -27,6 +27,10 @@ For a remote AIM it checks that AIM answers and accepts the API key and
 the servers' agent keys, and lists each server's AIM agent id, status and
 trust score. It exits 1 when AIM does not answer or refuses a key.
 
+It also shows where the OpenTelemetry export goes (the otel: block of
+config.yaml, or OTEL_EXPORTER_OTLP_ENDPOINT), and for each server how many
+spans and log records its last session sent and dropped.
+
 Flags:
   --home DIR  aim-mcp's data directory
   --json      print JSON
