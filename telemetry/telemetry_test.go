@@ -9,8 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,7 +190,6 @@ func BenchmarkCallExport(b *testing.B) {
 		})
 	}
 }
-
 
 // BenchmarkRelayHook is what export adds on the relay's own goroutine per
 // tools/call: the observer's hand-off and the journal wrapper's, for the

@@ -8,9 +8,9 @@ package otlptest
 import (
 	"errors"
 	"io"
-	"strconv"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"time"
 
