@@ -216,3 +216,72 @@ func BenchmarkRelayHook(b *testing.B) {
 		x.CallDone(&mcpproxy.Observed{Call: c, End: time.Now()})
 	}
 }
+
+// TestProtocols: both OTLP protocols reach a real receiver with the
+// configured headers, a call as its span and a record as its log record,
+// and the exporter counts them sent.
+func TestProtocols(t *testing.T) {
+	for _, proto := range []string{config.OTelHTTP, config.OTelGRPC} {
+		t.Run(proto, func(t *testing.T) {
+			var rcv *otlptest.Receiver
+			if proto == config.OTelGRPC {
+				var err error
+				if rcv, err = otlptest.NewGRPC(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				rcv = otlptest.New()
+			}
+			defer rcv.Close()
+			rcv.Watch("x-team")
+			s, on, err := telemetry.Resolve(&config.OTel{Endpoint: rcv.URL(), Protocol: proto, Headers: map[string]string{"x-team": "blue"}},
+				func(string) string { return "" })
+			if err != nil || !on {
+				t.Fatalf("Resolve: %v, on %v", err, on)
+			}
+			x, err := telemetry.Start(s, telemetry.Identity{Server: "notes", Client: "cursor", Version: "v1.2.3"}, telemetry.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			j := x.Journal(&memJournal{})
+			start := time.Now()
+			c := &mcpproxy.Call{ID: json.RawMessage(`"a-1"`), Tool: "get-sum", Received: start,
+				Client: mcpproxy.ClientInfo{Name: "cursor", Protocol: "2025-11-25"}}
+			if err := j.Append(context.Background(), registry.Event{Kind: registry.KindCall, Tool: "get-sum", Decision: "allow", RequestID: c.ID,
+				Data: map[string]any{"args": json.RawMessage(`{"a":1,"b":2}`), "risk": "low"}}); err != nil {
+				t.Fatal(err)
+			}
+			x.CallDone(&mcpproxy.Observed{Call: c, Verdict: mcpproxy.Verdict{Allow: true, Decision: "allow", Risk: "low"},
+				Outcome: mcpproxy.Outcome{Status: "rpc_error", ErrorCode: -32602, ErrorText: "bad params"},
+				Forwarded: start.Add(time.Millisecond), End: start.Add(3 * time.Millisecond)})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := x.Shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			spans, logs := rcv.Spans(), rcv.Logs()
+			if len(spans) != 1 || spans[0].Name != "tools/call get-sum" {
+				t.Fatalf("spans %v, want one tools/call get-sum", spans)
+			}
+			a := otlptest.Attrs(spans[0].Attributes)
+			for k, v := range map[string]string{"jsonrpc.request.id": "a-1", "error.type": "-32602", "rpc.response.status_code": "-32602",
+				"mcp.protocol.version": "2025-11-25", "aim_mcp.outcome": "rpc_error", "aim_mcp.decision.duration": "0.001"} {
+				if a[k] != v {
+					t.Errorf("%s = %q, want %q", k, a[k], v)
+				}
+			}
+			if d := spans[0].EndTimeUnixNano - spans[0].StartTimeUnixNano; d != uint64(3*time.Millisecond) {
+				t.Errorf("span lasts %dns, want the call's 3ms", d)
+			}
+			if len(logs) != 1 || logs[0].EventName != "aim_mcp.audit.call" || otlptest.String(logs[0].Body) != "{args:{a:1,b:2},risk:low}" {
+				t.Fatalf("logs %v, want the call record", logs)
+			}
+			if h := rcv.Header("x-team"); h != "blue" {
+				t.Errorf("header x-team %q, want the configured blue", h)
+			}
+			if st := x.Stats(); st != (telemetry.Stats{SpansSent: 1, LogsSent: 1}) {
+				t.Errorf("stats %+v, want one span and one log record sent", st)
+			}
+		})
+	}
+}

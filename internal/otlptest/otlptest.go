@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,78 +22,142 @@ import (
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
 // Receiver is an OTLP/HTTP receiver on a loopback port.
 type Receiver struct {
-	srv *httptest.Server
+	srv  *httptest.Server
+	grpc *grpc.Server
+	url  string
 
 	mu      sync.Mutex
 	spans   []*tracepb.Span
 	logs    []*logspb.LogRecord
 	metrics []*metricspb.Metric
 	bad     []string // requests that did not decode
+	headers map[string]string
 	changed chan struct{}
+}
+
+func newReceiver() *Receiver {
+	return &Receiver{changed: make(chan struct{}, 1), headers: map[string]string{}}
 }
 
 // New starts a receiver; its URL is the endpoint to give an exporter.
 func New() *Receiver {
-	r := &Receiver{changed: make(chan struct{}, 1)}
+	r := newReceiver()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", func(w http.ResponseWriter, req *http.Request) {
 		var m coltrace.ExportTraceServiceRequest
 		if r.decode(w, req, &m) {
-			r.mu.Lock()
-			for _, rs := range m.ResourceSpans {
-				for _, ss := range rs.ScopeSpans {
-					r.spans = append(r.spans, ss.Spans...)
-				}
-			}
-			r.mu.Unlock()
+			r.addSpans(&m)
 			r.reply(w, &coltrace.ExportTraceServiceResponse{})
 		}
 	})
 	mux.HandleFunc("POST /v1/logs", func(w http.ResponseWriter, req *http.Request) {
 		var m collogs.ExportLogsServiceRequest
 		if r.decode(w, req, &m) {
-			r.mu.Lock()
-			for _, rl := range m.ResourceLogs {
-				for _, sl := range rl.ScopeLogs {
-					r.logs = append(r.logs, sl.LogRecords...)
-				}
-			}
-			r.mu.Unlock()
+			r.addLogs(&m)
 			r.reply(w, &collogs.ExportLogsServiceResponse{})
 		}
 	})
 	mux.HandleFunc("POST /v1/metrics", func(w http.ResponseWriter, req *http.Request) {
 		var m colmetrics.ExportMetricsServiceRequest
 		if r.decode(w, req, &m) {
-			r.mu.Lock()
-			for _, rm := range m.ResourceMetrics {
-				for _, sm := range rm.ScopeMetrics {
-					r.metrics = append(r.metrics, sm.Metrics...)
-				}
-			}
-			r.mu.Unlock()
+			r.addMetrics(&m)
 			r.reply(w, &colmetrics.ExportMetricsServiceResponse{})
 		}
 	})
 	r.srv = httptest.NewServer(mux)
+	r.url = r.srv.URL
 	return r
 }
 
 // URL is the receiver's base URL.
-func (r *Receiver) URL() string { return r.srv.URL }
+func (r *Receiver) URL() string { return r.url }
 
 // Close stops the receiver: from then on exports to it fail.
 func (r *Receiver) Close() {
+	if r.grpc != nil {
+		r.grpc.Stop()
+		return
+	}
 	r.srv.CloseClientConnections()
 	r.srv.Close()
 }
 
+func (r *Receiver) addSpans(m *coltrace.ExportTraceServiceRequest) {
+	r.mu.Lock()
+	for _, rs := range m.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			r.spans = append(r.spans, ss.Spans...)
+		}
+	}
+	r.mu.Unlock()
+	r.notify()
+}
+
+func (r *Receiver) addLogs(m *collogs.ExportLogsServiceRequest) {
+	r.mu.Lock()
+	for _, rl := range m.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			r.logs = append(r.logs, sl.LogRecords...)
+		}
+	}
+	r.mu.Unlock()
+	r.notify()
+}
+
+func (r *Receiver) addMetrics(m *colmetrics.ExportMetricsServiceRequest) {
+	r.mu.Lock()
+	for _, rm := range m.ResourceMetrics {
+		for _, sm := range rm.ScopeMetrics {
+			r.metrics = append(r.metrics, sm.Metrics...)
+		}
+	}
+	r.mu.Unlock()
+	r.notify()
+}
+
+func (r *Receiver) notify() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// header keeps the value of the header a test asked about.
+func (r *Receiver) header(get func(string) string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.headers {
+		if v := get(k); v != "" {
+			r.headers[k] = v
+		}
+	}
+}
+
+// Header is the last value of an export request's header; Watch must
+// have named it before.
+func (r *Receiver) Header(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.headers[strings.ToLower(name)]
+}
+
+// Watch names headers for Header to report.
+func (r *Receiver) Watch(names ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range names {
+		r.headers[strings.ToLower(n)] = ""
+	}
+}
+
 func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, m proto.Message) bool {
+	r.header(req.Header.Get)
 	body, err := io.ReadAll(req.Body)
 	if err == nil && req.Header.Get("Content-Type") != "application/x-protobuf" {
 		err = errContentType
@@ -116,10 +181,6 @@ func (r *Receiver) reply(w http.ResponseWriter, m proto.Message) {
 	b, _ := proto.Marshal(m)
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.Write(b)
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
 }
 
 // Spans is every span received so far.
