@@ -252,7 +252,7 @@ func TestProtocols(t *testing.T) {
 				t.Fatal(err)
 			}
 			x.CallDone(&mcpproxy.Observed{Call: c, Verdict: mcpproxy.Verdict{Allow: true, Decision: "allow", Risk: "low"},
-				Outcome: mcpproxy.Outcome{Status: "rpc_error", ErrorCode: -32602, ErrorText: "bad params"},
+				Outcome:   mcpproxy.Outcome{Status: "rpc_error", ErrorCode: -32602, ErrorText: "bad params"},
 				Forwarded: start.Add(time.Millisecond), End: start.Add(3 * time.Millisecond)})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
