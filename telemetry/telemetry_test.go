@@ -191,32 +191,6 @@ func BenchmarkCallExport(b *testing.B) {
 	}
 }
 
-// BenchmarkRelayHook is what export adds on the relay's own goroutine per
-// tools/call: the observer's hand-off and the journal wrapper's, for the
-// call and outcome records. The rest happens on the exporter's goroutine.
-func BenchmarkRelayHook(b *testing.B) {
-	s, _, err := telemetry.Resolve(&config.OTel{Endpoint: startReceiver(b)}, func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	x, err := telemetry.Start(s, telemetry.Identity{Server: "bench", Client: "test"}, telemetry.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer x.Shutdown(context.Background())
-	j := x.Journal(&memJournal{})
-	c := &mcpproxy.Call{ID: json.RawMessage("7"), Tool: "echo", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Received: time.Now()}
-	ev := registry.Event{Kind: registry.KindCall, Tool: "echo", Decision: "allow", RequestID: c.ID,
-		Data: map[string]any{"args": json.RawMessage(`{"text":"hi"}`), "args_digest": "abc", "risk": "low"}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		j.Append(context.Background(), ev)
-		j.Append(context.Background(), ev)
-		x.CallDone(&mcpproxy.Observed{Call: c, End: time.Now()})
-	}
-}
-
 // TestProtocols: both OTLP protocols reach a real receiver with the
 // configured headers, a call as its span and a record as its log record,
 // and the exporter counts them sent.
