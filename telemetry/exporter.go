@@ -220,19 +220,35 @@ func (x *Exporter) put(it item) {
 // as it is for all but the calls that meet a batch.
 const drainEvery = 50 * time.Millisecond
 
-// run turns queued calls and records into spans, metrics and logs.
+// run turns queued calls and records into spans, metrics and logs. It
+// sleeps while the session is idle; the first item after a pause starts a
+// batch, taken drainEvery later.
 func (x *Exporter) run() {
 	defer close(x.done)
-	t := time.NewTicker(drainEvery)
-	defer t.Stop()
 	for {
 		select {
-		case <-t.C:
-			x.drain()
+		case it := <-x.queue:
+			x.handle(it)
 		case <-x.stop:
 			x.drain()
 			return
 		}
+		t := time.NewTimer(drainEvery)
+		select {
+		case <-t.C:
+		case <-x.stop:
+			t.Stop()
+		}
+		x.drain()
+	}
+}
+
+func (x *Exporter) handle(it item) {
+	switch {
+	case it.call != nil:
+		x.span(it.call)
+	case it.rec != nil:
+		x.log(it.rec)
 	}
 }
 
@@ -241,12 +257,7 @@ func (x *Exporter) drain() {
 	for {
 		select {
 		case it := <-x.queue:
-			switch {
-			case it.call != nil:
-				x.span(it.call)
-			case it.rec != nil:
-				x.log(it.rec)
-			}
+			x.handle(it)
 		default:
 			return
 		}
