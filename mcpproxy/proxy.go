@@ -101,6 +101,23 @@ type Observer interface {
 	CallDone(o *Observed)
 }
 
+// RequestObserver is implemented by observers that also want the other
+// requests the proxy follows to their answer: initialize,
+// server/discover and tools/list. Like CallDone, it must return at once.
+type RequestObserver interface {
+	RequestDone(r *ObservedRequest)
+}
+
+// ObservedRequest is one of those requests, answered.
+type ObservedRequest struct {
+	Method     string
+	ID         json.RawMessage // the caller's raw id (a copy)
+	Protocol   string          // the session's protocol version, once known
+	Start, End time.Time
+	Error      bool // the server answered with a JSON-RPC error
+	ErrorCode  int
+}
+
 // Observed is one tools/call as an [Observer] sees it.
 type Observed struct {
 	Call    *Call // its Line and Args are gone by now

@@ -95,6 +95,9 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	if !ok {
 		return
 	}
+	if f.method != "tools/call" {
+		p.observeRequest(f, m)
+	}
 	switch f.method {
 	case "tools/call":
 		p.recordOutcome(f.call, outcomeOf(m, time.Since(f.start)))
@@ -306,6 +309,26 @@ func outcomeOf(m message, d time.Duration) Outcome {
 		}
 	}
 	return o
+}
+
+// observeRequest tells a RequestObserver of a followed request's answer.
+func (p *Proxy) observeRequest(f *inflight, m message) {
+	ro, ok := p.opt.Observer.(RequestObserver)
+	if !ok {
+		return
+	}
+	r := &ObservedRequest{Method: f.method, ID: bytes.Clone(m.id), Start: f.start, End: time.Now(), Error: m.error != nil}
+	if r.Error {
+		var e struct {
+			Code int `json:"code"`
+		}
+		json.Unmarshal(m.error, &e)
+		r.ErrorCode = e.Code
+	}
+	p.mu.Lock()
+	r.Protocol = p.client.Protocol
+	p.mu.Unlock()
+	ro.RequestDone(r)
 }
 
 func (p *Proxy) recordOutcome(c *Call, o Outcome) {

@@ -149,6 +149,39 @@ func (x *Exporter) span(o *mcpproxy.Observed) {
 	x.dec.Add(ctx, 1, metric.WithAttributes(attribute.String(attrDecision, string(v.Decision))))
 }
 
+// requestSpan makes the span of a request other than tools/call, which
+// has no target: its name is the method.
+func (x *Exporter) requestSpan(r *mcpproxy.ObservedRequest) {
+	attrs := []attribute.KeyValue{
+		attribute.String(attrMethod, r.Method),
+		attribute.String(attrRequestID, requestID(r.ID)),
+		attribute.String(attrSession, x.session),
+		attribute.String(attrTransport, "pipe"),
+		attribute.String(attrServer, x.id.Server),
+	}
+	ma := []attribute.KeyValue{attribute.String(attrMethod, r.Method)}
+	if r.Protocol != "" {
+		attrs = append(attrs, attribute.String(attrProtocol, r.Protocol))
+		ma = append(ma, attribute.String(attrProtocol, r.Protocol))
+	}
+	if x.id.Client != "" {
+		attrs = append(attrs, attribute.String(attrClient, x.id.Client))
+	}
+	if r.Error {
+		code := strconv.Itoa(r.ErrorCode)
+		attrs = append(attrs, attribute.String(attrErrorType, code), attribute.String(attrRPCStatus, code))
+		ma = append(ma, attribute.String(attrErrorType, code))
+	}
+	_, sp := x.tracer.Start(context.Background(), r.Method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(r.Start), trace.WithAttributes(attrs...))
+	if r.Error {
+		sp.SetStatus(codes.Error, "")
+	}
+	sp.End(trace.WithTimestamp(r.End))
+	x.spansMade.Add(1)
+	x.dur.Record(context.Background(), r.End.Sub(r.Start).Seconds(), metric.WithAttributes(ma...))
+}
+
 // log sends one audit record as a log record: its data (arguments are
 // redacted before a record is made) as a map body, its kind as the event
 // name.

@@ -72,12 +72,13 @@ type Exporter struct {
 
 	spansMade, spansSent, spansFailed atomic.Int64
 	logsMade, logsSent, logsFailed    atomic.Int64
-	callsDropped, recsDropped         atomic.Int64 // by the exporter's own queue
+	callsDropped, recsDropped         atomic.Int64 // by the exporter's own queue (calls: any request)
 }
 
 // item is one piece of work for the exporter's goroutine.
 type item struct {
 	call *mcpproxy.Observed
+	req  *mcpproxy.ObservedRequest
 	rec  *registry.Event
 }
 
@@ -202,11 +203,14 @@ func (x *Exporter) Settings() Settings { return x.set }
 // CallDone implements mcpproxy.Observer: one non-blocking send.
 func (x *Exporter) CallDone(o *mcpproxy.Observed) { x.put(item{call: o}) }
 
+// RequestDone implements mcpproxy.RequestObserver: one non-blocking send.
+func (x *Exporter) RequestDone(r *mcpproxy.ObservedRequest) { x.put(item{req: r}) }
+
 func (x *Exporter) put(it item) {
 	select {
 	case x.queue <- it:
 	default:
-		if it.call != nil {
+		if it.rec == nil {
 			x.callsDropped.Add(1)
 		} else {
 			x.recsDropped.Add(1)
@@ -247,6 +251,8 @@ func (x *Exporter) handle(it item) {
 	switch {
 	case it.call != nil:
 		x.span(it.call)
+	case it.req != nil:
+		x.requestSpan(it.req)
 	case it.rec != nil:
 		x.log(it.rec)
 	}

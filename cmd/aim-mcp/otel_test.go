@@ -16,6 +16,8 @@ import (
 
 	"github.com/adrg/xdg"
 
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
 	"github.com/opena2a-org/aim-mcp/internal/otlptest"
 	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 )
@@ -146,9 +148,22 @@ func TestOTelExport(t *testing.T) {
 	if bad := w.rcv.Bad(); len(bad) > 0 {
 		t.Fatalf("requests the receiver could not decode: %v", bad)
 	}
-	spans := w.rcv.Spans()
-	if len(spans) != 3 {
-		t.Fatalf("got %d spans, want 3 (one per tools/call): %v", len(spans), spans)
+	var spans []*tracepb.Span
+	others := map[string]map[string]string{}
+	for _, sp := range w.rcv.Spans() {
+		if strings.HasPrefix(sp.Name, "tools/call") {
+			spans = append(spans, sp)
+		} else {
+			others[sp.Name] = otlptest.Attrs(sp.Attributes)
+		}
+	}
+	if len(spans) != 3 || len(others) != 2 {
+		t.Fatalf("got %d tools/call spans and others %v, want 3 (one per call), initialize and tools/list", len(spans), others)
+	}
+	for name, id := range map[string]string{"initialize": "0", "tools/list": "1"} {
+		if a := others[name]; a["mcp.method.name"] != name || a["jsonrpc.request.id"] != id || a["mcp.protocol.version"] != "2025-06-18" || a["mcp.session.id"] == "" {
+			t.Errorf("%s span: %v", name, a)
+		}
 	}
 	byID := map[string]map[string]string{}
 	for _, sp := range spans {
@@ -244,7 +259,7 @@ func TestOTelExport(t *testing.T) {
 	for _, line := range []string{
 		"OpenTelemetry: OTLP/HTTP to " + w.rcv.URL() + " (from config.yaml)",
 		"db (claude-desktop), session ended ",
-		": 3 spans sent, 0 dropped; ",
+		": 5 spans sent, 0 dropped; ",
 	} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("status lacks %q:\n%s", line, out.String())
@@ -329,8 +344,8 @@ func TestOTelReceiverDown(t *testing.T) {
 		t.Fatalf("status has %d sessions' counts, want 1: %s", len(rep.OTel.Sessions), out.String())
 	}
 	st := rep.OTel.Sessions[0]
-	if st.SpansSent+st.SpansDropped != 11 || st.SpansDropped < 10 || st.LogsDropped == 0 {
-		t.Errorf("counts %+v: want 11 spans, at least 10 dropped, and dropped log records", st.Stats)
+	if st.SpansSent+st.SpansDropped != 13 || st.SpansDropped < 10 || st.LogsDropped == 0 {
+		t.Errorf("counts %+v: want 13 spans (2 requests, 11 calls), at least 10 dropped, and dropped log records", st.Stats)
 	}
 }
 
