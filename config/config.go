@@ -84,6 +84,10 @@ type Config struct {
 	// definitions, prompts, resources and server requests are always
 	// scanned, and escapes always neutralised; tool results only when asked.
 	Scan Scan `yaml:"scan"`
+	// OTel turns on the OpenTelemetry export of tool calls (spans and
+	// metrics) and audit records (logs). Nil leaves it to the standard
+	// OTEL_EXPORTER_OTLP_* variables, and off without them.
+	OTel *OTel `yaml:"otel"`
 
 	// Path is the file the config came from, "" when none was found.
 	Path string `yaml:"-"`
@@ -161,9 +165,12 @@ func Candidates() []string {
 }
 
 // Load reads the first config file that exists (none is fine) and applies
-// the environment on top.
+// the environment on top. An error that is an *[OTelError] is about the
+// otel: block alone: the rest of the config is valid and in force, and
+// OTel is nil (export off), so a telemetry typo never changes a policy.
 func Load() (Config, error) {
 	c := Defaults()
+	var otelErr error
 	for _, p := range Candidates() {
 		data, err := os.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -173,7 +180,10 @@ func Load() (Config, error) {
 			return c, fmt.Errorf("read config: %w", err)
 		}
 		if err := c.parse(data); err != nil {
-			return c, fmt.Errorf("config %q: %w", p, err)
+			if !errors.As(err, new(*OTelError)) {
+				return c, fmt.Errorf("config %q: %w", p, err)
+			}
+			otelErr = fmt.Errorf("config %q: %w", p, err)
 		}
 		c.Path = p
 		break
@@ -181,7 +191,18 @@ func Load() (Config, error) {
 	if err := c.applyEnv(os.Getenv); err != nil {
 		return c, err
 	}
-	return c, c.Validate()
+	if otelErr != nil {
+		c.OTel = nil
+		if err := c.Validate(); err != nil {
+			return c, err
+		}
+		return c, otelErr
+	}
+	err := c.Validate()
+	if errors.As(err, new(*OTelError)) {
+		c.OTel = nil
+	}
+	return c, err
 }
 
 // Parse reads config.yaml text over the defaults (for tests and tools).
@@ -206,12 +227,22 @@ func (c *Config) parse(data []byte) error {
 		if errors.As(err, &te) {
 			// One line per problem would break the one-line error rule.
 			msgs := make([]string, len(te.Errors))
+			inOTel := true
 			for i, m := range te.Errors {
+				if !strings.Contains(m, "config.OTel") {
+					inOTel = false
+				} else {
+					m = strings.Replace(m, " in type config.OTel", "", 1)
+					m = strings.Replace(m, "config.OTel", "an otel: block", 1)
+				}
 				m = strings.Replace(m, " in type config.Config", "", 1)
 				if i := strings.Index(m, "field "); i >= 0 && strings.HasSuffix(m, " not found") {
 					m = fmt.Sprintf("%sunknown key %q", m[:i], strings.TrimSuffix(m[i+len("field "):], " not found"))
 				}
 				msgs[i] = m
+			}
+			if inOTel {
+				return &OTelError{strings.Join(msgs, "; ")}
 			}
 			return errors.New(strings.Join(msgs, "; "))
 		}
@@ -310,7 +341,8 @@ func (c Config) Validate() error {
 	if c.ApprovalWait < 0 || c.ApprovalTTL <= 0 || c.ApprovalRate < 0 {
 		return errors.New("approval_wait, approval_ttl and approval_rate must be positive")
 	}
-	return nil
+	// Last: Load relies on an OTelError meaning all else is valid.
+	return c.OTel.validate()
 }
 
 // actionList is the actions as an error names them: "allow, approve, deny".

@@ -25,6 +25,9 @@ func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
 		params = own[off : off+len(m.params)]
 	}
 	c := &Call{ID: bytes.Clone(own[cap(line)-cap(m.id):][:len(m.id)]), Line: own, Args: json.RawMessage("{}")}
+	if p.opt.Observer != nil {
+		c.Received = time.Now()
+	}
 	if len(params) > 0 {
 		if err := checkKeys(params); err != nil {
 			p.refuse(body, m, err)
@@ -51,6 +54,8 @@ func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
 				if v, ok := decodeString(mm["io.modelcontextprotocol/protocolVersion"]); ok {
 					c.Modern = v >= "2026-07-28"
 				}
+				c.TraceParent, _ = decodeString(mm["traceparent"])
+				c.TraceState, _ = decodeString(mm["tracestate"])
 			}
 		}
 	}
@@ -120,6 +125,7 @@ func (p *Proxy) inline(c *Call, k string) bool {
 	if !v.Allow {
 		p.rec.record(p.callEvent(registry.KindDenied, c, v))
 		p.toClient.write(denial(c, v))
+		p.observeRefused(c, v)
 		return true
 	}
 	err := p.rec.tryCommit(p.callEvent(registry.KindCall, c, v))
@@ -130,9 +136,11 @@ func (p *Proxy) inline(c *Call, k string) bool {
 		v = unrecorded(err)
 		p.rec.record(p.callEvent(registry.KindDenied, c, v))
 		p.toClient.write(denial(c, v))
+		p.observeRefused(c, v)
 		return true
 	}
 	c.value = nil
+	p.forwarding(c, v)
 	p.toServer.mu.Lock()
 	p.track(k, &inflight{method: "tools/call", call: c, start: time.Now()})
 	p.toServer.writeLocked(c.Line)
@@ -184,6 +192,7 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	cancelled := h.cancelled
 	delete(p.held, k)
 	if !cancelled && v.Allow {
+		p.forwarding(c, v)
 		if _, ok := p.inflight[k]; !ok {
 			p.nTracked.Add(1)
 		}
@@ -203,6 +212,7 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 		v.Decision, v.Reason = audit.Cancelled, "the client cancelled the call before it was decided"
 		if v.Allow {
 			// The call record is already committed: close it.
+			c.verdict = v
 			p.recordOutcome(c, Outcome{Status: audit.CallCancelled})
 			return
 		}
@@ -212,6 +222,21 @@ func (p *Proxy) handle(ctx context.Context, h *heldCall, c *Call, k string) {
 	p.rec.record(p.callEvent(registry.KindDenied, c, v))
 	if !cancelled {
 		p.toClient.write(denial(c, v))
+	}
+	p.observeRefused(c, v)
+}
+
+// forwarding keeps what the observer reads once the call's answer comes.
+func (p *Proxy) forwarding(c *Call, v Verdict) {
+	if p.opt.Observer != nil {
+		c.verdict, c.forwarded = v, time.Now()
+	}
+}
+
+// observeRefused tells the observer of a call that was never forwarded.
+func (p *Proxy) observeRefused(c *Call, v Verdict) {
+	if p.opt.Observer != nil {
+		p.opt.Observer.CallDone(&Observed{Call: c, Verdict: v, End: time.Now()})
 	}
 }
 

@@ -95,6 +95,42 @@ type Closer interface {
 	Close(ctx context.Context) error
 }
 
+// Observer sees each tools/call once it is over, for telemetry. It is
+// called on the relay's own goroutines, so it must return at once: hand the
+// work to a queue of its own and drop when that is full.
+type Observer interface {
+	CallDone(o *Observed)
+}
+
+// RequestObserver is implemented by observers that also want the other
+// requests the proxy follows to their answer: initialize,
+// server/discover and tools/list. Like CallDone, it must return at once.
+type RequestObserver interface {
+	RequestDone(r *ObservedRequest)
+}
+
+// ObservedRequest is one of those requests, answered.
+type ObservedRequest struct {
+	Method     string
+	ID         json.RawMessage // the caller's raw id (a copy)
+	Protocol   string          // the session's protocol version, once known
+	Start, End time.Time
+	Error      bool // the server answered with a JSON-RPC error
+	ErrorCode  int
+}
+
+// Observed is one tools/call as an [Observer] sees it.
+type Observed struct {
+	Call    *Call // its Line and Args are gone by now
+	Verdict Verdict
+	// Outcome is how the forwarded call ended; its Status is empty when the
+	// call was refused (the client got an isError result from aim-mcp) or
+	// dropped before it was forwarded.
+	Outcome   Outcome
+	Forwarded time.Time // zero when the call was not forwarded
+	End       time.Time
+}
+
 // Call is one tools/call as the client sent it.
 type Call struct {
 	ID         json.RawMessage // the caller's raw id, echoed as is
@@ -105,12 +141,22 @@ type Call struct {
 	Modern     bool            // the request declares protocol 2026-07-28 or later
 	Line       []byte          // the exact bytes that are forwarded
 	Client     ClientInfo
+	// Received is when the proxy read the call; set only when an
+	// [Observer] is there to read it.
+	Received time.Time
+	// TraceParent and TraceState are the W3C trace context the client put
+	// in params._meta, if any.
+	TraceParent, TraceState string
 	// Ask sends a request to the client (elicitation/create) and waits for
 	// its answer. It is nil when the client did not declare elicitation.
 	Ask func(ctx context.Context, method string, params any) (json.RawMessage, error)
 
 	value    any // Args decoded, numbers as json.Number
 	redacted json.RawMessage
+	// verdict and forwarded are set before the call is forwarded, for the
+	// observer to read when the answer comes.
+	verdict   Verdict
+	forwarded time.Time
 }
 
 // Value is the decoded arguments (numbers as json.Number), nil when they
@@ -210,6 +256,8 @@ type Options struct {
 	// The supervisor is this program again: its main must call Supervisor
 	// first.
 	Supervise bool
+	// Observer, when not nil, sees every tools/call once it is over.
+	Observer Observer
 	// Grace periods of the shutdown after stdin closes (defaults 2s and 3s).
 	StdinGrace, TermGrace time.Duration
 }

@@ -101,6 +101,9 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	if !ok {
 		return
 	}
+	if f.method != "tools/call" {
+		p.observeRequest(f, m)
+	}
 	switch f.method {
 	case "tools/call":
 		p.recordOutcome(f.call, outcomeOf(m, time.Since(f.start)))
@@ -314,6 +317,26 @@ func outcomeOf(m message, d time.Duration) Outcome {
 	return o
 }
 
+// observeRequest tells a RequestObserver of a followed request's answer.
+func (p *Proxy) observeRequest(f *inflight, m message) {
+	ro, ok := p.opt.Observer.(RequestObserver)
+	if !ok {
+		return
+	}
+	r := &ObservedRequest{Method: f.method, ID: bytes.Clone(m.id), Start: f.start, End: time.Now(), Error: m.error != nil}
+	if r.Error {
+		var e struct {
+			Code int `json:"code"`
+		}
+		json.Unmarshal(m.error, &e)
+		r.ErrorCode = e.Code
+	}
+	p.mu.Lock()
+	r.Protocol = p.client.Protocol
+	p.mu.Unlock()
+	ro.RequestDone(r)
+}
+
 func (p *Proxy) recordOutcome(c *Call, o Outcome) {
 	data := map[string]any{"duration_ms": float64(o.Duration.Microseconds()) / 1000, "size": o.Size}
 	if o.Digest != "" {
@@ -328,6 +351,9 @@ func (p *Proxy) recordOutcome(c *Call, o Outcome) {
 	p.rec.record(registry.Event{Kind: registry.KindOutcome, Tool: c.Tool, Decision: string(o.Status), RequestID: c.ID, Data: data})
 	if obs, ok := p.decider.(OutcomeObserver); ok {
 		obs.Outcome(p.ctx, c, o)
+	}
+	if p.opt.Observer != nil {
+		p.opt.Observer.CallDone(&Observed{Call: c, Verdict: c.verdict, Outcome: o, Forwarded: c.forwarded, End: time.Now()})
 	}
 }
 

@@ -49,6 +49,10 @@ The server runs with AIM_MCP_PROXIED=1 in its environment: a Go server
 that protects itself with the aim package's middleware then leaves
 deciding and recording to the proxy, so no call is recorded twice.
 
+With an otel: block in config.yaml (or OTEL_EXPORTER_OTLP_ENDPOINT set),
+each tools/call is also a span and metrics, and each audit record a log
+record, sent over OTLP without ever holding a call up.
+
 Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config
@@ -118,13 +122,26 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	// A broken config must not stop the server (the client would only see
 	// it die) nor loosen a policy it can no longer read: every call then
 	// needs a person's approval. The client's server log shows why.
+	// An error in the otel: block alone turns export off and nothing else.
 	cfg, cfgErr := config.Load()
-	if cfgErr != nil {
+	if isOTelError(cfgErr) {
+		fmt.Fprintf(e.stderr, "aim-mcp: error: %v; OpenTelemetry export is off until it is fixed\n", cfgErr)
+		fmt.Fprintf(e.stderr, "aim-mcp: hint: %s\n", otelHint)
+	} else if cfgErr != nil {
 		fmt.Fprintf(e.stderr, "aim-mcp: error: %v; every tool call needs approval until it is fixed\n", cfgErr)
 		cfg = config.Defaults()
 		for level := range cfg.Actions {
 			cfg.Actions[level] = audit.ActionApprove
 		}
+	}
+
+	// Off unless config.yaml or OTEL_EXPORTER_OTLP_* turn it on; the
+	// relay then only hands each call and record to its queue.
+	tel := startOTel(e.stderr, cfg, *client, *server)
+	defer stopOTel(e.stderr, tel, dir)
+	var observer mcpproxy.Observer // a nil interface when off, not a nil *Exporter
+	if tel != nil {
+		observer = tel
 	}
 
 	sigs := make(chan os.Signal, 4)
@@ -174,7 +191,10 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		guard.Held = heldNotice(e, dir, cfg)
 		// Pins first: a local check that may refuse the call before AIM is
 		// asked about it.
-		journal := &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}
+		var journal mcpproxy.Journal = &mcpproxy.RegistryJournal{DB: db, Key: key, Server: srv}
+		if tel != nil {
+			journal = tel.Journal(journal)
+		}
 		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction, Scan: poison.New(nil),
 			Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
 			Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }})
@@ -197,6 +217,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		Fallback:    policy.Offline{Config: cfg, Cause: errors.New("registry unavailable")},
 		ScanResults: cfg.Scan.Results, BlockResults: cfg.Scan.ResultAction == config.ResultBlock,
 		StdinGrace: cfg.StopGrace,
+		Observer:   observer,
 	})
 	return proxyExit(*server, err)
 }

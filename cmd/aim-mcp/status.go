@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +15,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
+	"github.com/opena2a-org/aim-mcp/telemetry"
 )
 
 const statusUsage = `
@@ -25,6 +27,10 @@ For a remote AIM it checks that AIM answers and accepts the API key and
 the servers' agent keys, and lists each server's AIM agent id, status and
 trust score. It exits 1 when AIM does not answer or refuses a key.
 
+It also shows where the OpenTelemetry export goes (the otel: block of
+config.yaml, or OTEL_EXPORTER_OTLP_ENDPOINT), and for each server how many
+spans and log records its last session sent and dropped.
+
 Flags:
   --home DIR  aim-mcp's data directory
   --json      print JSON
@@ -35,6 +41,7 @@ type statusReport struct {
 	Registry string         `json:"registry"` // "embedded" or "remote"
 	DB       string         `json:"db"`
 	AIM      *aimStatus     `json:"aim,omitempty"`
+	OTel     otelStatus     `json:"otel"`
 	Servers  []serverStatus `json:"servers"`
 }
 
@@ -46,6 +53,17 @@ type aimStatus struct {
 	APIKey    string `json:"api_key"` // "accepted", "refused", "not checked" or "none"; never the key
 	KeyFrom   string `json:"api_key_from,omitempty"`
 	Error     string `json:"error,omitempty"`
+}
+
+// otelStatus is the OpenTelemetry export: where it goes, and what each
+// server's last session sent and dropped.
+type otelStatus struct {
+	On       bool                     `json:"on"`
+	Protocol string                   `json:"protocol,omitempty"`
+	Endpoint string                   `json:"endpoint,omitempty"`
+	From     string                   `json:"from,omitempty"`
+	Error    string                   `json:"error,omitempty"`
+	Sessions []telemetry.SessionStats `json:"last_sessions,omitempty"`
 }
 
 type serverStatus struct {
@@ -75,11 +93,24 @@ func runStatus(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	cfg, cerr := config.Load()
+	rep := statusReport{Registry: "embedded", DB: home.DB(dir)}
 	if cerr != nil {
 		fmt.Fprintf(e.stderr, "aim-mcp: warning: %v\n", cerr)
-		cfg = config.Defaults()
+		if isOTelError(cerr) {
+			fmt.Fprintf(e.stderr, "aim-mcp: hint: %s\n", otelHint)
+			rep.OTel.Error = cerr.Error()
+		} else {
+			cfg = config.Defaults()
+		}
 	}
-	rep := statusReport{Registry: "embedded", DB: home.DB(dir)}
+	if ots, on, err := telemetry.Resolve(cfg.OTel, getenv); err != nil {
+		rep.OTel.Error = err.Error()
+	} else if on {
+		rep.OTel = otelStatus{On: true, Protocol: ots.Protocol, Endpoint: ots.Endpoint, From: ots.From}
+	}
+	if rep.OTel.Sessions, err = telemetry.LoadStats(dir); err != nil {
+		fmt.Fprintf(e.stderr, "aim-mcp: warning: %v\n", err)
+	}
 	db, err := openExisting(ctx, e, dir)
 	if err != nil {
 		return err
@@ -252,6 +283,7 @@ func printStatus(e env, rep statusReport, haveDB bool) error {
 	default:
 		fmt.Fprintf(w, "registry: embedded, none yet at %s: run \"aim-mcp install\"\n", rep.DB)
 	}
+	printOTel(w, rep.OTel)
 	if len(rep.Servers) == 0 {
 		return nil
 	}
@@ -282,4 +314,29 @@ func printStatus(e env, rep statusReport, haveDB bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Client, s.ID, agent, status, trust)
 	}
 	return tw.Flush()
+}
+
+// printOTel says where the OpenTelemetry export goes, and what each
+// server's last session sent and dropped.
+func printOTel(w io.Writer, o otelStatus) {
+	switch {
+	case o.Error != "":
+		fmt.Fprintf(w, "OpenTelemetry: off, the settings are wrong: %s\n", o.Error)
+	case !o.On:
+		fmt.Fprintln(w, "OpenTelemetry: off (turn it on with an otel: block in config.yaml)")
+	default:
+		p := "OTLP/HTTP"
+		if o.Protocol == config.OTelGRPC {
+			p = "OTLP/gRPC"
+		}
+		fmt.Fprintf(w, "OpenTelemetry: %s to %s (from %s)\n", p, o.Endpoint, o.From)
+		if o.From != "config.yaml" {
+			fmt.Fprintf(w, "               proxies see %s only if their client's config passes it in env\n", o.From)
+		}
+	}
+	for _, s := range o.Sessions {
+		fmt.Fprintf(w, "  %s (%s), session ended %s: %s sent, %d dropped; %s sent, %d dropped\n",
+			s.Server, s.Client, s.Ended.Local().Format("2006-01-02 15:04"),
+			plural(int(s.SpansSent), "span"), s.SpansDropped, plural(int(s.LogsSent), "log record"), s.LogsDropped)
+	}
 }
