@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -39,7 +40,9 @@ Flags:
 	wrapText("  --config PATH  ", "watch this file (repeatable); --client says whose it is, else its name does (default "+
 		defaultDisplay()+"'s format)") + `  --home DIR     aim-mcp's data directory
   --once         reconcile once and exit
-  --log FILE     append the log to FILE instead of stderr
+  --log FILE     append the log to FILE instead of stderr (each line with its time)
+  --log-format F sentences (the default), or slog's text or json: one
+                 key=value or JSON record a line, for a log collector
   --debounce D   wait for a file to be quiet this long (default 250ms)
   --service ACTION
                  install: run "aim-mcp watch" with these flags at login (a
@@ -57,6 +60,7 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	homeFlag := fs.String("home", "", "")
 	once := fs.Bool("once", false, "")
 	logFile := fs.String("log", "", "")
+	logFormat := fs.String("log-format", "sentences", "")
 	debounce := fs.Duration("debounce", watch.DefaultDebounce, "")
 	service := fs.String("service", "", "")
 	if err := parse(e, fs, args); err != nil {
@@ -64,6 +68,11 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	switch *logFormat {
+	case "sentences", "text", "json":
+	default:
+		return &usageError{cmd: "watch", msg: fmt.Sprintf("--log-format %q: want sentences, text or json", *logFormat)}
 	}
 	dir, err := home.Resolve(*homeFlag)
 	if err != nil {
@@ -95,7 +104,16 @@ func runWatch(ctx context.Context, e env, args []string) error {
 	if isTrue(getenv("AIM_DEBUG")) {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})
+	case "json":
+		handler = slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level})
+	default:
+		handler = newSentenceHandler(out, level, *logFile != "")
+	}
+	log := slog.New(handler)
 
 	db, err := openRegistry(ctx, e, dir, true)
 	if err != nil {
