@@ -289,3 +289,19 @@ func toValue(v any) attribute.Value {
 	}
 	return toValue(jsonValue(b))
 }
+
+// headLog is a chain head the witness sent: the line as the body, so the
+// receiver keeps what "aim-mcp audit verify --witness" reads back.
+func (x *Exporter) headLog(line string) {
+	var r log.Record
+	now := time.Now()
+	r.SetTimestamp(now)
+	r.SetObservedTimestamp(now)
+	r.SetEventName("aim_mcp.chain.head")
+	r.SetSeverity(log.SeverityInfo)
+	r.SetSeverityText("INFO")
+	r.SetBody(attribute.StringValue(line))
+	r.AddAttributes(attribute.String(attrServer, x.id.Server), attribute.String(attrSession, x.session))
+	x.logger.Emit(context.Background(), r)
+	x.logsMade.Add(1)
+}

@@ -80,6 +80,7 @@ type item struct {
 	call *mcpproxy.Observed
 	req  *mcpproxy.ObservedRequest
 	rec  *registry.Event
+	head string // a chain head line, from the witness
 }
 
 // Start builds the exporters and starts the goroutine that feeds them. It
@@ -206,6 +207,19 @@ func (x *Exporter) CallDone(o *mcpproxy.Observed) { x.put(item{call: o}) }
 // RequestDone implements mcpproxy.RequestObserver: one non-blocking send.
 func (x *Exporter) RequestDone(r *mcpproxy.ObservedRequest) { x.put(item{req: r}) }
 
+// Send implements witness.Sink: the chain's head goes out as a log record
+// too (event aim_mcp.chain.head), to a receiver the user of this machine
+// does not control. It never waits: a full queue is an error the witness
+// counts.
+func (x *Exporter) Send(line string) error {
+	select {
+	case x.queue <- item{head: line}:
+		return nil
+	default:
+		return errors.New("the OpenTelemetry export queue is full")
+	}
+}
+
 func (x *Exporter) put(it item) {
 	select {
 	case x.queue <- it:
@@ -255,6 +269,8 @@ func (x *Exporter) handle(it item) {
 		x.requestSpan(it.req)
 	case it.rec != nil:
 		x.log(it.rec)
+	case it.head != "":
+		x.headLog(it.head)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/internal/otlptest"
 	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
+	"github.com/opena2a-org/aim-mcp/witness"
 )
 
 // otelWorld is a home, a config.yaml whose otel: block names a real OTLP
@@ -230,6 +231,25 @@ func TestOTelExport(t *testing.T) {
 		a := otlptest.Attrs(l.Attributes)
 		if l.EventName == "aim_mcp.audit.call" && a["jsonrpc.request.id"] == "2" && !strings.Contains(body, "text:hi") {
 			t.Errorf("call 2's record lacks its (redacted) arguments: %s", body)
+		}
+	}
+	// The chain's head, witnessed at the receiver as in the system log: a
+	// line "aim-mcp audit verify --witness" reads.
+	if !w.rcv.Wait(5*time.Second, func() bool {
+		for _, l := range w.rcv.Logs() {
+			if l.EventName == "aim_mcp.chain.head" {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("no aim_mcp.chain.head log record arrived")
+	}
+	for _, l := range w.rcv.Logs() {
+		if l.EventName == "aim_mcp.chain.head" {
+			if _, err := witness.Parse(otlptest.String(l.Body)); err != nil {
+				t.Errorf("the witnessed head %q does not parse: %v", otlptest.String(l.Body), err)
+			}
 		}
 	}
 	for k, n := range map[string]int{"aim_mcp.audit.call": 2, "aim_mcp.audit.outcome": 2, "aim_mcp.audit.denied": 1, "aim_mcp.audit.initialize": 1} {

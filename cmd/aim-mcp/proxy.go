@@ -23,6 +23,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/witness"
 )
 
 var proxyUsage = `
@@ -166,7 +167,11 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		}
 		var err error
 		keys := identity.Store{Dir: home.Keys(dir), Warn: func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: warning: %s\n", m) }}
-		db, err = registry.Open(ctx, home.DB(dir), registry.Options{Keys: keys, Witness: newWitness(proxyWitnessWarning(e.stderr))})
+		var extra []witness.Sink
+		if tel != nil {
+			extra = append(extra, tel) // the chain's head goes to the receiver too
+		}
+		db, err = registry.Open(ctx, home.DB(dir), registry.Options{Keys: keys, Witness: newWitness(proxyWitnessWarning(e.stderr), extra...)})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -21,24 +21,27 @@ import (
 const syslogEnv = "AIM_MCP_SYSLOG"
 
 // newWitness is the publisher of the chain's head to the system log that
-// every process that opens the registry for writing hands to it. warn, when
-// set, is told once of the first line the system log refused (the proxy
-// prints it to the client's log of the server); commands pass nil: their
-// lines are few and a host with no system log would make every command
-// warn. Nil when the witness is off.
-func newWitness(warn func(error)) registry.Witness {
-	path := getenv(syslogEnv)
-	if path == "off" {
-		return nil
-	}
-	sink, err := witness.SystemLog(path)
-	if err != nil {
-		if warn != nil {
+// every process that opens the registry for writing hands to it, and to
+// the extra sinks given (a proxy's OpenTelemetry exporter). warn, when
+// set, is told once of the first line a sink refused (the proxy prints it
+// to the client's log of the server); commands pass nil: their lines are
+// few and a host with no system log would make every command warn. Nil
+// when there is nowhere to send.
+func newWitness(warn func(error), extra ...witness.Sink) registry.Witness {
+	sinks := extra
+	if path := getenv(syslogEnv); path != "off" {
+		sink, err := witness.SystemLog(path)
+		if err != nil && warn != nil {
 			warn(err)
 		}
+		if err == nil {
+			sinks = append([]witness.Sink{sink}, extra...)
+		}
+	}
+	if len(sinks) == 0 {
 		return nil
 	}
-	return witness.New(witness.Options{Sinks: []witness.Sink{sink}, OnError: warn})
+	return witness.New(witness.Options{Sinks: sinks, OnError: warn})
 }
 
 // proxyWitnessWarning is what a proxy says, once, when the system log
