@@ -52,6 +52,18 @@ type Finding struct {
 	Why      string `json:"why"` // one sentence for a person
 }
 
+// Count counts the findings by severity.
+func Count(fs []Finding) (hard, soft int) {
+	for _, f := range fs {
+		if f.Severity == Hard {
+			hard++
+		} else {
+			soft++
+		}
+	}
+	return hard, soft
+}
+
 // HasHard reports whether any finding is hard.
 func HasHard(fs []Finding) bool {
 	for _, f := range fs {

@@ -110,14 +110,7 @@ func (s *installScans) line(ctx context.Context, e env, db *registry.DB, srv reg
 			strings.TrimSpace(why), pins.Quote(srv.Name))
 	}
 	fs := scanSurface(s.scanner, one.surf)
-	hard, soft := 0, 0
-	for _, f := range fs {
-		if f.Severity == poison.Hard {
-			hard++
-		} else {
-			soft++
-		}
-	}
+	hard, soft := poison.Count(fs)
 	line := fmt.Sprintf("%s, %s, %s: ", plural(one.surf.NTools, "tool"), plural(one.surf.NPrompts, "prompt"),
 		plural(one.surf.NResources, "resource"))
 	if hard+soft == 0 {

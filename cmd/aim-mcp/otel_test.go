@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,30 +69,7 @@ func (w *otelWorld) proxy() *aimSession {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	s := &aimSession{t: w.t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &syncbuf.Buffer{}}
-	go func() {
-		code := run(context.Background(), []string{"proxy", "--server", "db", "--home", w.home, "--", test}, env{stdin: inR, stdout: outW, stderr: s.stderr})
-		outW.Close()
-		s.done <- code
-	}()
-	go func() {
-		br := bufio.NewReader(outR)
-		for {
-			line, err := br.ReadBytes('\n')
-			if len(line) > 0 {
-				var m map[string]any
-				if json.Unmarshal(line, &m) == nil {
-					s.lines <- m
-				}
-			}
-			if err != nil {
-				close(s.lines)
-				return
-			}
-		}
-	}()
+	s := startSession(w.t, []string{"proxy", "--server", "db", "--home", w.home, "--", test})
 	s.send(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test-client","version":"1"}}}`)
 	s.wait(0)
 	s.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)

@@ -338,14 +338,7 @@ func pinsAcceptor() string {
 // scanSummary is the SCAN column: "clean", or the findings counted by
 // severity.
 func scanSummary(fs []poison.Finding) string {
-	hard, soft := 0, 0
-	for _, f := range fs {
-		if f.Severity == poison.Hard {
-			hard++
-		} else {
-			soft++
-		}
-	}
+	hard, soft := poison.Count(fs)
 	switch {
 	case hard == 0 && soft == 0:
 		return "clean"

@@ -146,28 +146,14 @@ type aimSession struct {
 	stderr *syncbuf.Buffer
 }
 
-// proxy starts the proxy exactly as install wrote it into the config.
-func (w *remoteWorld) proxy(server string) *aimSession {
-	w.t.Helper()
-	var cfg struct {
-		MCPServers map[string]struct {
-			Command string   `json:"command"`
-			Args    []string `json:"args"`
-		} `json:"mcpServers"`
-	}
-	b, _ := os.ReadFile(w.config)
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		w.t.Fatal(err)
-	}
-	entry := cfg.MCPServers[server]
-	if entry.Command != w.exe || len(entry.Args) == 0 || entry.Args[0] != "proxy" {
-		w.t.Fatalf("%q is not wrapped: %+v", server, entry)
-	}
+// startSession runs the CLI with args (a proxy) in this process, on
+// pipes: what it prints is read as JSON lines into the session's lines.
+func startSession(t *testing.T, args []string) *aimSession {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	s := &aimSession{t: w.t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &syncbuf.Buffer{}}
+	s := &aimSession{t: t, in: inW, lines: make(chan map[string]any, 64), done: make(chan int, 1), stderr: &syncbuf.Buffer{}}
 	go func() {
-		code := run(context.Background(), entry.Args, env{stdin: inR, stdout: outW, stderr: s.stderr})
+		code := run(context.Background(), args, env{stdin: inR, stdout: outW, stderr: s.stderr})
 		outW.Close()
 		s.done <- code
 	}()
@@ -187,6 +173,27 @@ func (w *remoteWorld) proxy(server string) *aimSession {
 			}
 		}
 	}()
+	return s
+}
+
+// proxy starts the proxy exactly as install wrote it into the config.
+func (w *remoteWorld) proxy(server string) *aimSession {
+	w.t.Helper()
+	var cfg struct {
+		MCPServers map[string]struct {
+			Command string   `json:"command"`
+			Args    []string `json:"args"`
+		} `json:"mcpServers"`
+	}
+	b, _ := os.ReadFile(w.config)
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		w.t.Fatal(err)
+	}
+	entry := cfg.MCPServers[server]
+	if entry.Command != w.exe || len(entry.Args) == 0 || entry.Args[0] != "proxy" {
+		w.t.Fatalf("%q is not wrapped: %+v", server, entry)
+	}
+	s := startSession(w.t, entry.Args)
 	w.t.Cleanup(func() { w.outputs = append(w.outputs, s.stderr.String()) })
 	s.send(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}`)
 	s.wait(0)

@@ -321,13 +321,8 @@ func scanInstalled(ctx context.Context, e env, cfgs []*discovery.Config, names [
 		}
 		s := poison.New(&poison.Options{Peers: others})
 		fs := scanSurface(s, t.surf)
-		hard, soft := 0, 0
+		hard, soft := poison.Count(fs)
 		for _, f := range fs {
-			if f.Severity == poison.Hard {
-				hard++
-			} else {
-				soft++
-			}
 			out = append(out, scanned{Server: t.name, Finding: f})
 		}
 		verdict := "clean"
