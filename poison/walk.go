@@ -90,10 +90,12 @@ func (sc *scan) schema(where string, v any, depth int, params *[]param) {
 	switch v := v.(type) {
 	case map[string]any:
 		for _, k := range sortedKeys(v) {
-			p := join(where, k)
 			switch k {
 			case "type", "format", "pattern", "$ref", "$schema", "$id", "$anchor", "contentEncoding", "contentMediaType", "required":
 				continue
+			}
+			p := join(where, k)
+			switch k {
 			case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas":
 				props, ok := v[k].(map[string]any)
 				if !ok {
