@@ -319,7 +319,12 @@ func (s *Server) apiTrust(w http.ResponseWriter, r *http.Request) {
 	for _, f := range sc.List {
 		fs = append(fs, factor{f.Name, f})
 	}
-	writeJSON(w, map[string]any{"score": sc, "factors": fs})
+	findings, tools, err := s.scanTools(r.Context(), srv)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, map[string]any{"score": sc, "factors": fs, "findings": findings, "tools": tools})
 }
 
 // driftView is one tool whose pin is not settled.

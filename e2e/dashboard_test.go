@@ -302,8 +302,9 @@ func TestDashboardBrowser(t *testing.T) {
 
 	run("servers", chromedp.Navigate(base+"/servers"), chromedp.WaitVisible(css(`tr.clickable`)),
 		clickUntil(`tr.clickable:not(.open)`, `document.querySelector("main").innerText.includes("verification_status")`))
-	if s := textOf(`main`); !strings.Contains(s, "verification_status") || !strings.Contains(s, "wrapped") {
-		t.Errorf("the Servers page does not show the server's state and trust factors:\n%s", tail(s, 2000))
+	if s := textOf(`main`); !strings.Contains(s, "verification_status") || !strings.Contains(s, "wrapped") ||
+		!strings.Contains(s, "What the scanner says") {
+		t.Errorf("the Servers page does not show the server's state, trust factors and scan:\n%s", tail(s, 2000))
 	}
 	shot("servers")
 	run("policy", chromedp.Navigate(base+"/policy"), chromedp.WaitVisible(css(`#rules table`)),

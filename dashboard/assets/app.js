@@ -296,7 +296,13 @@ async function trustDetail(id, cell) {
           h("td", { class: "mono" }, f.name),
           h("td", { class: "nowrap" }, h("span", { class: "bar-meter" }, h("span", { style: { width: `${Math.round(f.value * 100)}%` } })), f.value.toFixed(2)),
           h("td", { class: "num" }, f.weight.toFixed(2)), h("td", { class: "num" }, f.contribution.toFixed(3)),
-          h("td", {}, f.evidence, f.neutral ? h("span", { class: "muted" }, " (neutral)") : ""))))));
+          h("td", {}, f.evidence, f.neutral ? h("span", { class: "muted" }, " (neutral)") : ""))))),
+      h("h3", {}, "What the scanner says"),
+      d.findings.length === 0
+        ? h("p", { class: "muted", "data-scan": "clean" }, `Nothing in the ${d.tools} tool definition${d.tools === 1 ? "" : "s"} it last listed.`)
+        : h("ul", { "data-scan": "findings" }, d.findings.map((x) => h("li", {},
+          badge(x.severity, x.severity === "hard" ? "st-broken" : "st-changed"), " ",
+          h("strong", {}, x.tool), ` (${x.rule}, in ${x.where}): ${x.why}`))));
   } catch (e) { cell.replaceChildren(h("span", { class: "result bad" }, e.message)); }
 }
 
