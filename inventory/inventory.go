@@ -6,10 +6,13 @@ package inventory
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/discovery"
 	"github.com/opena2a-org/aim-mcp/internal/redact"
+	"github.com/opena2a-org/aim-mcp/pins"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/trust"
 )
@@ -35,10 +38,33 @@ type Row struct {
 	Command      []string  `json:"command,omitempty"`
 	EnvNames     []string  `json:"env_names,omitempty"`
 	Trust        *float64  `json:"trust,omitempty"`
+	Scan         *Scan     `json:"scan,omitempty"` // nil until a session listed its tools
 	Calls        int       `json:"calls"`
 	Denied       int       `json:"denied"`
 	Cancelled    int       `json:"cancelled"`
 	LastActivity time.Time `json:"last_activity,omitzero"`
+}
+
+// Scan is what the scanner finds in a server's tools as last listed: the
+// hard findings quarantine a tool, the soft ones hold nothing.
+type Scan struct {
+	Tools int `json:"tools"`
+	Hard  int `json:"hard"`
+	Soft  int `json:"soft"`
+}
+
+func (s *Scan) String() string {
+	switch {
+	case s == nil:
+		return "-"
+	case s.Hard == 0 && s.Soft == 0:
+		return "clean"
+	case s.Hard == 0:
+		return fmt.Sprintf("%d soft", s.Soft)
+	case s.Soft == 0:
+		return fmt.Sprintf("%d hard", s.Hard)
+	}
+	return fmt.Sprintf("%d hard, %d soft", s.Hard, s.Soft)
 }
 
 // Rows lists the servers of cfgs, then those registered for the same
@@ -107,6 +133,7 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 }
 
 func fill(ctx context.Context, src *trust.Source, r *Row, srv registry.Server, st registry.Stats) {
+	r.Scan = scanTools(ctx, src, srv)
 	r.ID, r.Fingerprint = srv.ID, srv.Fingerprint()
 	r.Registration = "local"
 	if srv.RemoteID != "" {
@@ -141,4 +168,28 @@ func Registered(ctx context.Context, db *registry.DB) ([]Row, error) {
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// scanTools scans srv's tools as last listed, as the proxy does; nil when
+// none was ever listed. A few µs a tool: list stays fast.
+func scanTools(ctx context.Context, src *trust.Source, srv registry.Server) *Scan {
+	if src == nil {
+		return nil
+	}
+	ts, err := src.DB.Tools(ctx, srv.ID)
+	if err != nil || len(ts) == 0 {
+		return nil
+	}
+	sc := poison.New(nil)
+	out := &Scan{}
+	for _, t := range ts {
+		if len(t.Definition) == 0 {
+			continue
+		}
+		out.Tools++
+		hard, soft := poison.Count(pins.Verdict(sc, registry.ToolDef{Name: t.Name, Definition: t.Definition}))
+		out.Hard += hard
+		out.Soft += soft
+	}
+	return out
 }

@@ -65,9 +65,9 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	if agents != nil {
-		fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tAIM AGENT\tAIM TRUST\tCALLS\tDENIED\tLAST ACTIVITY")
+		fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tSCAN\tAIM AGENT\tAIM TRUST\tCALLS\tDENIED\tLAST ACTIVITY")
 	} else {
-		fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tCALLS\tDENIED\tLAST ACTIVITY")
+		fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tSCAN\tCALLS\tDENIED\tLAST ACTIVITY")
 	}
 	for _, r := range rows {
 		state := r.State
@@ -86,8 +86,8 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 			id = id[:8]
 		}
 		if agents == nil {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
-				dash(r.Fingerprint), trust, r.Calls, r.Denied, last)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
+				dash(r.Fingerprint), trust, r.Scan, r.Calls, r.Denied, last)
 			continue
 		}
 		agent, aimTrust := "-", "-"
@@ -105,8 +105,8 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 				aimTrust = "unavailable"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
-			dash(r.Fingerprint), trust, agent, aimTrust, r.Calls, r.Denied, last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
+			dash(r.Fingerprint), trust, r.Scan, agent, aimTrust, r.Calls, r.Denied, last)
 	}
 	return tw.Flush()
 }

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/inventory"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -336,16 +337,9 @@ func pinsAcceptor() string {
 }
 
 // scanSummary is the SCAN column: "clean", or the findings counted by
-// severity.
+// severity, as list says it of a server.
 func scanSummary(fs []poison.Finding) string {
-	hard, soft := poison.Count(fs)
-	switch {
-	case hard == 0 && soft == 0:
-		return "clean"
-	case hard == 0:
-		return fmt.Sprintf("%d soft", soft)
-	case soft == 0:
-		return fmt.Sprintf("%d hard", hard)
-	}
-	return fmt.Sprintf("%d hard, %d soft", hard, soft)
+	var s inventory.Scan
+	s.Hard, s.Soft = poison.Count(fs)
+	return s.String()
 }

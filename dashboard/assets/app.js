@@ -306,13 +306,20 @@ async function trustDetail(id, cell) {
   } catch (e) { cell.replaceChildren(h("span", { class: "result bad" }, e.message)); }
 }
 
+// scanText says what the scanner finds in a server's tools, as list does.
+function scanText(sc) {
+  if (!sc) return "–";
+  if (!sc.hard && !sc.soft) return "clean";
+  return [sc.hard ? `${sc.hard} hard` : "", sc.soft ? `${sc.soft} soft` : ""].filter(Boolean).join(", ");
+}
+
 async function drawServers() {
   const data = await api("GET", "/api/servers");
   const rows = [];
   for (const s of data.servers) {
     const key = s.id || `${s.client}/${s.name}`;
     const open = serversOpen.has(key);
-    const detail = h("td", { class: "detail", colspan: 10 });
+    const detail = h("td", { class: "detail", colspan: 11 });
     const drow = h("tr", { hidden: !open }, detail);
     const trust = s.trust === undefined || s.trust === null ? "–" : s.trust.toFixed(2);
     const tr = h("tr", { class: s.id ? `clickable${open ? " open" : ""}` : "" },
@@ -321,6 +328,7 @@ async function drawServers() {
       h("td", { class: "mono" }, s.fingerprint || "–"), h("td", {}, s.registration || "–"),
       h("td", { class: "num" }, s.calls), h("td", { class: "num" }, s.denied), h("td", { class: "num" }, s.cancelled),
       h("td", { class: "num" }, s.id ? h("button", { class: "small", title: "the eight factors and their evidence" }, trust) : trust),
+      h("td", { class: "nowrap" }, scanText(s.scan)),
       h("td", { class: "nowrap" }, fmtTime(s.last_activity)));
     if (s.id) {
       tr.addEventListener("click", () => {
@@ -334,7 +342,7 @@ async function drawServers() {
   }
   main.replaceChildren(...heading("Servers", "Every client's MCP servers, their identity and how far they can be trusted. Click a trust score for its eight factors."),
     data.servers.length === 0 ? h("div", { class: "empty" }, "No servers yet: run aim-mcp install.") :
-      h("table", {}, h("thead", {}, h("tr", {}, ["Client", "Server", "State", "Key", "Registration", "Calls", "Denied", "Cancelled", "Trust", "Last activity"].map((c) => h("th", {}, c)))),
+      h("table", {}, h("thead", {}, h("tr", {}, ["Client", "Server", "State", "Key", "Registration", "Calls", "Denied", "Cancelled", "Trust", "Scan", "Last activity"].map((c) => h("th", {}, c)))),
         h("tbody", {}, rows)));
 }
 
