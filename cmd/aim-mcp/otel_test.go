@@ -262,25 +262,6 @@ func TestOTelExport(t *testing.T) {
 	}
 }
 
-// waitID returns the answer to the request with a string id.
-func (s *aimSession) waitID(id string) map[string]any {
-	s.t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case m, ok := <-s.lines:
-			if !ok {
-				s.t.Fatalf("the proxy closed stdout before answering %q; stderr:\n%s", id, s.stderr.String())
-			}
-			if m["id"] == id {
-				return m
-			}
-		case <-timeout:
-			s.t.Fatalf("no answer to %q; stderr:\n%s", id, s.stderr.String())
-		}
-	}
-}
-
 // result is a tools/call answer's first text and isError.
 func (s *aimSession) result(m map[string]any) (string, bool) {
 	res, _ := m["result"].(map[string]any)

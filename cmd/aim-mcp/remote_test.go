@@ -208,8 +208,20 @@ func (s *aimSession) send(line string) {
 	}
 }
 
-// wait returns the answer to request id.
+// wait returns the answer to request id (a number).
 func (s *aimSession) wait(id float64) map[string]any {
+	s.t.Helper()
+	return s.answer(id)
+}
+
+// waitID returns the answer to the request with a string id.
+func (s *aimSession) waitID(id string) map[string]any {
+	s.t.Helper()
+	return s.answer(id)
+}
+
+// answer returns the answer whose id is id, as JSON decoded it.
+func (s *aimSession) answer(id any) map[string]any {
 	s.t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
