@@ -27,8 +27,8 @@ stdin, or set AIM_TOKEN. The token is used once and never stored. This is
 also how a home recovers after someone rotated the key in AIM's web UI.
 
 Proxies that run go on: what they record from the rotation on is signed
-with the new key. With a remote AIM, restart the client afterwards: they
-still sign their requests to AIM with the old key.
+with the new key, and so are their requests to a remote AIM (a proxy
+reads the new key when AIM refuses the old one).
 
 Flags:
   --client NAME      the server's client, when several clients have a server of that name
@@ -96,9 +96,6 @@ func runKeys(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s (%s): new key %s (was %s), recorded as key_rotated and signed by the old key\n",
 		srv.Name, srv.Client, rotated.Fingerprint(), oldFP)
-	if aim.URL != "" && srv.RemoteID != "" {
-		fmt.Fprintf(e.stdout, "restart %s: its running proxies of %q still sign their requests to AIM with the old key\n", srv.Client, srv.Name)
-	}
 	return nil
 }
 

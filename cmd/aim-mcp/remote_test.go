@@ -639,3 +639,44 @@ func TestRemoteTeamNames(t *testing.T) {
 		t.Errorf("AIM agents after purge and install: %v", got)
 	}
 }
+
+// TestRemoteRotateUnderARunningProxy: "aim-mcp keys rotate" gives an AIM
+// agent a new key, in AIM and here, while Claude runs its proxy: the
+// proxy's next call is signed with the new key (AIM refused the old one
+// once; the proxy read the key again and asked once more), with no restart.
+func TestRemoteRotateUnderARunningProxy(t *testing.T) {
+	w := newRemoteWorld(t)
+	cfgDir := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "aim-mcp")
+	os.MkdirAll(cfgDir, 0o700)
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.yaml"), []byte("aim_verify_ttl: 0s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := w.install("--aim-url", w.aim.URL, "--api-key", w.aim.APIKey); code != 0 {
+		t.Fatalf("install = %d\n%s%s", code, out, errs)
+	}
+	db := openAIMHome(t, w.home)
+	notes, err := db.Server(context.Background(), "claude-desktop", "notes")
+	if err != nil || notes.RemoteID == "" {
+		t.Fatalf("notes = %+v, %v", notes, err)
+	}
+	w.aim.Grant(notes.RemoteID, "mcp_tool:echo")
+	s := w.proxy("notes")
+	if text, isErr := s.call(1, "echo"); isErr {
+		t.Fatalf("echo before the rotation: %q", text)
+	}
+	t.Setenv("AIM_TOKEN", w.aim.AdminToken)
+	if code, out, errs := w.aimMCP(nil, "keys", "rotate", "notes", "--home", w.home); code != 0 {
+		t.Fatalf("keys rotate = %d\n%s%s", code, out, errs)
+	}
+	if text, isErr := s.call(2, "echo"); isErr {
+		t.Errorf("echo after the rotation, same proxy: %q, want it run", text)
+	}
+	if text, isErr := s.call(3, "echo"); isErr {
+		t.Errorf("echo again: %q, want it run", text)
+	}
+	// The one refused request was the proxy's last with the old key.
+	if n := w.aim.BadSignatures(); n > 1 {
+		t.Errorf("AIM saw %d bad signatures, want at most the one before the proxy read the new key", n)
+	}
+	w.aim.ResetBadSignatures()
+}

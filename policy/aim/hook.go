@@ -141,10 +141,40 @@ func (h *Hook) Before(ctx context.Context, c *mcpproxy.Call) (string, *mcpproxy.
 		return h.refuse(ctx, c, err)
 	}
 	v, err := h.check(vctx, id, c)
+	if invalidSignature(err) {
+		// "aim-mcp keys rotate" may have given the agent a new key, here
+		// and in AIM, while this proxy ran: read it again, and ask once
+		// more with it.
+		if again, ok := h.reloadIdentity(vctx, id); ok {
+			v, err = h.check(vctx, again, c)
+		}
+	}
 	if err != nil {
 		return h.refuse(ctx, c, err)
 	}
 	return h.apply(ctx, c, v)
+}
+
+// invalidSignature reports whether AIM refused a request's signature: the
+// agent's key is not the one AIM holds.
+func invalidSignature(err error) bool {
+	var ae *remote.AuthenticationError
+	return errors.As(err, &ae) && ae.Message == "Invalid signature"
+}
+
+// reloadIdentity forgets the agent's identity and resolves it again; ok
+// when the key is not the one used (it was rotated since).
+func (h *Hook) reloadIdentity(ctx context.Context, used remote.Identity) (remote.Identity, bool) {
+	h.mu.Lock()
+	if h.agent != nil && h.agent.Key == used.Key {
+		h.agent = nil
+	}
+	h.mu.Unlock()
+	id, err := h.identity(ctx)
+	if err != nil || id.Key == nil || used.Key != nil && id.Key.PublicString() == used.Key.PublicString() {
+		return id, false
+	}
+	return id, true
 }
 
 // check asks AIM about the call's capability, unless another call of this
@@ -325,7 +355,7 @@ func (h *Hook) refuse(ctx context.Context, c *mcpproxy.Call, err error) (string,
 	var hint remote.Hinter
 	var ae *remote.AuthenticationError
 	switch {
-	case errors.As(err, &ae) && ae.Message == "Invalid signature":
+	case errors.As(err, &ae) && invalidSignature(err):
 		v.Next = "To fix it: the agent's key was rotated in AIM; " + remote.RotateHint(name)
 	case errors.As(err, &hint):
 		v.Next = "To fix it: " + hint.Hint()
