@@ -2,22 +2,41 @@ package pins
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/opena2a-org/aim-mcp/audit"
-	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/poison"
 )
 
-// BenchmarkBefore is what pinning adds to each call's decision.
-func BenchmarkBefore(b *testing.B) {
-	s := newSession(b, audit.ActionApprove)
-	s.list(toolA, toolB, toolC)
-	c := &mcpproxy.Call{Tool: "b"}
-	ctx := context.Background()
-	b.ResetTimer()
-	for range b.N {
-		if req, v := s.hook.Before(ctx, c); req != "" || v != nil {
-			b.Fatal(req)
-		}
+// BenchmarkFirstList5000 is a server that lists 5,000 tools, first seen:
+// each is pinned (one transaction) and scanned, which is what the first call
+// of the session waits for. The repeated list of the same answer is what
+// every later tools/list costs.
+func BenchmarkFirstList5000(b *testing.B) {
+	var tools []string
+	for i := range 5000 {
+		tools = append(tools, fmt.Sprintf(`{"name":"tool_%d","description":"Reads record %d of the inventory and returns its fields.","inputSchema":{"type":"object","properties":{"id":{"type":"string","description":"the record's id"}}}}`, i, i))
 	}
+	list := json.RawMessage(`{"tools":[` + strings.Join(tools, ",") + `]}`)
+	b.Run("first", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			s := newSession(b, audit.ActionApprove)
+			s.hook.Scan = poison.New(nil)
+			b.StartTimer()
+			s.hook.ToolsListed(context.Background(), list)
+		}
+	})
+	b.Run("repeated", func(b *testing.B) {
+		s := newSession(b, audit.ActionApprove)
+		s.hook.Scan = poison.New(nil)
+		s.hook.ToolsListed(context.Background(), list)
+		b.ResetTimer()
+		for range b.N {
+			s.hook.ToolsListed(context.Background(), list)
+		}
+	})
 }

@@ -100,6 +100,20 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 	if err != nil {
 		return nil, fmt.Errorf("observe tools: %w", err)
 	}
+	// A server may list thousands of tools: each statement is parsed once
+	// for the whole answer, not once a tool.
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
+		pinned_hash, pinned_def, state, changed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("observe tools: %w", err)
+	}
+	defer insert.Close()
+	update, err := tx.PrepareContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
+		changed_at = ?, seen_at = ?, pinned_hash = ?, pinned_def = ? WHERE server_id = ? AND name = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("observe tools: %w", err)
+	}
+	defer update.Close()
 	// The first answer of a session pins. Rows that only a scan outside
 	// any session wrote (QuarantineScanned: never seen by a session) do
 	// not make an answer a later one.
@@ -136,8 +150,7 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			case first:
 				state, pinnedDef, pinnedHash, change = ToolPinned, string(d.Definition), d.Hash, ChangePinned
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
-				pinned_hash, pinned_def, state, changed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := insert.ExecContext(ctx,
 				serverID, d.Name, string(d.Definition), d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts); err != nil {
 				return nil, fmt.Errorf("observe tools: %w", err)
 			}
@@ -178,8 +191,7 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		if change != "" {
 			changedAt = now
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
-			changed_at = ?, seen_at = ?, pinned_hash = ?, pinned_def = ? WHERE server_id = ? AND name = ?`,
+		if _, err := update.ExecContext(ctx,
 			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, pinnedHash, pinnedDef, serverID, d.Name); err != nil {
 			return nil, fmt.Errorf("observe tools: %w", err)
 		}
