@@ -148,6 +148,11 @@ func (p *Proxy) relay(ctx context.Context, up upstream) error {
 		"exit_code": code, "exit": how, "crashed": crashed,
 		"duration_ms": time.Since(started).Milliseconds(),
 	}
+	p.mu.Lock()
+	if p.listRepeats > 0 {
+		end["tools_list_repeats"] = p.listRepeats
+	}
+	p.mu.Unlock()
 	// A remote session's protocol version is known only once the client
 	// initialized, which may be after the session_start record.
 	if v, ok := up.describe()["protocol_version"]; ok {

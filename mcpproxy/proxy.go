@@ -294,6 +294,9 @@ type Proxy struct {
 	observers sync.WaitGroup
 	listing   gate   // tools/list answers being compared with the pins
 	lastList  string // digest of the last tools/list answer (under mu)
+	// listRepeats counts the tools/list answers that were the same as the
+	// one before: the session_end record says how many (under mu).
+	listRepeats int
 
 	heldCtx  context.Context // parent of every held call
 	stopHeld context.CancelFunc

@@ -419,3 +419,30 @@ func TestRealBinary(t *testing.T) {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
+
+// TestRepeatedListsCounted: the same tools/list answer again is counted for
+// session_end, not recorded each time (clients list often); a first list is
+// a record.
+func TestRepeatedListsCounted(t *testing.T) {
+	p := startProxy(t, proxyOpts{})
+	c := p.connect(legacy)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 3 {
+		if _, err := c.ListTools(ctx, mcp.ListToolsRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	if code := p.wait(20 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	recs := p.reg.records(t)
+	if n := len(only(recs, registry.KindToolsList)); n != 1 {
+		t.Errorf("%d tools_list records for one answer listed three times, want 1", n)
+	}
+	end := data(t, only(recs, registry.KindSessionEnd)[0])
+	if end["tools_list_repeats"] != 2.0 {
+		t.Errorf("session_end says %v repeated lists, want 2: %v", end["tools_list_repeats"], end)
+	}
+}

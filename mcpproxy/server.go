@@ -113,8 +113,12 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 			p.observe(func(o ToolsObserver) { o.ToolsListed(p.ctx, result) }, &p.listing)
 			p.rec.record(registry.Event{Kind: registry.KindToolsList, Data: toolsSummary(result)})
 		case repeat:
-			p.rec.record(registry.Event{Kind: registry.KindToolsList, Data: map[string]any{
-				"digest": p.lastList, "same_as_last": true}})
+			// Clients list often, and an answer the same as the last
+			// says nothing new: counted for session_end, not recorded
+			// one by one (each record is a write and a signature).
+			p.mu.Lock()
+			p.listRepeats++
+			p.mu.Unlock()
 		}
 	case "server/discover":
 		p.observeInit(f, m)
