@@ -13,6 +13,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/internal/fold"
 	"github.com/opena2a-org/aim-mcp/inventory"
 	"github.com/opena2a-org/aim-mcp/pins"
+	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/registry"
 	compliance "github.com/opena2a-org/aim-mcp/report"
@@ -319,7 +320,9 @@ func (s *Server) apiTrust(w http.ResponseWriter, r *http.Request) {
 	for _, f := range sc.List {
 		fs = append(fs, factor{f.Name, f})
 	}
-	findings, tools, err := s.scanTools(r.Context(), srv)
+	// Scanned when a person opens the server, one server at a time, not
+	// for every server on every redraw.
+	findings, tools, err := pins.ScanListed(r.Context(), s.opt.DB, srv.ID, poison.New(nil))
 	if err != nil {
 		s.internal(w, r, err)
 		return

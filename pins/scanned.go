@@ -17,6 +17,35 @@ func Verdict(s *poison.Scanner, d registry.ToolDef) []poison.Finding {
 	return s.Tool("", d.Definition, nil)
 }
 
+// ToolFinding is what the scanner says of one of a server's tools.
+type ToolFinding struct {
+	Tool string `json:"tool"`
+	poison.Finding
+}
+
+// ScanListed scans each tool of a server as last listed (a removed tool
+// has nothing listed), with Verdict: what list and the dashboard show is
+// what the proxy decides on. It returns the findings, hard and soft, and
+// how many tools were read.
+func ScanListed(ctx context.Context, db *registry.DB, serverID string, s *poison.Scanner) ([]ToolFinding, int, error) {
+	ts, err := db.Tools(ctx, serverID)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := []ToolFinding{}
+	n := 0
+	for _, t := range ts {
+		if len(t.Definition) == 0 {
+			continue
+		}
+		n++
+		for _, f := range Verdict(s, registry.ToolDef{Name: t.Name, Definition: t.Definition}) {
+			out = append(out, ToolFinding{Tool: t.Name, Finding: f})
+		}
+	}
+	return out, n, nil
+}
+
 // Held is a tool that a scan quarantined, with its hard findings.
 type Held struct {
 	Tool     string
