@@ -82,7 +82,7 @@ func TestRegisterIdempotent(t *testing.T) {
 		t.Fatalf("Key = %v, %v; want the registered key", k, err)
 	}
 	got, _ := db.Server(ctx, "claude-desktop", in.Name)
-	if got.EnvNames[0] != "API_KEY" || got.AgentType != AgentType {
+	if got.EnvNames[0] != "API_KEY" || got.AgentType != MCPServer {
 		t.Errorf("stored server = %+v", got)
 	}
 	if _, err := db.Server(ctx, "claude-desktop", "nope"); !errors.Is(err, ErrNotFound) {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -14,8 +15,16 @@ import (
 	"github.com/opena2a-org/aim-mcp/internal/redact"
 )
 
-// AgentType is what every registration is, in AIM's terms.
-const AgentType = "mcp_server"
+// Agent types, in AIM's terms (the SDK guide's agent_type): what install
+// and the proxy register is an MCP server; the Go package registers agents.
+const (
+	MCPServer      = "mcp_server"
+	AIAgent        = "ai_agent"
+	MultiAgentTeam = "multi_agent_team"
+)
+
+// ValidAgentType reports whether t is one of the agent types.
+func ValidAgentType(t string) bool { return t == MCPServer || t == AIAgent || t == MultiAgentTeam }
 
 // Server states.
 const (
@@ -56,6 +65,13 @@ type Registration struct {
 	Command  string
 	Args     []string
 	EnvNames []string
+	// AgentType is set when the server is first registered; empty means
+	// MCPServer.
+	AgentType string
+	// Key, when set, is a new registration's identity in place of a new
+	// key (or AIM_PRIVATE_KEY): like that variable's, it is not copied
+	// into a key file, so its holder must give it again each time.
+	Key *identity.Key
 }
 
 // Register records a server and gives it a key, or finds the one already
@@ -84,6 +100,9 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 	for _, in := range ins {
 		if in.Client == "" || in.Name == "" {
 			return nil, errors.New("register: client and name are required")
+		}
+		if in.AgentType != "" && !ValidAgentType(in.AgentType) {
+			return nil, fmt.Errorf("register %q: agent type %q is not %s, %s or %s", in.Name, in.AgentType, MCPServer, AIAgent, MultiAgentTeam)
 		}
 	}
 	tx, err := r.db.BeginTx(ctx, nil) // IMMEDIATE: two proxies starting at once register once
@@ -129,11 +148,11 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 		switch {
 		case errors.Is(err, ErrNotFound):
 			s = Server{
-				ID: uuid.NewString(), Client: in.Client, Name: in.Name, AgentType: AgentType,
+				ID: uuid.NewString(), Client: in.Client, Name: in.Name, AgentType: cmp.Or(in.AgentType, MCPServer),
 				Command: in.Command, Args: in.Args, EnvNames: in.EnvNames,
 				Status: StatusActive, RegisteredAt: now, UpdatedAt: now,
 			}
-			key := envKey
+			key := cmp.Or(in.Key, envKey)
 			if key == nil {
 				if key, err = identity.Generate(); err != nil {
 					return nil, err

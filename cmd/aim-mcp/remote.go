@@ -5,107 +5,43 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/config"
-	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
-	"github.com/opena2a-org/aim-mcp/internal/oshint"
-	"github.com/opena2a-org/aim-mcp/internal/private"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/policy/aim"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 )
 
-// A home that uses a remote AIM keeps its URL and API key in two files of
-// mode 0600, written by install: the proxy runs with the client's reduced
-// environment (and the MCP server's own env, which may well say AIM_URL for
-// the server's sake), so it reads these, not the environment.
-func aimURLFile(dir string) string      { return filepath.Join(dir, "aim-url") }
-func aimKeyFile(dir string) string      { return filepath.Join(dir, "aim-api-key") }
-func aimRequestsFile(dir string) string { return filepath.Join(dir, "aim-requested.json") }
+func aimURLFile(dir string) string { return aim.URLFile(dir) }
+func aimKeyFile(dir string) string { return aim.KeyFile(dir) }
 
 // aimSettings is which AIM to use, and with what key.
-type aimSettings struct {
-	URL, APIKey      string
-	URLFrom, KeyFrom string // where each came from, for status
-}
+type aimSettings = aim.Settings
 
 // storedAIM reads what install stored in the home.
 func storedAIM(dir string, warn io.Writer) (url, key string, err error) {
-	b, err := os.ReadFile(aimURLFile(dir))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", "", fmt.Errorf("read %q: %v", aimURLFile(dir), err)
-	}
-	url = strings.TrimSpace(string(b))
-	p := aimKeyFile(dir)
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return url, "", nil
-	}
-	if err != nil {
-		return url, "", fmt.Errorf("read %q: %v", p, err)
-	}
-	defer f.Close()
-	if ex, err := private.Check(p); err == nil && ex != nil && warn != nil {
-		fmt.Fprintf(warn, "aim-mcp: warning: %s %s; it holds the AIM API key and should be readable by you alone (%s)\n", oshint.Quote(p), ex.Who, ex.Fix)
-	}
-	kb, err := io.ReadAll(io.LimitReader(f, 4096))
-	if err != nil {
-		return url, "", fmt.Errorf("read %q: %v", p, err)
-	}
-	return url, strings.TrimSpace(string(kb)), nil
+	s, err := aim.Stored(dir, func(msg string) {
+		if warn != nil {
+			fmt.Fprintf(warn, "aim-mcp: warning: %s\n", msg)
+		}
+	})
+	return s.URL, s.APIKey, err
 }
 
 // saveAIM stores the URL and key for the proxies, each in a 0600 file.
-func saveAIM(dir string, s aimSettings) error {
-	for _, f := range []struct{ path, value string }{{aimURLFile(dir), s.URL}, {aimKeyFile(dir), s.APIKey}} {
-		if f.value == "" {
-			continue
-		}
-		if err := atomicfile.WriteFile(f.path, []byte(f.value+"\n"), 0o600); err != nil {
-			return fmt.Errorf("save AIM settings: %v", err)
-		}
-		if err := os.Chmod(f.path, 0o600); err != nil {
-			return fmt.Errorf("save AIM settings: %v", err)
-		}
-	}
-	return nil
-}
+func saveAIM(dir string, s aimSettings) error { return aim.Save(dir, s) }
 
 // proxyAIM is the AIM the proxies of a home use: what install stored, else
 // aim_url and api_key of config.yaml. AIM_URL and AIM_API_KEY do not count:
 // a proxy's environment is its MCP server's, and an AIM_URL there is meant
 // for the server. An empty URL means none.
 func proxyAIM(dir string, cfg config.Config, warn io.Writer) (aimSettings, error) {
-	url, key, err := storedAIM(dir, warn)
-	if err != nil {
-		return aimSettings{}, err
-	}
-	s := aimSettings{URL: url, APIKey: key, URLFrom: aimURLFile(dir), KeyFrom: aimKeyFile(dir)}
-	fromEnv := func(v, name string) bool { return v != "" && v == getenv(name) }
-	if s.URL == "" && cfg.AIMURL != "" && !fromEnv(cfg.AIMURL, "AIM_URL") {
-		s.URL, s.URLFrom = cfg.AIMURL, configSource(cfg, "aim_url", "AIM_URL")
-	}
-	if s.APIKey == "" && cfg.APIKey != "" && !fromEnv(cfg.APIKey, "AIM_API_KEY") {
-		s.APIKey, s.KeyFrom = cfg.APIKey, configSource(cfg, "api_key", "AIM_API_KEY")
-	}
-	if s.APIKey == "" {
-		s.KeyFrom = ""
-	}
-	return s, nil
-}
-
-func configSource(cfg config.Config, key, env string) string {
-	if cfg.Path != "" {
-		return fmt.Sprintf("%s in %q", key, cfg.Path)
-	}
-	return "config"
+	return aim.Resolve(dir, cfg, false, getenv, func(msg string) { fmt.Fprintf(warn, "aim-mcp: warning: %s\n", msg) })
 }
 
 // testOnlyAIMBackoff shortens the waits between retries in tests.
@@ -170,28 +106,11 @@ func machineName() string {
 	if h == "" {
 		h, _ = os.Hostname()
 	}
-	h, _, _ = strings.Cut(strings.ToLower(h), ".")
-	if h = remote.AgentName(h); h == "mcp-server" {
-		return "localhost"
-	}
-	return h
+	return aim.MachineName(h)
 }
 
-// enrollment is what AIM is told about a server: its name, never its
-// arguments or environment (they may hold secrets). Agent names are
-// unique within an AIM organisation, and a team has a "filesystem" on
-// every laptop: the agent is SERVER@HOST, and a second home on the same
-// machine (or this one after uninstall --purge) gets SERVER@HOST-2.
-func enrollment(srv registry.Server) remote.Enrollment {
-	host := machineName()
-	return remote.Enrollment{
-		Name:        remote.AgentName(srv.Name) + "@" + host,
-		DisplayName: srv.Name + " on " + host,
-		Description: fmt.Sprintf("MCP server %q of %s on %s (command %s), run through aim-mcp", srv.Name, srv.Client, host, filepath.Base(srv.Command)),
-		AgentID:     srv.RemoteID,
-		Alternates:  true,
-	}
-}
+// enrollment is what AIM is told about a server.
+func enrollment(srv registry.Server) remote.Enrollment { return aim.Enrollment(srv, machineName()) }
 
 // aimInstall registers a home's servers with a remote AIM during install.
 type aimInstall struct {
@@ -324,31 +243,12 @@ func attachAIM(e env, dir string, cfg config.Config, db *registry.DB, srv regist
 	if err != nil || s.URL == "" {
 		return nil, err
 	}
-	c, err := remote.New(s.URL, aimOptions(s, cfg, log))
+	h, err := aim.Attach(aim.AttachOptions{Dir: dir, Settings: s, Config: cfg, DB: db, Server: srv, Host: machineName(),
+		Local: guard.Local, UserAgent: "aim-mcp/" + version(), Logger: log, Backoff: testOnlyAIMBackoff,
+		Enrolled: func(id string) { fmt.Fprintf(e.stderr, "aim-mcp: note: server %q is AIM agent %s\n", srv.Name, id) }})
 	if err != nil {
 		return nil, err
 	}
-	keys := db.Keys()
-	agent := func(ctx context.Context) (remote.Identity, error) {
-		if srv.RemoteID != "" {
-			if k, err := keys.LoadFile(remote.KeyName(srv.RemoteID)); err == nil {
-				return remote.Identity{AgentID: srv.RemoteID, Key: k}, nil
-			}
-		}
-		en, err := c.Enroll(ctx, keys, enrollment(srv))
-		if err != nil {
-			return remote.Identity{}, err
-		}
-		if err := db.SetRemoteID(context.WithoutCancel(ctx), srv.ID, en.AgentID, srv.PublicKey); err != nil {
-			return remote.Identity{}, err
-		}
-		fmt.Fprintf(e.stderr, "aim-mcp: note: server %q is AIM agent %s\n", srv.Name, en.AgentID)
-		return en.Identity(), nil
-	}
-	h := aim.NewHook(aim.HookOptions{
-		Client: c, Server: srv, Agent: agent, DB: db, Config: cfg, Local: guard.Local,
-		Requests: &aim.RequestLog{Path: aimRequestsFile(dir)}, Logger: log,
-	})
 	guard.AddHook(h)
 	return func() { h.Close(2 * time.Second) }, nil
 }

@@ -12,8 +12,19 @@ import (
 	"github.com/opena2a-org/aim-mcp/identity"
 )
 
-// AgentType is what every MCP server is, in AIM's terms.
+// AgentType is what an MCP server is, in AIM's terms.
 const AgentType = "mcp_server"
+
+// aimAgentType is the type AIM is told: it knows ai_agent and mcp_server
+// only, so the SDK guide's multi_agent_team registers as ai_agent (the
+// description still says what it is).
+func aimAgentType(t string) string {
+	switch t {
+	case "", AgentType:
+		return AgentType
+	}
+	return "ai_agent"
+}
 
 // Agent is an AIM agent as the API-key lookup shows it.
 type Agent struct {
@@ -187,6 +198,9 @@ type Enrollment struct {
 	DisplayName string
 	Description string
 	Version     string
+	// Type is the agent type (the SDK guide's agent_type); empty means
+	// an MCP server.
+	Type string
 	// AgentID is the agent the server was linked to before, if any.
 	AgentID string
 	// Alternates lets Enroll register the agent as Name-2, Name-3, ...
@@ -257,7 +271,7 @@ func (c *Client) enrollName(ctx context.Context, keys identity.Store, in Enrollm
 		return Enrolled{}, err
 	}
 	r, err := c.Register(ctx, Registration{Name: name, DisplayName: first(in.DisplayName, in.Name),
-		Description: in.Description, AgentType: AgentType, Version: in.Version})
+		Description: in.Description, AgentType: aimAgentType(in.Type), Version: in.Version})
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) && strings.Contains(se.Message, "duplicate key") {
