@@ -16,6 +16,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/home"
+	aimhook "github.com/opena2a-org/aim-mcp/policy/aim"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/witness"
 )
@@ -39,17 +40,46 @@ type Agent struct {
 	home string
 	log  *slog.Logger
 	poll time.Duration
+
+	hook             *aimhook.Hook // the remote AIM, when one is used
+	aimURL, aimAgent string
 }
 
 // Option configures Secure.
 type Option func(*settings)
 
 type settings struct {
-	home   string
-	client string
-	cfg    *config.Config
-	log    *slog.Logger
-	poll   time.Duration
+	home           string
+	client         string
+	agentType      string
+	key            *identity.Key
+	keyErr         error
+	aimURL, aimKey string
+	cfg            *config.Config
+	log            *slog.Logger
+	poll           time.Duration
+}
+
+// Agent types: the SDK guide's agent_type. Secure registers an AIAgent
+// unless told otherwise; a Go MCP server passes WithAgentType(MCPServer).
+const (
+	AIAgent        = registry.AIAgent
+	MCPServer      = registry.MCPServer
+	MultiAgentTeam = registry.MultiAgentTeam
+)
+
+// WithAgentType registers a new identity as t (AIAgent, MCPServer or
+// MultiAgentTeam); the guide's agent_type. An identity keeps the type it
+// was first registered with.
+func WithAgentType(t string) Option { return func(s *settings) { s.agentType = t } }
+
+// WithPrivateKey makes key (base64 of a 32-byte seed or a 64-byte Ed25519
+// private key, as AIM hands them out) the identity of a new registration
+// instead of a new key, as AIM_PRIVATE_KEY does; the guide's private_key.
+// Like that variable's, the key is not copied into a key file: give it
+// every time. For an identity already registered it must be that key.
+func WithPrivateKey(key string) Option {
+	return func(s *settings) { s.key, s.keyErr = identity.ParsePrivateKey(key) }
 }
 
 // WithHome uses dir as aim-mcp's home instead of $AIM_MCP_HOME or the
@@ -80,12 +110,18 @@ func WithPoll(d time.Duration) Option { return func(s *settings) { s.poll = d } 
 // as for the proxy. A bad name is a *NameError and a home that cannot be
 // written a *HomeError; neither leaves anything registered.
 func Secure(ctx context.Context, name string, opts ...Option) (*Agent, error) {
-	s := settings{client: DefaultClient, poll: 200 * time.Millisecond}
+	s := settings{client: DefaultClient, agentType: AIAgent, poll: 200 * time.Millisecond}
 	for _, o := range opts {
 		o(&s)
 	}
 	if err := checkName(name); err != nil {
 		return nil, err
+	}
+	if s.keyErr != nil {
+		return nil, fmt.Errorf("aim: private key: %w", s.keyErr)
+	}
+	if !registry.ValidAgentType(s.agentType) {
+		return nil, fmt.Errorf("aim: agent type %q: want %s, %s or %s", s.agentType, AIAgent, MCPServer, MultiAgentTeam)
 	}
 	if err := checkName(s.client); err != nil {
 		return nil, fmt.Errorf("aim: client: %w", err)
@@ -109,34 +145,58 @@ func Secure(ctx context.Context, name string, opts ...Option) (*Agent, error) {
 	if err := home.Ensure(dir); err != nil {
 		return nil, &HomeError{Dir: dir, Err: err}
 	}
+	as, err := aimSettings(s, dir, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("aim: %w", err)
+	}
+	if as.URL != "" {
+		// An AIM that does not answer fails Secure before anything is
+		// registered here.
+		if err := connect(ctx, as, cfg); err != nil {
+			return nil, err
+		}
+	}
 	keys := identity.Store{Dir: home.Keys(dir), Warn: func(m string) { s.log.Warn(m) }}
 	db, err := registry.Open(ctx, home.DB(dir), registry.Options{Keys: keys, Witness: newWitness(s.log)})
 	if err != nil {
 		return nil, fmt.Errorf("aim: %w", err)
 	}
-	a, err := load(ctx, db, s.client, name)
+	a, err := load(ctx, db, s, name)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	a.cfg, a.home, a.log, a.poll = cfg, dir, s.log, s.poll
+	if as.URL != "" {
+		if err := a.attach(ctx, as); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
 // load finds the identity, registering it when it is new. A registered
 // one is left as it is: it may be a server the proxy also runs, whose
 // command the registry keeps from the client's config.
-func load(ctx context.Context, db *registry.DB, client, name string) (*Agent, error) {
-	srv, err := db.Server(ctx, client, name)
+func load(ctx context.Context, db *registry.DB, s settings, name string) (*Agent, error) {
+	srv, err := db.Server(ctx, s.client, name)
 	if errors.Is(err, registry.ErrNotFound) {
 		exe, _ := os.Executable()
-		srv, _, err = db.Register(ctx, registry.Registration{Client: client, Name: name, Command: exe})
+		srv, _, err = db.Register(ctx, registry.Registration{Client: s.client, Name: name, Command: exe,
+			AgentType: s.agentType, Key: s.key})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("aim: %w", err)
 	}
 	if srv.Status == registry.StatusPurged {
 		return nil, fmt.Errorf("aim: %q was purged (its key is deleted); its records stay, but it cannot act again under that name", name)
+	}
+	if s.key != nil {
+		if s.key.PublicString() != srv.PublicKey {
+			return nil, fmt.Errorf("aim: the private key given is not the identity registered as %q; the registered key stays (a key is never replaced): give that key, or another name", name)
+		}
+		return &Agent{db: db, srv: srv, key: s.key}, nil
 	}
 	key, err := db.Key(srv)
 	if err != nil {
@@ -205,6 +265,12 @@ func (a *Agent) Home() string { return a.home }
 
 // Close closes the registry. Records already returned from Track are in
 // the chain.
-func (a *Agent) Close() error { return a.db.Close() }
+func (a *Agent) Close() error {
+	a.closeAIM()
+	return a.db.Close()
+}
+
+// AgentType is the identity's type: AIAgent, MCPServer or MultiAgentTeam.
+func (a *Agent) AgentType() string { return a.srv.AgentType }
 
 var _ io.Closer = (*Agent)(nil)

@@ -55,6 +55,7 @@ type call struct {
 	ann    *policy.Annotations // a middleware's tool annotations
 	id     json.RawMessage     // pairs the call and outcome records
 	via    string              // which layer decided: sdk or middleware
+	mc     *mcpproxy.Call      // the call as the remote AIM saw it, if one did
 }
 
 func (a *Agent) newCall(action string, risk Risk, resource string, opts []CallOption) (*call, error) {
@@ -122,7 +123,15 @@ func (a *Agent) VerifyAction(ctx context.Context, action, resource string, opts 
 	if err != nil {
 		return Decision{}, err
 	}
+	require, hv := a.askAIM(ctx, c)
 	d, err := a.decide(ctx, c)
+	if hv != nil && !hv.Allow {
+		return Decision{Action: string(audit.ActionDeny), Risk: Risk(hv.Risk), RiskSource: d.RiskSource,
+			Source: hv.Source, Reason: aimReason(hv)}, nil
+	}
+	if require != "" && err == nil && d.Action == audit.ActionAllow {
+		d.Action, d.ActionSource = audit.ActionApprove, require
+	}
 	if err != nil {
 		v := policy.FailMode(a.cfg, d, err)
 		action := audit.ActionDeny
@@ -173,7 +182,15 @@ type verdict struct {
 // not has its denied record, and the error is a *DeniedError or an
 // *ApprovalTimeoutError.
 func (a *Agent) authorize(ctx context.Context, c *call, deadline time.Time) (verdict, error) {
+	require, hv := a.askAIM(ctx, c)
 	d, err := a.decide(ctx, c)
+	if hv != nil && !hv.Allow {
+		v := verdict{decision: hv.Decision, risk: hv.Risk, source: hv.Source, reason: aimReason(hv)}
+		return v, a.refuse(ctx, c, v)
+	}
+	if require != "" && err == nil && d.Action == audit.ActionAllow {
+		d.Action, d.ActionSource = audit.ActionApprove, require
+	}
 	v := verdict{risk: d.Risk, source: d.ActionSource + "; risk from " + d.RiskSource}
 	switch {
 	case err != nil:

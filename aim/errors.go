@@ -59,3 +59,16 @@ func (e *ApprovalTimeoutError) Error() string {
 
 // Unwrap lets errors.Is(err, context.DeadlineExceeded) hold.
 func (e *ApprovalTimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// ConnectionError is the SDK guide's connection error: the AIM server the
+// agent is to ask did not answer (or is not AIM). Secure returns it before
+// registering anything.
+type ConnectionError struct {
+	URL string
+	Err error
+}
+
+func (e *ConnectionError) Error() string {
+	return fmt.Sprintf("aim: AIM at %s did not answer: %v", e.URL, e.Err)
+}
+func (e *ConnectionError) Unwrap() error { return e.Err }

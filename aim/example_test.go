@@ -2,6 +2,7 @@ package aim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opena2a-org/aim-mcp/aim"
 )
@@ -110,4 +112,52 @@ func ExampleToolMiddleware() {
 	if err := server.ServeStdio(s); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// A Go MCP server built on the official SDK protects its tools in-process
+// the same way, with a receiving middleware.
+func ExampleSDKMiddleware() {
+	ctx := context.Background()
+	agent, err := aim.Secure(ctx, "notes", aim.WithAgentType(aim.MCPServer))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer agent.Close()
+	s := sdk.NewServer(&sdk.Implementation{Name: "notes", Version: "1.0.0"}, nil)
+	s.AddReceivingMiddleware(aim.SDKMiddleware(agent))
+	no := false
+	s.AddTool(&sdk.Tool{Name: "add_note", InputSchema: map[string]any{"type": "object"}, Annotations: &sdk.ToolAnnotations{DestructiveHint: &no}},
+		func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "saved"}}}, nil
+		})
+	if err := s.Run(ctx, &sdk.StdioTransport{}); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// A compliance report of the agent's own actions for the last week, as
+// "aim-mcp report --server NAME" writes it.
+func ExampleAgent_ComplianceReport() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "aim-example-")
+	defer os.RemoveAll(dir)
+	agent, err := aim.Secure(ctx, "billing-agent", aim.WithHome(dir))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer agent.Close()
+	agent.Track(ctx, "lookup_invoice", aim.Low, func(context.Context) error { return nil })
+
+	until := time.Now()
+	b, err := agent.ComplianceReport(ctx, "soc2", until.AddDate(0, 0, -7), until, "json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	var r struct {
+		Scope string `json:"scope"`
+		Calls []any  `json:"calls"`
+	}
+	json.Unmarshal(b, &r)
+	fmt.Println(r.Scope, len(r.Calls))
+	// Output: server billing-agent (go-sdk) 1
 }

@@ -59,46 +59,72 @@ func ToolMiddleware(agent *Agent) server.ToolHandlerMiddleware {
 }
 
 func (a *Agent) toolCall(ctx context.Context, req mcp.CallToolRequest, next server.ToolHandlerFunc) (*mcp.CallToolResult, error) {
-	c := &call{action: req.Params.Name, via: "middleware"}
 	raw := req.Params.RawArguments
 	if len(raw) == 0 && req.Params.Arguments != nil {
 		raw, _ = json.Marshal(req.Params.Arguments)
 	}
+	var ann *policy.Annotations
+	if s := server.ServerFromContext(ctx); s != nil {
+		if t := s.GetTool(req.Params.Name); t != nil {
+			ann = annotations(t.Tool.Annotations)
+		}
+	}
+	c, err := a.beginTool(ctx, req.Params.Name, raw, ann)
+	if err != nil {
+		return mcp.NewToolResultError(refusal(c.action, err)), nil
+	}
+	start := time.Now()
+	res, err := next(ctx, req)
+	var b []byte
+	if res != nil {
+		b, _ = json.Marshal(res)
+	}
+	a.endTool(ctx, c, start, b, res != nil && res.IsError, err)
+	return res, err
+}
+
+// beginTool decides a middleware's tool call and, when it may run, commits
+// its call record: the same decision, approval wait and record as the
+// proxy's, with the server's identity. A call waiting for a person waits
+// up to config.yaml's approval_wait, or the request's deadline if sooner.
+// An error means the call must not run; refusal says why to the model.
+func (a *Agent) beginTool(ctx context.Context, name string, raw json.RawMessage, ann *policy.Annotations) (*call, error) {
+	c := &call{action: name, via: "middleware", ann: ann}
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
 	c.setArgs(raw)
-	if s := server.ServerFromContext(ctx); s != nil {
-		if t := s.GetTool(c.action); t != nil {
-			c.ann = annotations(t.Tool.Annotations)
-		}
-	}
 	deadline := time.Now().Add(a.cfg.ApprovalWait)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	if _, err := a.authorize(ctx, c, deadline); err != nil {
-		return refusal(c.action, err), nil
-	}
-	start := time.Now()
-	res, err := next(ctx, req)
+	_, err := a.authorize(ctx, c, deadline)
+	return c, err
+}
+
+// endTool records how a middleware's tool call ended: result is the
+// result as JSON (nil when the handler failed with err).
+func (a *Agent) endTool(ctx context.Context, c *call, start time.Time, result []byte, isError bool, err error) {
+	took := time.Since(start)
 	status := audit.Success
-	data := map[string]any{"duration_ms": float64(time.Since(start).Microseconds()) / 1000, "via": c.via}
+	data := map[string]any{"duration_ms": float64(took.Microseconds()) / 1000, "via": c.via}
 	switch {
 	case err != nil:
 		status, data["error"] = audit.RPCError, err.Error()
-	case res != nil:
-		if b, merr := json.Marshal(res); merr == nil {
-			data["size"], data["result_digest"] = len(b), canon.Sum(b)
-		}
-		if res.IsError {
+	case result != nil:
+		data["size"], data["result_digest"] = len(result), canon.Sum(result)
+		if isError {
 			status = audit.ToolError
 		}
 	}
+	var failed error
+	if status != audit.Success {
+		failed = errors.New(string(status))
+	}
+	a.tellAIM(ctx, c, took, failed)
 	if rerr := a.appendOutcome(ctx, c, status, data); rerr != nil {
 		a.log.Error("aim: a tool call's outcome could not be recorded", "tool", c.action, "err", rerr)
 	}
-	return res, err
 }
 
 // annotations keeps the hints that speak to risk.
@@ -110,8 +136,9 @@ func annotations(t mcp.ToolAnnotation) *policy.Annotations {
 	return &a
 }
 
-// refusal is the isError result a refused call gets, in the proxy's words.
-func refusal(tool string, err error) *mcp.CallToolResult {
+// refusal is the text of the isError result a refused call gets, in the
+// proxy's words.
+func refusal(tool string, err error) string {
 	text := fmt.Sprintf("aim-mcp: call to %q was not run: ", tool)
 	var de *DeniedError
 	var te *ApprovalTimeoutError
@@ -124,5 +151,5 @@ func refusal(tool string, err error) *mcp.CallToolResult {
 	default:
 		text += err.Error()
 	}
-	return mcp.NewToolResultError(text)
+	return text
 }

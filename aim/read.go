@@ -3,9 +3,11 @@ package aim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/registry"
+	"github.com/opena2a-org/aim-mcp/report"
 	"github.com/opena2a-org/aim-mcp/trust"
 )
 
@@ -41,4 +43,31 @@ func (a *Agent) AuditLogs(ctx context.Context, f LogFilter) ([]registry.Record, 
 		return nil, fmt.Errorf("aim: audit logs: %w", err)
 	}
 	return recs, nil
+}
+
+// ComplianceReport exports a compliance report of the agent's own actions
+// for [since, until): typ is soc2, hipaa or gdpr, format json, csv or pdf
+// (the guide's export_compliance_report). It is what "aim-mcp report
+// --server NAME" writes, with the chain verified and the framework's
+// controls; it collects evidence, it is not an attestation. A zero until
+// is now; a zero since is 30 days before until.
+func (a *Agent) ComplianceReport(ctx context.Context, typ string, since, until time.Time, format string) ([]byte, error) {
+	if until.IsZero() {
+		until = time.Now()
+	}
+	if since.IsZero() {
+		since = until.AddDate(0, 0, -30)
+	}
+	if !slices.Contains(report.Formats, format) {
+		return nil, fmt.Errorf("aim: compliance report: unknown format %q: want json, csv or pdf", format)
+	}
+	r, err := report.Build(ctx, a.db, report.Options{Type: typ, Since: since, Until: until, Servers: []registry.Server{a.srv}})
+	if err != nil {
+		return nil, fmt.Errorf("aim: compliance report: %w", err)
+	}
+	b, err := report.Render(r, format)
+	if err != nil {
+		return nil, fmt.Errorf("aim: compliance report: %w", err)
+	}
+	return b, nil
 }

@@ -37,6 +37,7 @@ func (a *Agent) Track(ctx context.Context, action string, risk Risk, fn func(con
 	}
 	start := time.Now()
 	ferr := a.run(ctx, c, start, fn)
+	a.tellAIM(ctx, c, time.Since(start), ferr)
 	if err := a.outcome(ctx, c, time.Since(start), ferr); err != nil {
 		return errors.Join(ferr, err)
 	}

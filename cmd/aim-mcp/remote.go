@@ -17,7 +17,6 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 )
 
-func aimURLFile(dir string) string { return aim.URLFile(dir) }
 func aimKeyFile(dir string) string { return aim.KeyFile(dir) }
 
 // aimSettings is which AIM to use, and with what key.

@@ -6,8 +6,12 @@
 //   - add_note     appends one note (neither read-only nor destructive)
 //   - delete_notes deletes every note (annotated destructiveHint: high risk)
 //
-// It knows nothing about aim-mcp: the demo wraps it with "aim-mcp install"
-// exactly as it would wrap any other server in Claude Desktop's config.
+// In the demo it knows nothing about aim-mcp: the demo wraps it with
+// "aim-mcp install" exactly as it would wrap any other server in Claude
+// Desktop's config. With -secure NAME it protects itself in-process
+// instead, with aim's middleware for mcp-go and an identity of its own, for
+// when something other than a wrapped client config starts it; under
+// "aim-mcp proxy" the middleware leaves deciding and recording to the proxy.
 package main
 
 import (
@@ -22,6 +26,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/opena2a-org/aim-mcp/aim"
 )
 
 // notesFile is the file inside the notes directory that holds the notes.
@@ -29,6 +35,7 @@ const notesFile = "notes.txt"
 
 func main() {
 	dir := flag.String("dir", os.Getenv("NOTES_DIR"), "directory that holds notes.txt (default $NOTES_DIR)")
+	secure := flag.String("secure", "", "protect the tools in-process as the aim identity `NAME`")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "notes-server: no notes directory: pass -dir DIR or set NOTES_DIR")
@@ -39,16 +46,26 @@ func main() {
 		os.Exit(1)
 	}
 	n := notes{path: filepath.Join(*dir, notesFile)}
-	if err := server.ServeStdio(newServer(n)); err != nil {
+	var opts []server.ServerOption
+	if *secure != "" {
+		agent, err := aim.Secure(context.Background(), *secure, aim.WithAgentType(aim.MCPServer))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "notes-server: %v\n", err)
+			os.Exit(1)
+		}
+		defer agent.Close()
+		opts = append(opts, server.WithToolHandlerMiddleware(aim.ToolMiddleware(agent)))
+	}
+	if err := server.ServeStdio(newServer(n, opts...)); err != nil {
 		fmt.Fprintf(os.Stderr, "notes-server: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func newServer(n notes) *server.MCPServer {
-	s := server.NewMCPServer("notes-server", "1.0.0",
+func newServer(n notes, opts ...server.ServerOption) *server.MCPServer {
+	s := server.NewMCPServer("notes-server", "1.0.0", append([]server.ServerOption{
 		server.WithToolCapabilities(false),
-		server.WithInstructions("A tiny note book: read, add and delete notes."))
+		server.WithInstructions("A tiny note book: read, add and delete notes.")}, opts...)...)
 
 	// mcp.NewTool starts from destructiveHint and openWorldHint true, so
 	// every hint is set explicitly.

@@ -100,3 +100,7 @@ func Attach(opt AttachOptions) (*Hook, error) {
 		Requests: &RequestLog{Path: RequestsFile(opt.Dir)}, Logger: opt.Logger,
 	}), nil
 }
+
+// Enroll resolves the server's agent in AIM now, registering it when it
+// has none, instead of at the first call.
+func (h *Hook) Enroll(ctx context.Context) (remote.Identity, error) { return h.identity(ctx) }
