@@ -36,26 +36,40 @@ func Proxied() bool { return os.Getenv(mcpproxy.ProxiedEnv) == "1" }
 // through, so nothing is asked or recorded twice. Either way it logs, once,
 // which layer records.
 func ToolMiddleware(agent *Agent) server.ToolHandlerMiddleware {
-	if Proxied() {
-		if agent != nil {
-			agent.log.Info("aim: this server runs under aim-mcp proxy, which decides and records its tool calls; the in-process middleware passes them through",
-				"server", agent.srv.Name)
-		}
+	if sayLayer(agent) {
 		return func(next server.ToolHandlerFunc) server.ToolHandlerFunc { return next }
 	}
 	if agent == nil {
 		return func(server.ToolHandlerFunc) server.ToolHandlerFunc {
 			return func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				return mcp.NewToolResultError("aim-mcp: the server has no aim identity (aim.Secure failed), so its tools do not run"), nil
+				return mcp.NewToolResultError(noIdentity), nil
 			}
 		}
 	}
-	agent.log.Info("aim: the in-process middleware decides and records this server's tool calls", "server", agent.srv.Name, "home", agent.home)
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return agent.toolCall(ctx, req, next)
 		}
 	}
+}
+
+// noIdentity is a middleware's answer when Secure failed: no tool runs.
+const noIdentity = "aim-mcp: the server has no aim identity (aim.Secure failed), so its tools do not run"
+
+// sayLayer logs, once per middleware, which layer decides and records the
+// server's tool calls, and reports whether it is the proxy (Proxied): the
+// middleware then passes calls through.
+func sayLayer(agent *Agent) (proxied bool) {
+	proxied = Proxied()
+	switch {
+	case agent == nil:
+	case proxied:
+		agent.log.Info("aim: this server runs under aim-mcp proxy, which decides and records its tool calls; the in-process middleware passes them through",
+			"server", agent.srv.Name)
+	default:
+		agent.log.Info("aim: the in-process middleware decides and records this server's tool calls", "server", agent.srv.Name, "home", agent.home)
+	}
+	return proxied
 }
 
 func (a *Agent) toolCall(ctx context.Context, req mcp.CallToolRequest, next server.ToolHandlerFunc) (*mcp.CallToolResult, error) {

@@ -23,15 +23,8 @@ import (
 // from the server's own tools/list, so a client that never lists tools
 // cannot make a destructive tool look harmless.
 func SDKMiddleware(agent *Agent) sdk.Middleware {
-	if Proxied() {
-		if agent != nil {
-			agent.log.Info("aim: this server runs under aim-mcp proxy, which decides and records its tool calls; the in-process middleware passes them through",
-				"server", agent.srv.Name)
-		}
+	if sayLayer(agent) {
 		return func(next sdk.MethodHandler) sdk.MethodHandler { return next }
-	}
-	if agent != nil {
-		agent.log.Info("aim: the in-process middleware decides and records this server's tool calls", "server", agent.srv.Name, "home", agent.home)
 	}
 	return func(next sdk.MethodHandler) sdk.MethodHandler {
 		hints := &sdkHints{next: next}
@@ -41,7 +34,7 @@ func SDKMiddleware(agent *Agent) sdk.Middleware {
 				return next(ctx, method, req)
 			}
 			if agent == nil {
-				return sdkRefusal("aim-mcp: the server has no aim identity (aim.Secure failed), so its tools do not run"), nil
+				return sdkRefusal(noIdentity), nil
 			}
 			c, err := agent.beginTool(ctx, call.Params.Name, call.Params.Arguments, hints.of(ctx, call))
 			if err != nil {
