@@ -217,6 +217,25 @@ func TestManyProxiesOneChain(t *testing.T) {
 			break
 		}
 	}
+	// Only the last record of each batch the mover commits is signed.
+	var signed []int64
+	for _, r := range recs[10:] {
+		if r.Sig != "" {
+			signed = append(signed, r.Seq)
+		}
+	}
+	last := recs[len(recs)-1]
+	if len(signed) < 2 || last.Sig == "" {
+		t.Fatalf("signed records after the tenth: %v, last signed: %v; want batches that each end signed", signed, last.Sig != "")
+	}
+	// Without the last signature, the first record of its server after
+	// that server's previous signed one is covered by none.
+	uncovered := last.Seq
+	for i := len(recs) - 2; i >= 0 && !(recs[i].ServerID == last.ServerID && recs[i].Sig != ""); i-- {
+		if recs[i].ServerID == last.ServerID {
+			uncovered = recs[i].Seq
+		}
+	}
 	tests := []struct {
 		name    string
 		sql     []string
@@ -232,7 +251,8 @@ func TestManyProxiesOneChain(t *testing.T) {
 			fmt.Sprintf(`UPDATE records SET seq = %d WHERE seq = %d`, mid, mid+1),
 			fmt.Sprintf(`UPDATE records SET seq = %d WHERE seq = -1`, mid+1),
 		}, mid, "reordered"},
-		{"replace the signature", []string{fmt.Sprintf(`UPDATE records SET sig = (SELECT sig FROM records WHERE seq = %d) WHERE seq = %d`, mid+1, mid)}, mid, "signature does not verify"},
+		{"replace a signature", []string{fmt.Sprintf(`UPDATE records SET sig = (SELECT sig FROM records WHERE seq = %d) WHERE seq = %d`, signed[1], signed[0])}, signed[0], "signature does not verify"},
+		{"delete the chain's last signature", []string{fmt.Sprintf(`UPDATE records SET sig = '' WHERE seq = %d`, last.Seq)}, uncovered, "no signature covers"},
 	}
 	orig, err := os.ReadFile(dbPath)
 	if err != nil {

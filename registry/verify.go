@@ -186,6 +186,10 @@ func (r *DB) verifyAfter(ctx context.Context, from int64, fromHash, serverID str
 
 	prevSeq, prevHash := from, fromHash
 	batch := make([]verifyRow, 0, verifyBatch)
+	// unsigned is each server's first record since its last signed one:
+	// a later signed record of the same server vouches for it (see
+	// appender.chain); one left at the end is vouched for by none.
+	unsigned := map[string]int64{}
 	var scanErr error
 	for rows.Next() {
 		var c verifyRow
@@ -217,6 +221,13 @@ func (r *DB) verifyAfter(ctx context.Context, from int64, fromHash, serverID str
 				}
 			}
 		}
+		if c.sig == "" {
+			if _, ok := unsigned[c.serverID]; !ok {
+				unsigned[c.serverID] = c.seq
+			}
+		} else {
+			delete(unsigned, c.serverID)
+		}
 		prevSeq, prevHash = c.seq, c.hash
 		batch = append(batch, c)
 		if len(batch) == verifyBatch {
@@ -237,6 +248,12 @@ func (r *DB) verifyAfter(ctx context.Context, from int64, fromHash, serverID str
 	}
 	if scanErr != nil {
 		return v, fmt.Errorf("verify: %w", scanErr)
+	}
+	for id, seq := range unsigned {
+		// Only a chain read to its end says no signature follows.
+		if bad.seq == 0 && (serverID == "" || serverID == id) {
+			fail(verifyFailure{seq, "no signature covers this record: its server signed no record after it (the signed record that ended its batch was removed, or its signature was)"})
+		}
 	}
 	if bad.seq != 0 {
 		// Counts stop at the first bad record, as a reader in order would.
@@ -303,7 +320,7 @@ func checkRow(c *verifyRow, serverID string) (verifyFailure, bool) {
 		b.Tool != c.tool || b.Decision != c.decision {
 		return bad("an indexed column differs from the signed body: the row was edited")
 	}
-	if serverID == "" || serverID == c.serverID {
+	if (serverID == "" || serverID == c.serverID) && c.sig != "" {
 		if c.pub == nil {
 			return bad("no public key is registered for server id %q", c.serverID)
 		}

@@ -113,7 +113,8 @@ func TestWitnessUntouched(t *testing.T) {
 func TestWitnessMissingTail(t *testing.T) {
 	ctx := context.Background()
 	db, path, heads := witnessedDB(t)
-	appendN(t, db, 10)
+	appendN(t, db, 7)
+	appendN(t, db, 3) // a batch of its own: the chain before it is whole
 	h := heads()
 	db = reopen(t, path)
 	db.SQL().ExecContext(ctx, `DELETE FROM records WHERE seq > 7`)
