@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -288,5 +289,65 @@ func TestManyProxiesOneChain(t *testing.T) {
 				t.Errorf("Verify: got bad seq %d (%s), want %d (%s)", v.BadSeq, v.Reason, tc.badSeq, tc.because)
 			}
 		})
+	}
+}
+
+// TestClientClosedOutputFirst: a client that closes its end of the proxy's
+// stdout and stderr before its stdin (a client quitting in a hurry) must not
+// kill the proxy with SIGPIPE on its next write: the call is still
+// recorded with its outcome, and the session's end too.
+func TestClientClosedOutputFirst(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGPIPE is a unix signal")
+	}
+	bin := aimMCP(t)
+	home := t.TempDir()
+	cmd := exec.Command(bin, "proxy", "--server", "fake", "--home", home, "--", os.Args[0])
+	cmd.Env = append(os.Environ(), envFake+"=mcp", fastExit, "AIM_MCP_SYSLOG=off")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := bufio.NewReader(stdout)
+	fmt.Fprintln(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	if _, err := out.ReadBytes('\n'); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	fmt.Fprintln(stdin, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	stdout.Close()
+	stderr.Close()
+	fmt.Fprintln(stdin, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"bye"}}}`)
+	time.Sleep(200 * time.Millisecond) // the answer meets the closed pipe
+	stdin.Close()
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		t.Fatalf("the proxy was killed by %v (%v)", ws.Signal(), err)
+	}
+	db, err := registry.Open(context.Background(), filepath.Join(home, "aim.db"), registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.Records(context.Background(), registry.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range recs {
+		got[r.Kind]++
+	}
+	if got[registry.KindCall] != 1 || got[registry.KindOutcome] != 1 || got[registry.KindSessionEnd] != 1 {
+		t.Errorf("records by kind %v; want the call, its outcome and the session's end", got)
 	}
 }

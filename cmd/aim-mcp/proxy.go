@@ -148,6 +148,13 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// A client that closes its end of stdout or stderr first must not kill
+	// the proxy (Go exits on SIGPIPE from a write to fd 1 or 2) before it
+	// has recorded how the session ended: caught, the write fails with
+	// EPIPE instead. Caught, not ignored, so the server does not inherit it.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 
 	var db *registry.DB
 	defer func() {
