@@ -78,12 +78,19 @@ func config(args []string) error {
 }
 
 // records appends n call and outcome records of one server to the home's
-// chain, signed as the proxy signs them.
+// chain, signed as the proxy signs them: the last record of each batch its
+// mover commits. -batch 1 (the default) is a laptop used by hand, where each
+// record is moved on its own and so signed; a proxy under load moves dozens
+// a batch.
 func records(args []string) error {
 	fs := flag.NewFlagSet("records", flag.ExitOnError)
 	home := fs.String("home", "", "aim-mcp home")
 	n := fs.Int("n", 1000, "records")
+	per := fs.Int("batch", 1, "records per batch (one signature each)")
 	fs.Parse(args)
+	if *per < 1 {
+		return fmt.Errorf("-batch %d: want 1 or more", *per)
+	}
 	ctx := context.Background()
 	db, err := registry.Open(ctx, filepath.Join(*home, "aim.db"), registry.Options{})
 	if err != nil {
@@ -111,8 +118,10 @@ func records(args []string) error {
 					Tool: "echo", Decision: "success", RequestID: []byte(fmt.Sprint(k - 1)), Data: map[string]any{"duration_ms": 1}})
 			}
 		}
-		if _, err := db.AppendAll(ctx, key, batch); err != nil {
-			return err
+		for b := batch; len(b) > 0; b = b[min(*per, len(b)):] {
+			if _, err := db.AppendAll(ctx, key, b[:min(*per, len(b))]); err != nil {
+				return err
+			}
 		}
 		done += len(batch)
 	}
