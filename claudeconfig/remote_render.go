@@ -93,7 +93,9 @@ func (f *File) renderRewritten(e *entry, exe string, args [][]byte, env [][2][]b
 	argsArr := jsonedit.RenderArray(args, f.newArgsStyle(e, l))
 	hasEnv := e.obj.Lookup("env") != nil
 	var members [][2][]byte
-	keep := func(m jsonedit.Member) { members = append(members, [2][]byte{f.src[m.KeyStart:m.KeyEnd], f.raw(m.Value)}) }
+	keep := func(m jsonedit.Member) {
+		members = append(members, [2][]byte{f.src[m.KeyStart:m.KeyEnd], f.raw(m.Value)})
+	}
 	launch := func() {
 		members = append(members, [2][]byte{jsonedit.Quote("command"), jsonedit.Quote(exe)}, [2][]byte{jsonedit.Quote("args"), argsArr})
 		if !hasEnv && len(env) > 0 {
