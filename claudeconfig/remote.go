@@ -324,6 +324,8 @@ func (f *File) rewrite(root []string, name string, p ProxySpec, st RemoteStyle, 
 		return nil, nil, fmt.Errorf("wrap %s: not a remote server", where)
 	case r.Problem != "":
 		return nil, nil, fmt.Errorf("wrap %s: %s", where, r.Problem)
+	case !mcpRemote && r.URLKey != st.URLKey:
+		return nil, nil, fmt.Errorf("wrap %s: the client reads %s, not %s", where, st.URLKey, r.URLKey)
 	}
 	if p.Server == "" {
 		p.Server = name

@@ -148,7 +148,9 @@ func (f *File) newArgsStyle(e *entry, l objectLayout) jsonedit.ArrayStyle {
 			}
 		}
 	}
-	if src != nil {
+	if src == nil {
+		st.Compact = string(l.sep) == ","
+	} else {
 		st.Multiline = bytes.IndexByte(f.raw(src.args.Value), '\n') >= 0
 		st.Compact = jsonedit.DetectArrayStyle(f.src, src.args.Value).Compact
 	}
