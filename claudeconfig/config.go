@@ -402,20 +402,6 @@ func proxiesURL(flags []string) bool {
 	return false
 }
 
-// headerEnvNames are the header names of the --header-env flags in a
-// proxy's arguments.
-func headerEnvNames(args []string) []string {
-	var names []string
-	for i := 1; i+1 < len(args); i++ {
-		if args[i] == "--header-env" {
-			name, _, _ := strings.Cut(args[i+1], "=")
-			names = append(names, name)
-			i++
-		}
-	}
-	return names
-}
-
 // parseProxyArgs reads the flags of "aim-mcp proxy" and returns them with
 // the index of the "--" that ends them (len(args) when there is none). Like
 // the flag package, a value flag takes the next argument whatever it is, so a

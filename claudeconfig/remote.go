@@ -401,3 +401,17 @@ func (f *File) SetEntry(root []string, name string, raw []byte) error {
 	}
 	return nil
 }
+
+// headerEnvNames are the header names of the --header-env flags in a
+// proxy's arguments.
+func headerEnvNames(args []string) []string {
+	var names []string
+	for i := 1; i+1 < len(args); i++ {
+		if args[i] == "--header-env" {
+			name, _, _ := strings.Cut(args[i+1], "=")
+			names = append(names, name)
+			i++
+		}
+	}
+	return names
+}
