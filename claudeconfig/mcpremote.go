@@ -3,6 +3,7 @@ package claudeconfig
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -95,8 +96,8 @@ func parseMCPRemote(argv []string, envNames []string) (*Remote, *remoteRaw) {
 				problem("mcp-remote --static-oauth-client-info is not inline JSON")
 				continue
 			}
-			for k, x := range info {
-				s, ok := x.(string)
+			for _, k := range slices.Sorted(maps.Keys(info)) {
+				s, ok := info[k].(string)
 				switch {
 				case ok && k == "client_id":
 					r.OAuth.ClientID = s
@@ -112,8 +113,8 @@ func parseMCPRemote(argv []string, envNames []string) (*Remote, *remoteRaw) {
 				problem("mcp-remote --static-oauth-client-metadata is not inline JSON")
 				continue
 			}
-			for k, x := range md {
-				if s, ok := x.(string); ok && k == "scope" {
+			for _, k := range slices.Sorted(maps.Keys(md)) {
+				if s, ok := md[k].(string); ok && k == "scope" {
 					r.OAuth.Scopes = s
 					continue
 				}
