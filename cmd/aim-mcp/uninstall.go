@@ -147,6 +147,7 @@ func sharesAgent(servers []registry.Server, s registry.Server) bool {
 func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cfg *discovery.Config) error {
 	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Client.Display, cfg.Path)
 	ids := rewrittenIDs(cfg) // their saved entries go once the file is written
+	left := 0
 	restored, err := restoreBackup(ctx, db, cfg)
 	if err != nil {
 		return err
@@ -160,7 +161,11 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 		}
 		if s.Proxy.Entry != "" {
 			ids = append(ids, s.Proxy.Entry)
-			fmt.Fprintf(e.stdout, "  %-24s %s\n", s.RegName, restoreRemote(cfg, dir, s))
+			msg := restoreRemote(cfg, dir, s)
+			if strings.HasPrefix(msg, leftAsIs) {
+				left++
+			}
+			fmt.Fprintf(e.stdout, "  %-24s %s\n", s.RegName, msg)
 			continue
 		}
 		if restored != "" {
@@ -178,6 +183,8 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 	switch {
 	case restored != "":
 		fmt.Fprintf(e.stdout, "%s: restored from %s\n", cfg.Path, restored)
+	case !cfg.File.Changed() && left > 0:
+		fmt.Fprintf(e.stdout, "%s: nothing changed\n", cfg.Path)
 	case !cfg.File.Changed():
 		fmt.Fprintf(e.stdout, "%s: no aim-mcp entries, nothing to change\n", cfg.Path)
 	}

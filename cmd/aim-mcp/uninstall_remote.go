@@ -12,6 +12,9 @@ import (
 	"github.com/opena2a-org/aim-mcp/internal/oshint"
 )
 
+// leftAsIs starts what uninstall says of a rewritten remote entry it left.
+const leftAsIs = "left as it is: "
+
 // rewrittenIDs are the --entry ids of the remote servers install rewrote
 // in cfg.
 func rewrittenIDs(cfg *discovery.Config) []string {
@@ -30,26 +33,26 @@ func rewrittenIDs(cfg *discovery.Config) []string {
 // the message names the file that holds its original.
 func restoreRemote(cfg *discovery.Config, dir string, s discovery.Server) string {
 	if s.Proxy.Home != "" && filepath.Clean(s.Proxy.Home) != filepath.Clean(dir) {
-		return fmt.Sprintf("left as it is: rewritten by the aim-mcp of home %s (run its uninstall with --home)", oshint.Quote(s.Proxy.Home))
+		return fmt.Sprintf(leftAsIs+"rewritten by the aim-mcp of home %s (run its uninstall with --home)", oshint.Quote(s.Proxy.Home))
 	}
 	entries := home.Entries(dir)
 	path := claudeconfig.SavedPath(entries, s.Proxy.Entry)
 	saved, err := claudeconfig.LoadSaved(entries, s.Proxy.Entry)
 	if errors.Is(err, claudeconfig.ErrNoSaved) {
-		return fmt.Sprintf("left as it is: its original entry is lost (%s is gone)", oshint.Quote(path))
+		return fmt.Sprintf(leftAsIs+"its original entry is lost (%s is gone)", oshint.Quote(path))
 	}
 	if err != nil {
-		return fmt.Sprintf("left as it is: %v", err)
+		return fmt.Sprintf(leftAsIs+"%v", err)
 	}
 	cur, err := cfg.File.EntryValue(s.Root, s.Name)
 	if err != nil {
-		return fmt.Sprintf("left as it is: %v", err)
+		return fmt.Sprintf(leftAsIs+"%v", err)
 	}
 	if !saved.Unchanged(cur) {
-		return fmt.Sprintf("left as it is: edited since install; its original entry is in %s", oshint.Quote(path))
+		return fmt.Sprintf(leftAsIs+"edited since install; its original entry is in %s", oshint.Quote(path))
 	}
 	if err := cfg.File.SetEntry(s.Root, s.Name, saved.OriginalBytes()); err != nil {
-		return fmt.Sprintf("left as it is: %v; its original entry is in %s", err, oshint.Quote(path))
+		return fmt.Sprintf(leftAsIs+"%v; its original entry is in %s", err, oshint.Quote(path))
 	}
 	return "restored: remote server " + saved.URL
 }
