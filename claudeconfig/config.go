@@ -60,6 +60,10 @@ type ProxySpec struct {
 	Client string // --client; empty (or "claude-desktop", the default) is not written
 	Server string // --server; Wrap uses the entry's name when empty
 	Home   string // --home; not written when empty
+
+	// Of a rewritten remote entry: --url, --transport, and --entry, the id
+	// under which its original bytes are kept (see [SavedEntry]).
+	URL, Transport, Entry string
 }
 
 // Entry is one server of the config, as aim-mcp sees it. Env values are
@@ -77,8 +81,15 @@ type Entry struct {
 
 	Wrapped  bool      // launched through aim-mcp proxy
 	Proxy    ProxySpec // when Wrapped: what its arguments say
-	Original []string  // the real command and arguments: after "--" when Wrapped
+	Original []string  // the real command and arguments: after "--" when Wrapped; the URL of a rewritten remote entry
 	Skip     string    // why aim-mcp must not wrap it; empty when it may
+
+	// Remote is what a remote entry (url, serverUrl, or one aim-mcp
+	// rewrote) says; nil for the others.
+	Remote *Remote
+	// MCPRemote is what a stdio entry that runs "npx mcp-remote URL" says,
+	// for install --replace-mcp-remote; nil for the others.
+	MCPRemote *Remote
 }
 
 // Reasons in Entry.Skip.
@@ -133,6 +144,7 @@ type entry struct {
 	args     *jsonedit.Member // nil when absent
 	keyStart int              // where the entry's name starts
 	sep      int              // when Wrapped: index of the "--" in Args
+	remote   *remoteRaw       // what rewriting Remote or MCPRemote needs
 }
 
 // Limits on what aim-mcp edits. Editing costs twice the file in memory, so
@@ -327,15 +339,27 @@ func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
 			e.Original = slices.Clone(e.Args[e.sep+1:])
 		}
 		if e.Original == nil && proxiesURL(e.Args[1:e.sep]) {
+			if e.Proxy.Entry != "" && e.Proxy.URL != "" {
+				// A remote entry install rewrote: its original is kept
+				// under the id.
+				e.Original = []string{e.Proxy.URL}
+				e.Remote = &Remote{URL: e.Proxy.URL, Transport: e.Proxy.Transport, HeaderNames: headerEnvNames(e.Args)}
+				return e, nil
+			}
 			e.Wrapped, e.Skip = false, SkipProxyURL
 			return e, nil
 		}
+	}
+	if len(e.Original) > 0 {
+		e.MCPRemote, e.remote = parseMCPRemote(e.Original, e.EnvNames)
 	}
 	switch {
 	case hasExt:
 		e.Skip = SkipExtension
 	case hasURL || isRemoteType(e.Type):
 		e.Skip = SkipRemote
+		e.MCPRemote = nil
+		e.Remote, e.remote = f.remoteOf(v, e.Type)
 	case e.Command == "":
 		e.Skip = SkipNoCommand
 	}
@@ -397,6 +421,12 @@ func parseProxyArgs(exe string, args []string) (spec ProxySpec, sep int) {
 			dst = &spec.Server
 		case "home":
 			dst = &spec.Home
+		case "url":
+			dst = &spec.URL
+		case "transport":
+			dst = &spec.Transport
+		case "entry":
+			dst = &spec.Entry
 		default:
 			continue
 		}
@@ -452,6 +482,7 @@ func (f *File) Entries() []Entry {
 		out[i].Args = slices.Clone(e.Args)
 		out[i].EnvNames = slices.Clone(e.EnvNames)
 		out[i].Original = slices.Clone(e.Original)
+		out[i].Remote, out[i].MCPRemote = e.Remote.clone(), e.MCPRemote.clone()
 	}
 	return out
 }

@@ -157,6 +157,7 @@ func TestEntries(t *testing.T) {
 		Original: []string{"node", "/Users/alice/Library/Application Support/Claude/Claude Extensions/figma/index.js"},
 	}, {
 		Root: root, Name: "remote", URL: "https://mcp.example.com/sse", Type: "sse", Skip: SkipRemote,
+		Remote: &Remote{URLKey: "url", URL: "https://mcp.example.com/sse", Transport: "sse"},
 	}, {
 		Root: root, Name: "empty", Skip: SkipNoCommand,
 	}}
@@ -189,7 +190,7 @@ func TestEntriesWrapped(t *testing.T) {
 		// A remote server put behind the proxy by hand: nothing to wrap
 		// or unwrap.
 		Root: []string{"mcpServers"}, Name: "d", Command: "/bin/aim-mcp", Args: []string{"proxy", "--server", "d", "--url", "https://mcp.example.com/mcp"},
-		Proxy: ProxySpec{Exe: "/bin/aim-mcp", Server: "d"}, Skip: SkipProxyURL,
+		Proxy: ProxySpec{Exe: "/bin/aim-mcp", Server: "d", URL: "https://mcp.example.com/mcp"}, Skip: SkipProxyURL,
 	}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("Entries() (-got +want):\n%s", diff)

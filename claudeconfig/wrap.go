@@ -39,6 +39,16 @@ func (f *File) Wrap(root []string, name string, p ProxySpec) (changed bool, err 
 	if e.Skip != "" {
 		return false, fmt.Errorf("wrap %s: %s", where, e.Skip)
 	}
+	if e.Wrapped && e.Proxy.Entry != "" {
+		// A rewritten remote entry: nothing to re-point it to.
+		if p.Server == "" {
+			p.Server = name
+		}
+		if sameSpec(e.Proxy, p) {
+			return false, nil
+		}
+		return false, fmt.Errorf("wrap %s: remote server behind another aim-mcp (%s)", where, e.Proxy.Exe)
+	}
 	if p.Server == "" {
 		p.Server = name
 	}
@@ -98,6 +108,9 @@ func (f *File) Unwrap(root []string, name string) (changed bool, err error) {
 		return false, nil
 	}
 	where := keyPath(append(slices.Clip(root), name))
+	if e.Proxy.Entry != "" {
+		return false, fmt.Errorf("unwrap %s: a rewritten remote server; its original is kept under --entry %s", where, e.Proxy.Entry)
+	}
 	if len(e.Original) == 0 {
 		return false, fmt.Errorf("unwrap %s: no original command after \"--\"", where)
 	}

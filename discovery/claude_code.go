@@ -15,6 +15,7 @@ var ClaudeCode = Client{
 		return []string{sys.Join(sys.Home, ".claude.json")}
 	},
 	Projects: []ProjectFile{{Rel: ".mcp.json", Format: claudeconfig.ClaudeDesktop}},
+	Remote:   &claudeconfig.RemoteStyle{URLKey: "url"},
 	Reload:   "start a new Claude Code session (it reads the config at start)",
 }
 

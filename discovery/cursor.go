@@ -12,6 +12,7 @@ var Cursor = Client{
 		return []string{sys.Join(sys.Home, ".cursor", "mcp.json")}
 	},
 	Projects: []ProjectFile{{Rel: ".cursor/mcp.json", Format: claudeconfig.ClaudeDesktop}},
+	Remote:   &claudeconfig.RemoteStyle{URLKey: "url"},
 	Reload:   "restart Cursor, or turn the server off and on in its MCP settings",
 }
 

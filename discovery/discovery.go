@@ -40,6 +40,9 @@ type Client struct {
 	Paths func(sys System) []string
 	// Projects are the config files a project directory may hold.
 	Projects []ProjectFile
+	// Remote says how the client reads remote (url) entries from its
+	// files; nil when it loads none from them (Claude Desktop).
+	Remote *claudeconfig.RemoteStyle
 	// Reload tells the user how the client picks up a changed config.
 	Reload string
 	// Processes are the executable names of the client's app, for telling

@@ -16,6 +16,7 @@ var VSCode = Client{
 		return []string{sys.Join(sys.configHome(), "Code", "User", "mcp.json")}
 	},
 	Projects: []ProjectFile{{Rel: ".vscode/mcp.json", Format: vscodeFormat}},
+	Remote:   &claudeconfig.RemoteStyle{URLKey: "url", HTTPFallback: true},
 	Reload:   "restart the servers (command \"MCP: List Servers\") or reload the VS Code window",
 }
 

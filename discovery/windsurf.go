@@ -11,6 +11,7 @@ var Windsurf = Client{
 	Paths: func(sys System) []string {
 		return []string{sys.Join(sys.Home, ".codeium", "windsurf", "mcp_config.json")}
 	},
+	Remote: &claudeconfig.RemoteStyle{URLKey: "serverUrl"},
 	Reload: "press refresh in Windsurf's MCP panel, or restart Windsurf",
 }
 

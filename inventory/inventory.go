@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
 	"github.com/opena2a-org/aim-mcp/internal/redact"
 	"github.com/opena2a-org/aim-mcp/pins"
@@ -36,6 +37,8 @@ type Row struct {
 	Fingerprint  string    `json:"fingerprint,omitempty"`
 	Registration string    `json:"registration,omitempty"` // local, or aim (a remote AIM server knows it)
 	Command      []string  `json:"command,omitempty"`
+	URL          string    `json:"url,omitempty"`       // a remote server's
+	Transport    string    `json:"transport,omitempty"` // a remote server's: http, sse or auto
 	EnvNames     []string  `json:"env_names,omitempty"`
 	Trust        *float64  `json:"trust,omitempty"`
 	Scan         *Scan     `json:"scan,omitempty"` // nil until a session listed its tools
@@ -98,7 +101,14 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 	for _, cfg := range cfgs {
 		for _, s := range cfg.Servers() {
 			r := Row{Client: s.Client, Name: s.RegName, Config: s.Path, Command: redact.Argv(s.Original, nil), EnvNames: s.EnvNames}
+			if rm := s.Remote; rm != nil {
+				r.URL, r.Transport = rm.URL, rm.Transport
+			}
 			switch {
+			case s.Skip == claudeconfig.SkipRemote && s.RemoteSkip(cfg.Client.Remote) == "":
+				r.State = NotWrapped // install rewrites it
+			case s.Skip == claudeconfig.SkipRemote:
+				r.State, r.Reason = Skipped, s.RemoteSkip(cfg.Client.Remote)
 			case s.Skip != "":
 				r.State, r.Reason = Skipped, s.Skip
 			case s.Wrapped:

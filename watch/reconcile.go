@@ -53,6 +53,9 @@ type Outcome struct {
 	Action     string
 	Registered registry.Server // zero in a dry run and for skipped servers
 	Created    bool            // registered for the first time
+	// Note adds what the action alone does not say: where a rewritten
+	// remote server is, or why an npx mcp-remote entry was left as it was.
+	Note string
 }
 
 // Result is what one reconcile did to one file.
@@ -64,6 +67,8 @@ type Result struct {
 	Backup   string // the copy taken before writing
 	Written  []byte // what was written, when Wrote
 	Rereads  int    // times the file changed between reading and writing
+
+	saved []claudeconfig.SavedEntry // remote entries rewritten: kept in Entries before the write
 }
 
 // Changed reports whether the file was (or, in a dry run, would be) changed.
@@ -94,6 +99,13 @@ type Reconciler struct {
 	// whether the server is new (install enrolls it with a remote AIM).
 	// An error stops the reconcile before the file is written.
 	OnRegister func(ctx context.Context, srv registry.Server, created bool) error
+	// Entries, when set, is where the original bytes of rewritten remote
+	// entries are kept: remote servers of the clients that load them are
+	// rewritten to run through aim-mcp proxy --url. Empty leaves them.
+	Entries string
+	// ReplaceMCPRemote rewrites "npx mcp-remote URL" entries the same way
+	// (needs Entries).
+	ReplaceMCPRemote bool
 
 	mu       sync.Mutex // one reconcile at a time: a file's state is read-modify-write
 	imported bool       // the home's legacy state file was moved into the registry
@@ -161,7 +173,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, cfg *discovery.Config) (Resu
 // wrap wraps the file's entries in memory and, unless a dry run, registers
 // them.
 func (r *Reconciler) wrap(ctx context.Context, cfg *discovery.Config, res *Result) error {
-	res.Outcomes = res.Outcomes[:0]
+	res.Outcomes, res.saved = res.Outcomes[:0], nil
 	for n, s := range cfg.Servers() {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -169,7 +181,11 @@ func (r *Reconciler) wrap(ctx context.Context, cfg *discovery.Config, res *Resul
 			}
 		}
 		o := Outcome{Server: s, Action: Skipped}
-		if s.Skip == "" {
+		done, err := r.remote(cfg, &o, res)
+		if err != nil {
+			return err
+		}
+		if !done && s.Skip == "" {
 			changed, err := cfg.File.Wrap(s.Root, s.Name, claudeconfig.ProxySpec{
 				Exe: r.Exe, Client: cfg.Client.Name, Server: s.RegName, Home: r.Home})
 			if err != nil {
@@ -237,11 +253,16 @@ func (r *Reconciler) save(ctx context.Context, cfg *discovery.Config, res *Resul
 	if r.Now != nil {
 		now = r.Now
 	}
+	if err := r.keep(res.saved); err != nil {
+		return &SaveError{Path: cfg.Path, Err: err}
+	}
 	backup, err := claudeconfig.Backup(cfg.Path, r.Backups, now())
 	if err != nil {
+		r.unkeep(res.saved)
 		return &SaveError{Path: cfg.Path, Err: err}
 	}
 	if err := cfg.File.Save(); err != nil {
+		r.unkeep(res.saved)
 		return &SaveError{Path: cfg.Path, Backup: backup, Err: err}
 	}
 	res.Wrote, res.Backup, res.Written = true, backup, cfg.File.Bytes()

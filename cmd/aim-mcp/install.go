@@ -22,14 +22,22 @@ import (
 
 var installUsage = `
 Usage: aim-mcp install [--client NAME|all] [--config PATH]... [--home DIR] [--dry-run]
-                      [--aim-url URL --api-key KEY]
+                      [--replace-mcp-remote] [--aim-url URL --api-key KEY]
 
 ` + wrapText("", "Finds the MCP servers in the configs of the MCP clients on this machine ("+
 	clientDisplays()+`), registers each with AIM, gives each an Ed25519 identity, and
 rewrites each config so that every stdio server is launched through "aim-mcp
 proxy". Only "command" and "args" of those entries change; a backup is taken
-before a file is written. Remote servers (url, serverUrl, type http or sse)
-are listed, not wrapped.`) + `
+before a file is written.
+
+A remote server (url, serverUrl, type http or sse) of a client that loads
+them (Claude Code, Cursor, VS Code, Windsurf) becomes a stdio entry that
+runs "aim-mcp proxy --url URL": aim-mcp is then the server's client, and its
+calls are checked and recorded like any other. Header values move to the
+entry's env, never to its arguments. The entry's original bytes are kept in
+the home, and uninstall puts them back. A URL that is not https (other than
+http to localhost), a local socket, or credentials in the URL leave the
+entry as it is, with the reason.`) + `
 Flags:
 ` + clientFlag("only this client:", "(default: every client found)") +
 	wrapText("  --config PATH  ", "this config file (repeatable); --client says whose it is, else its name does (a project's "+
@@ -37,6 +45,10 @@ Flags:
 		"'s). Project files are only changed when named here: they are often shared in a repository") + `  --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME, else the
                  XDG data directory's aim-mcp)
   --dry-run      show what would change and write nothing
+  --replace-mcp-remote
+                 also turn "npx mcp-remote URL ..." entries into "aim-mcp
+                 proxy --url URL" ones (its options mapped; an entry with
+                 one that has no equivalent is left as it was)
   --scan-timeout DUR
                  how long each server it wraps may take to list its tools,
                  prompts and resources for the scanner (default 15s; the
@@ -55,6 +67,7 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	var cf clientFlags
 	cf.register(fs)
 	dryRun := fs.Bool("dry-run", false, "")
+	replaceMCPRemote := fs.Bool("replace-mcp-remote", false, "")
 	aimURL := fs.String("aim-url", "", "")
 	apiKey := fs.String("api-key", "", "")
 	scanTimeout := fs.Duration("scan-timeout", 15*time.Second, "")
@@ -78,7 +91,9 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rec := &watch.Reconciler{Exe: exe, Home: dir, Backups: home.Backups(dir), Writable: writable}
+	rec := &watch.Reconciler{Exe: exe, Home: dir, Backups: home.Backups(dir), Writable: writable,
+		Entries: home.Entries(dir), ReplaceMCPRemote: *replaceMCPRemote}
+	mcpRemotes := 0
 	var scans *installScans
 	var db *registry.DB
 	if !*dryRun && len(cfgs) > 0 {
@@ -100,7 +115,10 @@ func runInstall(ctx context.Context, e env, args []string) error {
 		if ctx.Err() != nil {
 			return interrupted(cfgs[i:])
 		}
-		if err := installConfig(ctx, e, rec, cfg, *dryRun, func(res watch.Result) { scans.report(ctx, e, db, cfg, res) }); err != nil {
+		if err := installConfig(ctx, e, rec, cfg, *dryRun, func(res watch.Result) {
+			scans.report(ctx, e, db, cfg, res)
+			mcpRemotes += countMCPRemote(res, *replaceMCPRemote)
+		}); err != nil {
 			if ctx.Err() != nil {
 				return interrupted(cfgs[i:])
 			}
@@ -108,10 +126,25 @@ func runInstall(ctx context.Context, e env, args []string) error {
 			failed = true
 		}
 	}
+	if mcpRemotes > 0 {
+		fmt.Fprintf(e.stderr, "aim-mcp: note: %d server(s) run npx mcp-remote; \"aim-mcp install --replace-mcp-remote\" makes aim-mcp their client instead, so each is known by its URL\n", mcpRemotes)
+	}
 	if failed {
 		return errSilent
 	}
 	return nil
+}
+
+// countMCPRemote counts the npx mcp-remote servers that install could
+// replace, when it was not asked to.
+func countMCPRemote(res watch.Result, asked bool) int {
+	n := 0
+	for _, o := range res.Outcomes {
+		if !asked && o.MCPRemote != nil && o.Action != watch.Skipped {
+			n++
+		}
+	}
+	return n
 }
 
 // installConfig wraps the servers of one config and says what it did.
@@ -129,6 +162,9 @@ func installConfig(ctx context.Context, e env, rec *watch.Reconciler, cfg *disco
 			state += ": " + o.Skip
 		case dryRun && o.Action != watch.AlreadyWrapped:
 			state = "would be " + o.Action
+		}
+		if o.Note != "" && o.Action != watch.Skipped {
+			state += ", " + o.Note
 		}
 		fmt.Fprintf(e.stdout, "  %-24s %s\n", o.RegName, state)
 	}

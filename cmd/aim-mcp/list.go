@@ -74,6 +74,9 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 		if r.Reason != "" {
 			state += ": " + r.Reason
 		}
+		if r.URL != "" && r.State != inventory.Skipped {
+			state += ", remote " + r.URL + " (" + r.Transport + ")"
+		}
 		trust, last := "-", "-"
 		if r.Trust != nil {
 			trust = fmt.Sprintf("%.2f", *r.Trust)

@@ -63,6 +63,8 @@ Flags:
   --header-env NAME=ENVVAR
                  send header NAME with the value of $ENVVAR (repeatable);
                  values never appear in argv, logs or the audit log
+  --entry ID     the id under which install kept the entry's original
+                 bytes, for uninstall; the proxy does not use it
 `
 
 func runProxy(ctx context.Context, e env, args []string) error {
@@ -74,6 +76,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	transport := fs.String("transport", "auto", "")
 	var hdrs headerEnvs
 	fs.Var(&hdrs, "header-env", "")
+	fs.String("entry", "", "") // install's, for uninstall
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -71,6 +72,8 @@ type serverStatus struct {
 	Name      string   `json:"name"`
 	ID        string   `json:"id"`
 	State     string   `json:"state"`
+	URL       string   `json:"url,omitempty"`       // a remote server's
+	Transport string   `json:"transport,omitempty"` // a remote server's, as install wrote it
 	AgentID   string   `json:"aim_agent_id,omitempty"`
 	AgentName string   `json:"aim_agent_name,omitempty"`
 	AIMStatus string   `json:"aim_status,omitempty"`
@@ -124,11 +127,20 @@ func runStatus(ctx context.Context, e env, args []string) error {
 			return errorf("%v", err)
 		}
 	}
+	// The remote servers install rewrote: their transport is in what it
+	// kept of each entry.
+	saved, _ := claudeconfig.SavedEntries(home.Entries(dir))
 	for _, s := range servers {
 		if s.Status == registry.StatusPurged {
 			continue
 		}
-		rep.Servers = append(rep.Servers, serverStatus{Client: s.Client, Name: s.Name, ID: s.ID, State: s.Status, AgentID: s.RemoteID})
+		st := serverStatus{Client: s.Client, Name: s.Name, ID: s.ID, State: s.Status, AgentID: s.RemoteID}
+		for _, k := range saved {
+			if k.Client == s.Client && k.Server == s.Name {
+				st.URL, st.Transport = k.URL, k.Transport
+			}
+		}
+		rep.Servers = append(rep.Servers, st)
 	}
 	settings, err := proxyAIM(dir, cfg, e.stderr)
 	if err != nil {
@@ -292,7 +304,11 @@ func printStatus(e env, rep statusReport, haveDB bool) error {
 	if rep.AIM == nil {
 		fmt.Fprintln(tw, "SERVER\tCLIENT\tID\tSTATE")
 		for _, s := range rep.Servers {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Client, s.ID, s.State)
+			state := s.State
+			if s.URL != "" {
+				state += ", remote " + s.URL + " (" + s.Transport + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Client, s.ID, state)
 		}
 		return tw.Flush()
 	}

@@ -21,7 +21,10 @@ Usage: aim-mcp uninstall [--client NAME|all] [--config PATH]... [--home DIR] [--
 
 Gives each client its config back. When a file is unchanged since aim-mcp
 last wrote it, the backup taken then is restored byte for byte; otherwise
-each wrapped entry is unwrapped and your later edits stay. "aim-mcp watch"
+each wrapped entry is unwrapped and your later edits stay. A remote server
+install rewrote gets its original entry back byte for byte, unless you
+edited that entry since: then it is left, and uninstall says where its
+original is. "aim-mcp watch"
 leaves a file given back alone until "aim-mcp install" runs again.
 Registrations, keys and the audit trail stay unless --purge.
 
@@ -143,6 +146,8 @@ func sharesAgent(servers []registry.Server, s registry.Server) bool {
 // uninstallConfig gives one config back.
 func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cfg *discovery.Config) error {
 	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Client.Display, cfg.Path)
+	ids := rewrittenIDs(cfg) // their saved entries go once the file is written
+	left := 0
 	restored, err := restoreBackup(ctx, db, cfg)
 	if err != nil {
 		return err
@@ -152,6 +157,15 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 			return ctx.Err()
 		}
 		if !s.Wrapped {
+			continue
+		}
+		if s.Proxy.Entry != "" {
+			ids = append(ids, s.Proxy.Entry)
+			msg := restoreRemote(cfg, dir, s)
+			if strings.HasPrefix(msg, leftAsIs) {
+				left++
+			}
+			fmt.Fprintf(e.stdout, "  %-24s %s\n", s.RegName, msg)
 			continue
 		}
 		if restored != "" {
@@ -169,6 +183,8 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 	switch {
 	case restored != "":
 		fmt.Fprintf(e.stdout, "%s: restored from %s\n", cfg.Path, restored)
+	case !cfg.File.Changed() && left > 0:
+		fmt.Fprintf(e.stdout, "%s: nothing changed\n", cfg.Path)
 	case !cfg.File.Changed():
 		fmt.Fprintf(e.stdout, "%s: no aim-mcp entries, nothing to change\n", cfg.Path)
 	}
@@ -193,6 +209,7 @@ func uninstallConfig(ctx context.Context, e env, db *registry.DB, dir string, cf
 		if db != nil {
 			db.ForgetInstall(ctx, cfg.Path)
 		}
+		forgetRewritten(dir, cfg, ids)
 		restartReminder(e, cfg.Client)
 	}
 	return nil

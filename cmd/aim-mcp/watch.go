@@ -120,7 +120,8 @@ func runWatch(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rec := &watch.Reconciler{Registry: db, Exe: exe, Home: dir, Backups: home.Backups(dir), Writable: writable}
+	rec := &watch.Reconciler{Registry: db, Exe: exe, Home: dir, Backups: home.Backups(dir), Writable: writable,
+		Entries: home.Entries(dir)}
 	// With a remote AIM configured for this home (install --aim-url), new
 	// servers are enrolled there too.
 	aim, err := newAIMInstall(env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: out}, dir, "", "", false)

@@ -10,6 +10,7 @@
 //   node client.mjs --scenario filesystem --fs-root DIR [options] -- node .../server-filesystem/dist/index.js DIR
 //   node client.mjs --scenario memory --memory-file F [options] -- node .../server-memory/dist/index.js
 //   node client.mjs --scenario approval [--handshake DIR] [options] -- aim-mcp proxy ... -- node .../server-everything/dist/index.js stdio
+//   node client.mjs --scenario everything --url http://127.0.0.1:PORT/mcp   (streamable HTTP, no command)
 //
 // Options:
 //   --meta FILE      write timing/pid facts (not compared) as JSON to FILE: shutdown
@@ -17,6 +18,9 @@
 //   --env K=V        extra environment for the server process (repeatable); the SDK's
 //                    default safe environment is always passed as well.
 //   --big-mib N      size of the large echo payload (default 4).
+//   --url URL        talk streamable HTTP to a running server at URL instead of starting a
+//                    command: the direct side of a remote server's comparison. There is no
+//                    process of ours to stop, so shutdown only closes the session.
 //   --handshake DIR  (approval) meet the side that answers the approvals through files in DIR:
 //                    this driver appends one JSON line per event to DIR/events.jsonl
 //                    ({"event", "t": epoch ms, ...}) and waits for DIR/go-<name> files.
@@ -33,6 +37,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -51,8 +56,8 @@ const APPROVAL_TIMEOUT_MS = 90_000;
 
 function parseArgs(argv) {
   const opts = { env: {}, bigMiB: 4, denyReason: "not during the demo" };
-  const dd = argv.indexOf("--");
-  if (dd < 0 || dd === argv.length - 1) usage("missing server command after --");
+  let dd = argv.indexOf("--");
+  if (dd < 0) dd = argv.length;
   opts.command = argv[dd + 1];
   opts.args = argv.slice(dd + 2);
   const own = argv.slice(0, dd);
@@ -70,6 +75,7 @@ function parseArgs(argv) {
       case "--big-mib": opts.bigMiB = Number(val()); break;
       case "--handshake": opts.handshake = val(); break;
       case "--deny-reason": opts.denyReason = val(); break;
+      case "--url": opts.url = val(); break;
       case "--env": {
         const kv = val();
         const eq = kv.indexOf("=");
@@ -80,12 +86,13 @@ function parseArgs(argv) {
       default: usage(`unknown option ${a}`);
     }
   }
+  if (!opts.command && !opts.url) usage("missing server command after -- (or --url)");
   if (!SUITES[opts.scenario]) usage(`--scenario must be one of ${Object.keys(SUITES).join(", ")}`);
   return opts;
 }
 
 function usage(msg) {
-  process.stderr.write(`client.mjs: ${msg}\nusage: node client.mjs --scenario everything|filesystem|memory|approval|dashboard|dashboard-drift [--fs-root DIR] [--memory-file F] [--env K=V] [--meta FILE] [--big-mib N] [--handshake DIR] [--deny-reason TEXT] -- CMD ARGS...\n`);
+  process.stderr.write(`client.mjs: ${msg}\nusage: node client.mjs --scenario everything|filesystem|memory|approval|dashboard|dashboard-drift [--fs-root DIR] [--memory-file F] [--env K=V] [--meta FILE] [--big-mib N] [--handshake DIR] [--deny-reason TEXT] [--url URL] -- CMD ARGS...\n`);
   process.exit(2);
 }
 
@@ -279,6 +286,11 @@ function bigPayload(bytes) {
 
 async function shutdown(run) {
   const rootPid = run.tap.pid;
+  if (run.opts.url) {
+    // A server we did not start: closing the session is all there is.
+    await run.client.close();
+    return { closed: true, processTreeGone: true };
+  }
   const tree = processTree(rootPid);
   run.check(tree.length >= 1, `shutdown: expected a live server process tree before close, found ${tree.length}`);
   const t0 = performance.now();
@@ -856,7 +868,9 @@ async function main() {
     fs.rmSync(run.memoryFile, { force: true });
   }
 
-  const inner = new StdioClientTransport({ command: opts.command, args: opts.args, env, stderr: "inherit" });
+  const inner = opts.url
+    ? new StreamableHTTPClientTransport(new URL(opts.url))
+    : new StdioClientTransport({ command: opts.command, args: opts.args, env, stderr: "inherit" });
   const tap = new TapTransport(inner);
   run.tap = tap;
   const capabilities = opts.scenario === "everything"

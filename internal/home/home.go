@@ -47,6 +47,10 @@ func Keys(dir string) string { return filepath.Join(dir, "keys") }
 // Backups is where client configs are copied before their first change.
 func Backups(dir string) string { return filepath.Join(dir, "backups") }
 
+// Entries is where the original bytes of rewritten remote entries are
+// kept, one private file per entry, for uninstall.
+func Entries(dir string) string { return filepath.Join(dir, "entries") }
+
 // ErrNetwork is returned by Ensure for a home on a network share: the
 // keys would live on another machine, readable by its administrators and
 // sent over the network on every start.
