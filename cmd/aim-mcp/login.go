@@ -214,7 +214,9 @@ func loginURL(ctx context.Context, e env, dir, name, client, given string) (stri
 		hint("give it: aim-mcp login %s --url https://...", name).exit(2)
 }
 
-func isHTTPURL(s string) bool { return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") }
+func isHTTPURL(s string) bool {
+	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
+}
 
 // authLog turns the oauth package's events into auth records. A proxy's
 // events may come before its journal exists (a login during start-up):

@@ -56,7 +56,7 @@ type codeGrant struct {
 
 type token struct {
 	resource, scope, client string
-	expiry              time.Time
+	expiry                  time.Time
 }
 
 // New starts the server.
