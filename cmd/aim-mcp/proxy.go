@@ -68,10 +68,15 @@ Flags:
   --header-env NAME=ENVVAR
                  send header NAME with the value of $ENVVAR (repeatable);
                  values never appear in argv, logs or the audit log
-  --oauth-client-id ID, --oauth-scopes "A B", --oauth-callback-port N,
+  --oauth-client-id ID
+                 a client id registered with the server's authorization
+                 server; its secret is read from $AIM_MCP_OAUTH_CLIENT_SECRET
+  --oauth-scopes "A B"
+                 the scopes to ask for (default: those the server names)
+  --oauth-callback-port N
+                 the loopback port of the login's redirect (default: kept)
   --oauth-as-metadata URL
-                 as for "aim-mcp login" (see aim-mcp login -h); the client
-                 secret is read from $AIM_MCP_OAUTH_CLIENT_SECRET
+                 the authorization server's metadata, instead of discovery
 `
 
 func runProxy(ctx context.Context, e env, args []string) error {
