@@ -32,8 +32,11 @@ type Config struct {
 
 	// Client makes the OAuth requests (metadata, registration, tokens).
 	Client *http.Client
-	// Store keeps the tokens; nil opens the keychain or the file store.
-	Store Store
+	// Store keeps the tokens; nil opens the one StoreKind names (keyring
+	// or file), else the one the last login used, else the keychain when
+	// it answers, else the file.
+	Store     Store
+	StoreKind string
 	// Open shows the authorization URL; nil is OpenBrowser.
 	Open func(url string) error
 	// Notify, when set, is told the authorization URL before the browser
@@ -90,17 +93,25 @@ func newFlow(cfg Config) (*flow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("login state of %s: %w", cfg.Server, err)
 	}
-	store := cfg.Store
-	if store == nil {
-		kind := os.Getenv("AIM_MCP_TOKEN_STORE")
-		if kind == "" {
-			kind = st.Store // where the last login put it
-		}
-		if store, err = OpenStore(cfg.Home, kind); err != nil {
-			return nil, err
-		}
+	return &flow{cfg: cfg, store: cfg.Store, key: cfg.Server, st: st, now: time.Now}, nil
+}
+
+// openStore opens the store on first use. A server that never needed a
+// login never asks the keychain.
+func (f *flow) openStore() (Store, error) {
+	if f.store != nil {
+		return f.store, nil
 	}
-	return &flow{cfg: cfg, store: store, key: cfg.Server, st: st, now: time.Now}, nil
+	kind := f.cfg.StoreKind
+	if kind == "" {
+		kind = f.st.Store
+	}
+	s, err := OpenStore(f.cfg.Home, kind)
+	if err != nil {
+		return nil, err
+	}
+	f.store = s
+	return s, nil
 }
 
 // lock takes the server's lock, shared by every aim-mcp process on the
@@ -135,7 +146,21 @@ func (f *flow) lock(ctx context.Context) (unlock func(), err error) {
 // load reads the grant for this server's URL; nil when there is none, or
 // when it was made for another URL.
 func (f *flow) load() (*grant, error) {
-	g, err := loadGrant(f.store, f.key)
+	if st, err := loadState(f.cfg.Home, f.cfg.Server); err == nil {
+		port := f.st.CallbackPort
+		f.st = st // another process may have logged in
+		if st.CallbackPort == 0 {
+			f.st.CallbackPort = port
+		}
+	}
+	if f.store == nil && f.st.Store == "" {
+		return nil, nil // nothing was ever stored
+	}
+	store, err := f.openStore()
+	if err != nil {
+		return nil, err
+	}
+	g, err := loadGrant(store, f.key)
 	if errors.Is(err, ErrNoGrant) {
 		return nil, nil
 	}
@@ -151,10 +176,14 @@ func (f *flow) load() (*grant, error) {
 // save stores the grant and says so in the state file. Only the holder of
 // the lock calls it.
 func (f *flow) save(g *grant, lost string) error {
-	if err := saveGrant(f.store, f.key, g); err != nil {
+	store, err := f.openStore()
+	if err != nil {
+		return err
+	}
+	if err := saveGrant(store, f.key, g); err != nil {
 		return fmt.Errorf("store the token: %w", err)
 	}
-	f.st.URL, f.st.Store = f.cfg.URL, f.store.Kind()
+	f.st.URL, f.st.Store = f.cfg.URL, store.Kind()
 	f.st.Issuer, f.st.ClientID, f.st.Scopes = g.Issuer, g.ClientID, g.Scopes
 	f.st.Fingerprint, f.st.Expiry, f.st.Refreshable = Fingerprint(g.AccessToken), g.Expiry, g.RefreshToken != ""
 	f.st.LoggedIn, f.st.Lost = g.AccessToken != "", lost
@@ -257,8 +286,8 @@ func Logout(ctx context.Context, cfg Config) (had bool, err error) {
 		return false, err
 	}
 	defer unlock()
-	g, err := loadGrant(f.store, f.key)
-	if errors.Is(err, ErrNoGrant) {
+	g, err := f.load()
+	if g == nil && err == nil {
 		had = f.st.LoggedIn
 		f.st.LoggedIn, f.st.Lost, f.st.Fingerprint = false, "", ""
 		return had, saveState(cfg.Home, cfg.Server, f.st)

@@ -31,6 +31,8 @@ up to 45 seconds.
 aim-mcp is the server's OAuth client: the token is for the server's own URL
 and never leaves aim-mcp. The browser's redirect comes back to
 http://127.0.0.1:PORT/callback; the port is kept for the next login.
+AIM_MCP_TOKEN_STORE=file keeps the tokens in the file even where a
+keychain runs (keyring: in the keychain only).
 
 Flags:
   --url URL      the server's URL (default: the one NAME was logged in to,
@@ -92,7 +94,8 @@ func (o oauthFlags) config(dir, server, u string) (oauth.Config, error) {
 	}
 	return oauth.Config{Home: dir, Server: server, URL: u,
 		ClientID: *o.clientID, ClientSecret: getenv("AIM_MCP_OAUTH_CLIENT_SECRET"),
-		Scopes: strings.Fields(*o.scopes), CallbackPort: *o.port, ASMetadata: *o.asMetadata}, nil
+		Scopes: strings.Fields(*o.scopes), CallbackPort: *o.port, ASMetadata: *o.asMetadata,
+		StoreKind: getenv("AIM_MCP_TOKEN_STORE")}, nil
 }
 
 func runLogin(ctx context.Context, e env, args []string) error {
@@ -162,7 +165,7 @@ func runLogout(ctx context.Context, e env, args []string) error {
 	}
 	rec := authRecorder(ctx, e, dir, name, *client)
 	defer rec.close()
-	had, err := oauth.Logout(ctx, oauth.Config{Home: dir, Server: name, URL: st.URL, Event: rec.add})
+	had, err := oauth.Logout(ctx, oauth.Config{Home: dir, Server: name, URL: st.URL, Event: rec.add, StoreKind: getenv("AIM_MCP_TOKEN_STORE")})
 	if err != nil {
 		return errorf("logout of %s: %v", name, err).hint("remove the server's entry from the keychain (service aim-mcp) or %s by hand", dir)
 	}
