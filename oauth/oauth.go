@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/zalando/go-keyring"
 	"golang.org/x/oauth2"
 )
 
@@ -180,7 +181,16 @@ func (f *flow) save(g *grant, lost string) error {
 	if err != nil {
 		return err
 	}
-	if err := saveGrant(store, f.key, g); err != nil {
+	err = saveGrant(store, f.key, g)
+	if errors.Is(err, keyring.ErrSetDataTooBig) {
+		// Windows keeps 2560 bytes a secret, macOS's tool 4 KiB: a grant of
+		// long JWTs goes to the file instead.
+		store.Delete(f.key)
+		store = fileStore{dir: filepath.Join(dir(f.cfg.Home), "tokens")}
+		f.store = store
+		err = saveGrant(store, f.key, g)
+	}
+	if err != nil {
 		return fmt.Errorf("store the token: %w", err)
 	}
 	f.st.URL, f.st.Store = f.cfg.URL, store.Kind()

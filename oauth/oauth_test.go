@@ -367,3 +367,52 @@ func TestKeyringStore(t *testing.T) {
 		t.Errorf("after delete: %v", err)
 	}
 }
+
+// TestKeyringTooBig: a grant the keychain cannot hold goes to the file.
+func TestKeyringTooBig(t *testing.T) {
+	keyring.MockInitWithError(keyring.ErrSetDataTooBig)
+	defer keyring.MockInit()
+	home := t.TempDir()
+	f, err := newFlow(Config{Home: home, Server: "demo", URL: "https://x.example/mcp", StoreKind: StoreKeyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.save(&grant{Resource: "https://x.example/mcp", AccessToken: strings.Repeat("j", 3000)}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if st := LoginStatus(home, "demo", time.Now()); st.Store != StoreFile || st.State != StateLoggedIn {
+		t.Errorf("status %+v, want logged in with the file store", st)
+	}
+	if _, err := os.Stat(filepath.Join(dir(home), "tokens", "demo.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestLoginWaitEnds: a session whose browser never comes back gives up
+// after its wait, with the command that fixes it, and picks up a login
+// made elsewhere afterwards.
+func TestLoginWaitEnds(t *testing.T) {
+	as := oauthtest.New(oauthtest.Options{})
+	defer as.Close()
+	home := t.TempDir()
+	var ev events
+	cfg := config(t, home, as, &ev)
+	cfg.Open = func(string) error { return nil } // a browser nobody looks at
+	tr := transport(t, cfg, true, nil)
+	tr.Wait = 300 * time.Millisecond
+	_, _, err := call(tr, as.Resource(), "initialize")
+	var ln *LoginNeededError
+	if !errors.As(err, &ln) || !strings.Contains(err.Error(), "aim-mcp login demo") {
+		t.Fatalf("got %v, want a LoginNeededError naming aim-mcp login demo", err)
+	}
+	if _, _, codes, _, _, _ := as.Snapshot(); codes != 0 {
+		t.Errorf("a token was issued")
+	}
+	// A login elsewhere (aim-mcp login): the same session works again.
+	if _, err := Login(t.Context(), config(t, home, as, &ev)); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, err := call(tr, as.Resource(), "tools/list"); err != nil || code != 200 {
+		t.Fatalf("after a login elsewhere: %d %v", code, err)
+	}
+}

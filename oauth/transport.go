@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,7 +34,7 @@ type Transport struct {
 
 	loginMu   sync.Mutex // one login at a time in this process
 	failed    *LoginNeededError
-	toldOnce  sync.Once
+	told      atomic.Bool // LoginNeeded was called for the current failure
 	stepUps   int
 	refreshes int
 }
@@ -161,7 +162,14 @@ func (t *Transport) token(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.failed != nil {
-		return "", t.failed
+		// Until a person logs in (aim-mcp login, or another session), every
+		// request fails here, without asking any server.
+		g, err := t.f.load()
+		if err != nil || !g.valid(t.f.now()) {
+			return "", t.failed
+		}
+		t.failed, t.g, t.loaded = nil, g, true
+		t.told.Store(false)
 	}
 	if !t.loaded {
 		g, err := t.f.load()
@@ -342,8 +350,8 @@ func (t *Transport) needLogin(cause error) error {
 }
 
 func (t *Transport) tell(ln *LoginNeededError) {
-	if t.LoginNeeded != nil {
-		t.toldOnce.Do(func() { t.LoginNeeded(ln) })
+	if t.LoginNeeded != nil && t.told.CompareAndSwap(false, true) {
+		t.LoginNeeded(ln)
 	}
 }
 

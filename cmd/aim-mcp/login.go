@@ -312,7 +312,7 @@ func remoteOAuth(e env, cfg oauth.Config, rec *authLog) (*http.Client, func() ma
 	t.Interactive = true
 	t.LoginNeeded = func(err *oauth.LoginNeededError) {
 		fmt.Fprintf(e.stderr, "aim-mcp: error: %v\n", err.Cause)
-		fmt.Fprintf(e.stderr, "aim-mcp: hint: run \"aim-mcp login %s\", then restart the server in your client\n", cfg.Server)
+		fmt.Fprintf(e.stderr, "aim-mcp: hint: run \"aim-mcp login %s\"; this session picks the login up\n", cfg.Server)
 	}
 	return &http.Client{Transport: t}, t.Describe, nil
 }
