@@ -100,6 +100,8 @@ func (f *flow) authorize(ctx context.Context, ch challenge, old *grant) (*grant,
 // else the one it used before (authorization servers bind the redirect URI
 // to the registration), else a free one, which is kept.
 func (f *flow) listen() (net.Listener, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	port := f.cfg.CallbackPort
 	if port == 0 {
 		port = f.st.CallbackPort

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -82,8 +83,10 @@ type flow struct {
 	cfg   Config
 	store Store
 	key   string // the grant's name in the store: the server's
-	st    state
 	now   func() time.Time // the clock; tests move it
+
+	mu    sync.Mutex // guards st and store: a login and a refresh may overlap in one process
+	st    state
 }
 
 func newFlow(cfg Config) (*flow, error) {
@@ -100,6 +103,8 @@ func newFlow(cfg Config) (*flow, error) {
 // openStore opens the store on first use. A server that never needed a
 // login never asks the keychain.
 func (f *flow) openStore() (Store, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.store != nil {
 		return f.store, nil
 	}
@@ -147,6 +152,7 @@ func (f *flow) lock(ctx context.Context) (unlock func(), err error) {
 // load reads the grant for this server's URL; nil when there is none, or
 // when it was made for another URL.
 func (f *flow) load() (*grant, error) {
+	f.mu.Lock()
 	if st, err := loadState(f.cfg.Home, f.cfg.Server); err == nil {
 		port := f.st.CallbackPort
 		f.st = st // another process may have logged in
@@ -154,7 +160,9 @@ func (f *flow) load() (*grant, error) {
 			f.st.CallbackPort = port
 		}
 	}
-	if f.store == nil && f.st.Store == "" {
+	never := f.store == nil && f.st.Store == ""
+	f.mu.Unlock()
+	if never {
 		return nil, nil // nothing was ever stored
 	}
 	store, err := f.openStore()
@@ -187,12 +195,16 @@ func (f *flow) save(g *grant, lost string) error {
 		// long JWTs goes to the file instead.
 		store.Delete(f.key)
 		store = fileStore{dir: filepath.Join(dir(f.cfg.Home), "tokens")}
+		f.mu.Lock()
 		f.store = store
+		f.mu.Unlock()
 		err = saveGrant(store, f.key, g)
 	}
 	if err != nil {
 		return fmt.Errorf("store the token: %w", err)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.st.URL, f.st.Store = f.cfg.URL, store.Kind()
 	f.st.Issuer, f.st.ClientID, f.st.Scopes = g.Issuer, g.ClientID, g.Scopes
 	f.st.Fingerprint, f.st.Expiry, f.st.Refreshable = Fingerprint(g.AccessToken), g.Expiry, g.RefreshToken != ""
@@ -298,6 +310,8 @@ func Logout(ctx context.Context, cfg Config) (had bool, err error) {
 	defer unlock()
 	g, err := f.load()
 	if g == nil && err == nil {
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		had = f.st.LoggedIn
 		f.st.LoggedIn, f.st.Lost, f.st.Fingerprint = false, "", ""
 		return had, saveState(cfg.Home, cfg.Server, f.st)

@@ -36,7 +36,6 @@ type Transport struct {
 	failed    *LoginNeededError
 	told      atomic.Bool // LoginNeeded was called for the current failure
 	stepUps   int
-	refreshes int
 }
 
 // NewTransport wraps base (nil: http.DefaultTransport) with the server's
@@ -231,7 +230,6 @@ func (t *Transport) refreshLocked(ctx context.Context, refused string) (string, 
 		return "", nil
 	}
 	ng, err := refresh(lctx, t.f.cfg.httpClient(), g, t.f.now())
-	t.refreshes++
 	if err != nil {
 		var te *tokenError
 		if errors.As(err, &te) && (te.Code == "invalid_grant" || te.Code == "invalid_client") {
