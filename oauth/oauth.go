@@ -82,11 +82,11 @@ func (e *LoginNeededError) Unwrap() error { return e.Cause }
 type flow struct {
 	cfg   Config
 	store Store
-	key   string // the grant's name in the store: the server's
+	key   string           // the grant's name in the store: the server's
 	now   func() time.Time // the clock; tests move it
 
-	mu    sync.Mutex // guards st and store: a login and a refresh may overlap in one process
-	st    state
+	mu sync.Mutex // guards st and store: a login and a refresh may overlap in one process
+	st state
 }
 
 func newFlow(cfg Config) (*flow, error) {

@@ -32,10 +32,10 @@ type Transport struct {
 	retryAt time.Time // after a refresh that failed for a reason other than the grant
 	lastErr error
 
-	loginMu   sync.Mutex // one login at a time in this process
-	failed    *LoginNeededError
-	told      atomic.Bool // LoginNeeded was called for the current failure
-	stepUps   int
+	loginMu sync.Mutex // one login at a time in this process
+	failed  *LoginNeededError
+	told    atomic.Bool // LoginNeeded was called for the current failure
+	stepUps int
 }
 
 // NewTransport wraps base (nil: http.DefaultTransport) with the server's
