@@ -52,6 +52,8 @@ type resourceMeta struct {
 	Resource             string   `json:"resource"`
 	AuthorizationServers []string `json:"authorization_servers"`
 	ScopesSupported      []string `json:"scopes_supported"`
+
+	assumed bool // none found: the 2025-03-26 rule, the server's origin is its authorization server
 }
 
 // errMismatch is metadata that names another resource: the server is
@@ -107,7 +109,7 @@ func discoverResource(ctx context.Context, c *http.Client, resource string, ch c
 	}
 	origin := *ru
 	origin.Path, origin.RawQuery, origin.Fragment = "", "", ""
-	return &resourceMeta{Resource: resource, AuthorizationServers: []string{origin.String()}}, nil
+	return &resourceMeta{Resource: resource, AuthorizationServers: []string{origin.String()}, assumed: true}, nil
 }
 
 // sameResource: the metadata's resource is the server's URL, or its

@@ -66,6 +66,10 @@ type Event struct {
 	Err         string
 }
 
+// ErrNoLoginAsked: the server answers without a login and publishes no
+// protected resource metadata; there is nothing to log in to.
+var ErrNoLoginAsked = errors.New("the server answers without a login and names no authorization server")
+
 // LoginNeededError is a request that cannot go on until a person logs in.
 type LoginNeededError struct {
 	Server string
@@ -280,9 +284,16 @@ func Login(ctx context.Context, cfg Config) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	ch, err := probe(ctx, cfg.httpClient(), cfg.URL)
+	ch, status, err := probe(ctx, cfg.httpClient(), cfg.URL)
 	if err != nil {
 		return Status{}, err
+	}
+	if status/100 == 2 && !ch.bearer && cfg.ASMetadata == "" {
+		// A server that let an anonymous initialize in may still want a
+		// login for its tools; its resource metadata says so.
+		if prm, err := discoverResource(ctx, cfg.httpClient(), cfg.URL, ch); err == nil && prm.assumed {
+			return Status{}, ErrNoLoginAsked
+		}
 	}
 	g, err := f.authorize(ctx, ch, old)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -414,5 +415,26 @@ func TestLoginWaitEnds(t *testing.T) {
 	}
 	if code, _, err := call(tr, as.Resource(), "tools/list"); err != nil || code != 200 {
 		t.Fatalf("after a login elsewhere: %d %v", code, err)
+	}
+}
+
+func TestLoginNotAsked(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/mcp" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"jsonrpc":"2.0","id":0,"result":{}}`)
+	}))
+	defer srv.Close()
+	home := t.TempDir()
+	_, err := Login(t.Context(), Config{Home: home, Server: "open", URL: srv.URL + "/mcp", Open: follow,
+		Store: fileStore{dir: filepath.Join(dir(home), "tokens")}})
+	if !errors.Is(err, ErrNoLoginAsked) {
+		t.Fatalf("got %v, want ErrNoLoginAsked", err)
+	}
+	if st := LoginStatus(home, "open", time.Now()); st.State != StateNone {
+		t.Errorf("status %s", st.State)
 	}
 }

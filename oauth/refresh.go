@@ -97,17 +97,17 @@ func expiry(raw json.RawMessage, now time.Time) time.Time {
 // probe asks the server what it wants, for aim-mcp login: an initialize
 // without a token, whose 401 names the resource metadata and scopes. A
 // session the server opened for it is ended again.
-func probe(ctx context.Context, c *http.Client, u string) (challenge, error) {
+func probe(ctx context.Context, c *http.Client, u string) (ch challenge, status int, err error) {
 	body := `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"aim-mcp login","version":"1"}}}`
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
 	if err != nil {
-		return challenge{}, err
+		return challenge{}, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := c.Do(req)
 	if err != nil {
-		return challenge{}, fmt.Errorf("the server at %s: %w", u, err)
+		return challenge{}, 0, fmt.Errorf("the server at %s: %w", u, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
@@ -119,5 +119,5 @@ func probe(ctx context.Context, c *http.Client, u string) (challenge, error) {
 			}
 		}
 	}
-	return parseChallenge(resp.Header), nil
+	return parseChallenge(resp.Header), resp.StatusCode, nil
 }

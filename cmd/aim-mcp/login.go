@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -133,6 +134,10 @@ func runLogin(ctx context.Context, e env, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	st, err := oauth.Login(ctx, cfg)
+	if errors.Is(err, oauth.ErrNoLoginAsked) {
+		return errorf("%s (%s) answers without a login and names no authorization server", name, u).
+			hint("nothing to log in to; a server that wants an API key takes it as a header: aim-mcp proxy --header-env NAME=ENVVAR")
+	}
 	if err != nil {
 		return errorf("login to %s failed: %v", name, err).
 			hint("check the URL (%s) and try again; pass --oauth-client-id when the server's authorization server does not register clients itself", u)
