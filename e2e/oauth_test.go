@@ -6,9 +6,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,6 +172,17 @@ func TestOAuthDemoServer(t *testing.T) {
 	startListening(t, srv, "MCP Streamable HTTP Server listening")
 	url := fmt.Sprintf("http://localhost:%d/mcp", port)
 	env := oauthEnv(user, browser)
+	t.Run("loopback-resource-refused", func(t *testing.T) {
+		// Why aim-mcp is the OAuth client and not a loopback proxy that
+		// hands the client's login through: a token for the proxy's own URL
+		// is refused by a strict authorization server.
+		if tok := rawToken(t, authPort, "http://127.0.0.1:9/mcp"); tok != "" {
+			t.Errorf("the strict authorization server issued a token for a loopback proxy's URL")
+		}
+		if tok := rawToken(t, authPort, url); tok == "" {
+			t.Errorf("the strict authorization server issued no token for the server's own URL")
+		}
+	})
 	proxy := []string{aimBin, "proxy", "--server", "demo", "--home", home, "--url", url}
 
 	var said strings.Builder
@@ -365,6 +380,54 @@ func TestOAuthConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawToken runs the authorization code flow by hand against the demo
+// authorization server (it approves at once) for resource, and returns the
+// access token, or "" when it is refused.
+func rawToken(t *testing.T, authPort int, resource string) string {
+	t.Helper()
+	as := fmt.Sprintf("http://localhost:%d", authPort)
+	redirect := "http://127.0.0.1:9/callback"
+	resp, err := http.Post(as+"/register", "application/json", strings.NewReader(
+		`{"client_name":"probe","redirect_uris":["`+redirect+`"],"token_endpoint_auth_method":"none"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&reg)
+	resp.Body.Close()
+	verifier := strings.Repeat("v", 50)
+	sum := sha256.Sum256([]byte(verifier))
+	q := neturl.Values{"response_type": {"code"}, "client_id": {reg.ClientID}, "redirect_uri": {redirect}, "state": {"s"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "resource": {resource}}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Get(as + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := neturl.Parse(resp.Header.Get("Location"))
+	code := ""
+	if err == nil {
+		code = loc.Query().Get("code")
+	}
+	if code == "" {
+		return ""
+	}
+	resp, err = http.PostForm(as+"/token", neturl.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {reg.ClientID}, "redirect_uri": {redirect}, "code_verifier": {verifier}, "resource": {resource}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	return tok.AccessToken
 }
 
 // freePort is a loopback port no one listens on.
