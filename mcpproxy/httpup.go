@@ -32,6 +32,9 @@ type Remote struct {
 	// MaxFrame bounds one message from the server (default 64 MiB): a
 	// larger one is answered as an error.
 	MaxFrame int
+	// Describe, when set, adds to what the session record says of the
+	// server (the login's issuer, client and token fingerprint).
+	Describe func() map[string]any
 }
 
 const defaultMaxFrame = 64 << 20
@@ -48,6 +51,7 @@ type httpUp struct {
 	client *http.Client
 	max    int
 	log    *slog.Logger
+	extra  func() map[string]any // Remote.Describe
 
 	ctx    context.Context // ends when the session is stopped
 	cancel context.CancelFunc
@@ -99,7 +103,7 @@ func startRemote(r *Remote, log *slog.Logger) (*httpUp, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	h := &httpUp{
-		url: r.URL, shown: shownURL(u), hdr: r.Headers.Clone(), client: client, max: max, log: log,
+		url: r.URL, shown: shownURL(u), hdr: r.Headers.Clone(), client: client, max: max, log: log, extra: r.Describe,
 		ctx: ctx, cancel: cancel, out: pr, outW: pw,
 		queue: make(chan []byte, 256), queueDone: make(chan struct{}),
 		changed: make(chan struct{}), done: make(chan struct{}),
@@ -473,9 +477,13 @@ func (h *httpUp) describe() map[string]any {
 		names = append(names, k)
 	}
 	slices.Sort(names)
+	d := map[string]any{}
+	if h.extra != nil {
+		d = h.extra()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	d := map[string]any{"url": h.shown, "transport": "streamable-http", "header_names": names}
+	d["url"], d["transport"], d["header_names"] = h.shown, "streamable-http", names
 	if h.version != "" {
 		d["protocol_version"] = h.version
 	}

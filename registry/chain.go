@@ -29,6 +29,7 @@ const (
 	KindApproval     = "approval"      // a human answered an approval
 	KindNeutralised  = "neutralised"   // terminal escapes or hidden characters removed on the way to the client
 	KindRefused      = "refused"       // a server's request to the client refused (a form asking for a secret)
+	KindAuth         = "auth"          // a remote server's login: login, refresh, step-up, logout
 )
 
 // Event is what a caller asks to append; the chain adds seq, prev, hash and signature.

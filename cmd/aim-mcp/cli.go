@@ -66,6 +66,8 @@ func commands() []command {
 		{"list", "show each MCP server, its state, identity and trust", runList, nil},
 		{"watch", "keep client configs wrapped as they change (--service: at login)", runWatch, nil},
 		{"proxy", "run an MCP server behind aim-mcp (the command install writes)", runProxy, nil},
+		{"login", "sign aim-mcp in to a remote MCP server (OAuth, in the browser)", runLogin, nil},
+		{"logout", "forget aim-mcp's tokens for a remote MCP server", runLogout, nil},
 		{"logs", "show the audit trail", runLogs, nil},
 		{"audit", "verify the audit trail (audit verify)", runAudit, []string{"verify"}},
 		{"policy", "add, list, remove and check policy rules", runPolicy, []string{"add", "list", "remove", "check"}},

@@ -132,7 +132,7 @@ func completionSpecOf(ctx context.Context) completionSpec {
 		},
 		serverFlags: []string{"server"},
 		fileFlags:   []string{"config", "file", "home", "log", "o", "output", "peers", "witness"},
-		serverArgs:  []string{"keys", "pins", "scan", "trust"},
+		serverArgs:  []string{"keys", "login", "logout", "pins", "scan", "trust"},
 	}
 	for _, c := range commands() {
 		spec.commands = append(spec.commands, c)

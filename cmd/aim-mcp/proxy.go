@@ -19,6 +19,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/home"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/oauth"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/policy"
@@ -30,6 +31,8 @@ var proxyUsage = `
 Usage: aim-mcp proxy [--client NAME] --server NAME [--home DIR] -- CMD [ARGS...]
        aim-mcp proxy [--client NAME] --server NAME [--home DIR] --url URL
              [--transport auto|http] [--header-env NAME=ENVVAR ...]
+             [--oauth-client-id ID] [--oauth-scopes "A B"]
+             [--oauth-callback-port N] [--oauth-as-metadata URL]
 
 Runs the MCP server CMD and relays its stdio. Every tools/call is checked,
 signed and recorded in the audit log before it reaches the server.
@@ -38,7 +41,9 @@ With --url the server is remote: the proxy speaks stdio to the client and
 streamable HTTP to URL, as the server's client. A refused call never
 reaches the network. URL must be https, or http to localhost. When the
 server loses the session (it restarted), the proxy initializes again and
-retries, once.
+retries, once. When the server asks for a login (OAuth), the proxy is its
+OAuth client: it uses the token "aim-mcp login NAME" stored, refreshes it,
+and with none opens the browser and waits up to 45 seconds for you.
 "aim-mcp install" writes this command into the client's config; you do
 not normally run it yourself.
 
@@ -65,6 +70,15 @@ Flags:
                  values never appear in argv, logs or the audit log
   --entry ID     the id under which install kept the entry's original
                  bytes, for uninstall; the proxy does not use it
+  --oauth-client-id ID
+                 a client id registered with the server's authorization
+                 server; its secret is read from $AIM_MCP_OAUTH_CLIENT_SECRET
+  --oauth-scopes "A B"
+                 the scopes to ask for (default: those the server names)
+  --oauth-callback-port N
+                 the loopback port of the login's redirect (default: kept)
+  --oauth-as-metadata URL
+                 the authorization server's metadata, instead of discovery
 `
 
 func runProxy(ctx context.Context, e env, args []string) error {
@@ -77,6 +91,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	var hdrs headerEnvs
 	fs.Var(&hdrs, "header-env", "")
 	fs.String("entry", "", "") // install's, for uninstall
+	of := addOAuthFlags(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -85,6 +100,8 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		return &usageError{cmd: "proxy", msg: "--server is required"}
 	}
 	var remote *mcpproxy.Remote
+	auth := &authLog{}
+	var oauthCfg *oauth.Config
 	switch {
 	case *rawURL != "" && len(argv) > 0:
 		return &usageError{cmd: "proxy", msg: "give either --url or a server command after --, not both"}
@@ -102,16 +119,27 @@ func runProxy(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		remote = &mcpproxy.Remote{URL: u.String(), Transport: *transport, Headers: h}
+		cfg, err := of.config("", *server, u.String())
+		if err != nil {
+			return err
+		}
+		oauthCfg = &cfg
 		// The registration's command is the URL: the server's identity.
 		argv = []string{u.String()}
-	case len(hdrs) > 0 || *transport != "auto":
-		return &usageError{cmd: "proxy", msg: "--header-env and --transport need --url"}
+	case len(hdrs) > 0 || *transport != "auto" || of.set():
+		return &usageError{cmd: "proxy", msg: "--header-env, --transport and --oauth-* need --url"}
 	case len(argv) == 0:
 		return &usageError{cmd: "proxy", msg: "no server command after -- (or --url for a remote server)"}
 	}
 	dir, err := home.Resolve(*homeFlag)
 	if err != nil {
 		return err
+	}
+	if oauthCfg != nil {
+		oauthCfg.Home = dir
+		if remote.Client, remote.Describe, err = remoteOAuth(e, *oauthCfg, auth); err != nil {
+			return err
+		}
 	}
 	// One proxy runs per server, often a dozen at once: keep each small.
 	// The soft limit makes the GC work harder while a multi-megabyte
@@ -210,6 +238,7 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		if tel != nil {
 			journal = tel.Journal(journal)
 		}
+		auth.attach(journal)
 		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction, Scan: poison.New(nil),
 			Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
 			Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }})
