@@ -85,7 +85,7 @@ type httpUp struct {
 	tlsSPKI    string                 // the server certificate's key hash
 	tlsIssuer  string
 
-	report func(error)                          // see [Options.Report]
+	report func(error)                            // see [Options.Report]
 	record func(kind string, data map[string]any) // into the session's audit trail
 
 	endOnce sync.Once
