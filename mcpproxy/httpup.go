@@ -428,7 +428,7 @@ func (h *httpUp) post(ctx context.Context, u string, frame []byte, m upMessage) 
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	ver := h.sessionHeaders(req, m.Method != "initialize")
 	routeHeaders(req, frame, m, ver)
-	resp, err := h.client.Do(req)
+	resp, err := h.do(req)
 	if err == nil {
 		h.noteTLS(resp)
 	}
@@ -507,7 +507,7 @@ func (h *httpUp) deleteSession() {
 		return
 	}
 	h.sessionHeaders(req, true)
-	resp, err := h.client.Do(req)
+	resp, err := h.do(req)
 	if err != nil {
 		h.log.Debug("remote server: delete session", "err", err)
 		return

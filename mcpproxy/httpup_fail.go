@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 )
 
 // RemoteFailure says what kind of trouble a remote server gave: the command
@@ -118,4 +119,15 @@ func (h *httpUp) noteTLS(resp *http.Response) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.tlsSPKI, h.tlsIssuer = hex.EncodeToString(sum[:]), leaf.Issuer.String()
+}
+
+// do sends req. Its error leaves out the URL, which may carry a
+// credential in its query: the messages name the server by h.shown.
+func (h *httpUp) do(req *http.Request) (*http.Response, error) {
+	resp, err := h.client.Do(req)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return resp, err
 }

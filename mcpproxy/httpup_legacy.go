@@ -179,7 +179,7 @@ func (h *httpUp) legacyOpen() (string, error) {
 	for k, v := range h.hdr {
 		req.Header[k] = v
 	}
-	resp, err := h.client.Do(req)
+	resp, err := h.do(req)
 	if err != nil {
 		return "", err
 	}

@@ -213,7 +213,7 @@ func (h *httpUp) listen() {
 		if last != "" {
 			req.Header.Set("Last-Event-ID", last)
 		}
-		resp, err := h.client.Do(req)
+		resp, err := h.do(req)
 		var pause time.Duration
 		switch {
 		case err != nil:

@@ -60,7 +60,7 @@ func (h *httpUp) resume(rs *resumable, deliver func(line []byte), done func() bo
 		req.Header.Set("Accept", "text/event-stream")
 		h.sessionHeaders(req, true)
 		req.Header.Set("Last-Event-ID", rs.lastID)
-		resp, err := h.client.Do(req)
+		resp, err := h.do(req)
 		if err != nil {
 			if idle++; idle >= resumeTries {
 				return fmt.Errorf("resume the reply stream: %w", err)
