@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -112,5 +113,71 @@ func TestRemoteTLSRecord(t *testing.T) {
 	}
 	if d["transport"] != "streamable-http" || d["protocol_version"] != "2025-06-18" {
 		t.Errorf("describe: %v", d)
+	}
+}
+
+// pollingServer closes each call's reply stream after its priming event
+// (an id, no data, retry: 10ms); a GET with that Last-Event-ID brings the
+// answer, unless empty is set: then every poll brings nothing new.
+type pollingServer struct {
+	empty bool
+	mu    sync.Mutex
+	lasts []string // Last-Event-ID of each GET
+}
+
+func (s *pollingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	if r.Method == http.MethodGet {
+		s.mu.Lock()
+		s.lasts = append(s.lasts, r.Header.Get("Last-Event-ID"))
+		s.mu.Unlock()
+		if r.Header.Get("Last-Event-ID") == "" {
+			w.WriteHeader(http.StatusMethodNotAllowed) // no stream of its own
+			return
+		}
+		if s.empty {
+			fmt.Fprint(w, "retry: 10\n\n")
+			return
+		}
+		fmt.Fprint(w, "id: p2\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n")
+		fmt.Fprint(w, "id: p3\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"done\":true}}\n\n")
+		return
+	}
+	fmt.Fprint(w, "id: p1\nretry: 10\ndata:\n\n")
+}
+
+// TestRemoteResume: a reply stream the server closes before answering
+// (2025-11-25) is resumed with GET and Last-Event-ID after the server's
+// retry delay, and the answer arrives; a server whose polls bring nothing
+// gets a bounded number of them and the request an error.
+func TestRemoteResume(t *testing.T) {
+	for _, empty := range []bool{false, true} {
+		s := &pollingServer{empty: empty}
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		c := newRemoteClient(t, &Remote{URL: srv.URL})
+		c.send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"long"}}`)
+		if empty {
+			if l := c.next(); !strings.Contains(l, `"id":1,"error"`) || !strings.Contains(l, "brought nothing in 3 polls") {
+				t.Errorf("polls that bring nothing: got %s", l)
+			}
+			s.mu.Lock()
+			if len(s.lasts) != resumeTries {
+				t.Errorf("%d polls, want %d", len(s.lasts), resumeTries)
+			}
+			s.mu.Unlock()
+			continue
+		}
+		if l := c.next(); l != `{"jsonrpc":"2.0","method":"notifications/message","params":{}}` {
+			t.Errorf("first message after resuming: got %s", l)
+		}
+		if l := c.next(); l != `{"jsonrpc":"2.0","id":1,"result":{"done":true}}` {
+			t.Errorf("answer after resuming: got %s", l)
+		}
+		s.mu.Lock()
+		if len(s.lasts) != 1 || s.lasts[0] != "p1" {
+			t.Errorf("GETs with Last-Event-ID %q, want one with p1", s.lasts)
+		}
+		s.mu.Unlock()
 	}
 }
