@@ -112,8 +112,9 @@ func startRemote(r *Remote, log *slog.Logger, report func(error), record func(st
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	h := &httpUp{
-		url: r.URL, shown: shownURL(u), auto: r.Transport == "" || r.Transport == "auto", hdr: r.Headers.Clone(), client: client, max: max, log: log,
-		ctx: ctx, cancel: cancel, out: pr, outW: pw,
+		url: r.URL, shown: shownURL(u), hdr: r.Headers.Clone(), client: client, max: max, log: log,
+		auto: r.Transport == "" || r.Transport == "auto",
+		ctx:  ctx, cancel: cancel, out: pr, outW: pw,
 		queue: make(chan []byte, 256), queueDone: make(chan struct{}),
 		changed: make(chan struct{}), done: make(chan struct{}),
 		legacy: r.Transport == "sse", leg: legacyState{pending: map[string]*legacyWait{}},
@@ -404,7 +405,7 @@ func (h *httpUp) reinitialize(stale string) error {
 		}
 	})
 	if !got || resp.StatusCode/100 != 2 {
-		return fmt.Errorf("initialize again: the server answered HTTP %d", resp.StatusCode)
+		return fmt.Errorf("initialize again: the server answered HTTP %d: %w", resp.StatusCode, errSessionLost)
 	}
 	h.mu.Lock()
 	h.reinits++

@@ -58,7 +58,7 @@ Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config
   --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME)
-  --url URL      a remote server's streamable HTTP endpoint, instead of CMD
+  --url URL      a remote server's MCP endpoint (its /sse URL for sse), instead of CMD
   --transport T  http (streamable HTTP), sse (the older HTTP+SSE transport)
                  or auto: http, then sse if the server refuses it (default)
   --header-env NAME=ENVVAR

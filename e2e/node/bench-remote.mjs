@@ -14,6 +14,7 @@
 // bridge's p50 minus direct's in ms, and aim-mcp's p50 and p99 over
 // mcp-remote's.
 
+import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -126,6 +127,10 @@ function report(title, lat) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  // The SDK's HTTP client adds an abort listener per request to one signal
+  // and never removes it: thousands of warnings would cost the direct path
+  // time on stderr.
+  setMaxListeners(0);
   const t0 = Date.now();
   const port = await freePort();
   const server = spawn("node", [everything, "streamableHttp"], { env: { ...process.env, PORT: String(port) }, stdio: "ignore" });
