@@ -430,15 +430,6 @@ func rawToken(t *testing.T, authPort int, resource string) string {
 	return tok.AccessToken
 }
 
-// freePort is a loopback port no one listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	a := freeAddr(t)
-	var p int
-	fmt.Sscanf(a[strings.LastIndexByte(a, ':')+1:], "%d", &p)
-	return p
-}
-
 // startListening starts cmd and waits for a line of its output that says it
 // listens; the process is stopped when the test ends.
 func startListening(t *testing.T, cmd *exec.Cmd, ready string) *syncBuffer {

@@ -16,12 +16,15 @@ import (
 	"time"
 )
 
-// Remote is a server reached over streamable HTTP instead of a command the
-// proxy starts. The client still talks stdio to the proxy; the proxy is the
+// Remote is a server reached over HTTP instead of a command the proxy
+// starts. The client still talks stdio to the proxy; the proxy is the
 // server's HTTP client, so a refused call never reaches the network.
 type Remote struct {
 	URL string
-	// Transport is "auto" or "http"; both mean streamable HTTP for now.
+	// Transport is "http" (streamable HTTP), "sse" (the legacy HTTP+SSE
+	// transport of 2024-11-05) or "auto": streamable HTTP, falling back to
+	// SSE when the server refuses the initialize POST, as the
+	// specification tells a client of both to do.
 	Transport string
 	// Headers go with every request. Their values come from the
 	// environment and appear nowhere else: the session record lists the
@@ -52,6 +55,7 @@ type httpUp struct {
 	max    int
 	log    *slog.Logger
 	extra  func() map[string]any // Remote.Describe
+	auto   bool                  // fall back to the legacy transport
 
 	ctx    context.Context // ends when the session is stopped
 	cancel context.CancelFunc
@@ -79,6 +83,14 @@ type httpUp struct {
 	ended      bool       // no more requests or streams start
 	reinitMu   sync.Mutex // one re-initialization at a time
 	reinits    int        // sessions started again after the server lost one
+	legacy     bool       // the server speaks the HTTP+SSE transport
+	leg        legacyState
+	failed     map[RemoteFailure]bool // kinds of failure reported already
+	tlsSPKI    string                 // the server certificate's key hash
+	tlsIssuer  string
+
+	report func(error)                            // see [Options.Report]
+	record func(kind string, data map[string]any) // into the session's audit trail
 
 	endOnce sync.Once
 	done    chan struct{}
@@ -86,8 +98,9 @@ type httpUp struct {
 }
 
 // startRemote prepares the session; nothing is sent until the client's
-// first frame.
-func startRemote(r *Remote, log *slog.Logger) (*httpUp, error) {
+// first frame. report and record (either may be nil) hear of the first
+// failure of each kind.
+func startRemote(r *Remote, log *slog.Logger, report func(error), record func(string, map[string]any)) (*httpUp, error) {
 	u, err := url.Parse(r.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("remote server: %q is not an http(s) URL", r.URL)
@@ -104,9 +117,12 @@ func startRemote(r *Remote, log *slog.Logger) (*httpUp, error) {
 	pr, pw := io.Pipe()
 	h := &httpUp{
 		url: r.URL, shown: shownURL(u), hdr: r.Headers.Clone(), client: client, max: max, log: log, extra: r.Describe,
-		ctx: ctx, cancel: cancel, out: pr, outW: pw,
+		auto: r.Transport == "" || r.Transport == "auto",
+		ctx:  ctx, cancel: cancel, out: pr, outW: pw,
 		queue: make(chan []byte, 256), queueDone: make(chan struct{}),
 		changed: make(chan struct{}), done: make(chan struct{}),
+		legacy: r.Transport == "sse", leg: legacyState{pending: map[string]*legacyWait{}},
+		failed: map[RemoteFailure]bool{}, report: report, record: record,
 	}
 	go h.send()
 	return h, nil
@@ -231,7 +247,11 @@ func (h *httpUp) awaitInit() {
 }
 
 func (h *httpUp) notify(frame []byte, m upMessage) {
-	resp, err := h.post(h.ctx, frame, false)
+	if h.isLegacy() {
+		h.legacyNotify(frame, m)
+		return
+	}
+	resp, err := h.post(h.ctx, h.url, frame, m)
 	if err != nil {
 		h.log.Warn("remote server: message not delivered", "method", m.Method, "err", err)
 		return
@@ -242,7 +262,7 @@ func (h *httpUp) notify(frame []byte, m upMessage) {
 	}
 	h.mu.Lock()
 	h.initedLine = frame
-	start := !h.getStarted && !h.ended
+	start := !h.getStarted && !h.ended && !h.legacy
 	h.getStarted = true
 	h.mu.Unlock()
 	if start {
@@ -254,48 +274,82 @@ func (h *httpUp) notify(frame []byte, m upMessage) {
 // request posts a request and turns its reply into lines; whatever goes
 // wrong becomes an error answer to it, so the client is never left waiting.
 func (h *httpUp) request(frame []byte, m upMessage) {
+	if h.isLegacy() {
+		h.legacyRequest(frame, m)
+		return
+	}
 	sid := h.sessionID()
-	resp, err := h.post(h.ctx, frame, m.Method == "initialize")
+	resp, err := h.post(h.ctx, h.url, frame, m)
+	if err == nil && m.Method == "initialize" && h.auto && h.fallBack(resp, m.ID) {
+		h.legacyRequest(frame, m)
+		return
+	}
 	if err == nil && m.Method != "initialize" && sid != "" && sessionGone(resp) {
 		resp.Body.Close()
 		if err = h.reinitialize(sid); err == nil {
-			resp, err = h.post(h.ctx, frame, false)
+			resp, err = h.post(h.ctx, h.url, frame, m)
 		}
 	}
 	if err != nil {
-		h.fail(m.ID, err)
+		h.failRemote(m.ID, err)
 		return
 	}
 	answered := false
-	failed := h.reply(resp, m.ID, func(line []byte) {
-		if m.Method == "initialize" {
-			h.noteInitialized(resp, line)
+	deliver := func(line []byte) {
+		if !answered && len(m.ID) > 0 {
+			if r := peek(line); bytes.Equal(r.ID, m.ID) && r.Method == "" {
+				if m.Method == "initialize" {
+					h.noteInitialized(resp, line)
+				}
+				answered = true
+			}
 		}
-		answered = true
-	})
-	if !answered && !failed && !m.batch {
-		h.fail(m.ID, fmt.Errorf("the server sent no answer (HTTP %d)", resp.StatusCode))
+		h.emit(line)
+	}
+	var rs resumable
+	err = h.readReply(resp, m.ID, &rs, deliver)
+	if !answered && !m.batch && rs.sse && !errors.Is(err, errFrameTooLarge) {
+		// The server closed the reply stream before answering, on purpose
+		// (2025-11-25 lets it, to be polled) or not.
+		err = h.resume(&rs, deliver, func() bool { return answered })
+	}
+	switch {
+	case answered:
+		if err != nil {
+			h.log.Debug("remote server: reply stream ended badly after the answer", "err", err)
+		}
+	case err != nil:
+		h.failRemote(m.ID, err)
+	case !m.batch:
+		h.failRemote(m.ID, fmt.Errorf("the server sent no answer (HTTP %d): %w", resp.StatusCode, errNotMCP))
 	}
 }
 
 // noteInitialized takes the session id and protocol version from the
 // answer to the client's initialize.
 func (h *httpUp) noteInitialized(resp *http.Response, line []byte) {
+	h.noteVersion(line)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if sid := resp.Header.Get("Mcp-Session-Id"); sid != "" && sid != h.session {
+		h.session = sid
+		close(h.changed)
+		h.changed = make(chan struct{})
+	}
+}
+
+// noteVersion takes the protocol version from the answer to initialize.
+func (h *httpUp) noteVersion(line []byte) {
 	var r struct {
 		Result struct {
 			ProtocolVersion string `json:"protocolVersion"`
 		} `json:"result"`
 	}
 	json.Unmarshal(line, &r)
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if r.Result.ProtocolVersion != "" {
+		h.mu.Lock()
 		h.version = r.Result.ProtocolVersion
-	}
-	if sid := resp.Header.Get("Mcp-Session-Id"); sid != "" && sid != h.session {
-		h.session = sid
-		close(h.changed)
-		h.changed = make(chan struct{})
+		h.mu.Unlock()
 	}
 }
 
@@ -343,25 +397,25 @@ func (h *httpUp) reinitialize(stale string) error {
 		return errors.New("the server lost the session and there is no initialize to replay")
 	}
 	h.log.Warn("remote server lost the session; initializing again", "url", h.shown)
-	resp, err := h.post(h.ctx, init, true)
+	resp, err := h.post(h.ctx, h.url, init, peek(init))
 	if err != nil {
 		return fmt.Errorf("initialize again: %w", err)
 	}
 	got := false
-	h.readReply(resp, initID, func(line []byte) {
+	h.readReply(resp, initID, nil, func(line []byte) {
 		if m := peek(line); bytes.Equal(m.ID, initID) && m.Method == "" {
 			h.noteInitialized(resp, line)
 			got = true
 		}
 	})
 	if !got || resp.StatusCode/100 != 2 {
-		return fmt.Errorf("initialize again: the server answered HTTP %d", resp.StatusCode)
+		return fmt.Errorf("initialize again: the server answered HTTP %d: %w", resp.StatusCode, errSessionLost)
 	}
 	h.mu.Lock()
 	h.reinits++
 	h.mu.Unlock()
 	if inited != nil {
-		if resp, err := h.post(h.ctx, inited, false); err == nil {
+		if resp, err := h.post(h.ctx, h.url, inited, peek(inited)); err == nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
@@ -369,34 +423,42 @@ func (h *httpUp) reinitialize(stale string) error {
 	return nil
 }
 
-// post sends one frame. initialize leaves out the session headers.
-func (h *httpUp) post(ctx context.Context, frame []byte, initialize bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(frame))
+// post sends one frame m to u. initialize leaves out the session headers.
+func (h *httpUp) post(ctx context.Context, u string, frame []byte, m upMessage) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(frame))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	h.sessionHeaders(req, !initialize)
-	return h.client.Do(req)
+	ver := h.sessionHeaders(req, m.Method != "initialize")
+	routeHeaders(req, frame, m, ver)
+	resp, err := h.do(req)
+	if err == nil {
+		h.noteTLS(resp)
+	}
+	return resp, err
 }
 
-func (h *httpUp) sessionHeaders(req *http.Request, session bool) {
+// sessionHeaders sets the caller's headers and, with session, the
+// session's own; it returns the protocol version in use.
+func (h *httpUp) sessionHeaders(req *http.Request, session bool) string {
 	for k, v := range h.hdr {
 		req.Header[k] = v
 	}
-	if !session {
-		return
-	}
 	h.mu.Lock()
-	sid, ver := h.session, h.version
+	sid, ver, legacy := h.session, h.version, h.legacy
 	h.mu.Unlock()
+	if !session || legacy {
+		return ver
+	}
 	if sid != "" {
 		req.Header.Set("Mcp-Session-Id", sid)
 	}
 	if ver != "" {
 		req.Header.Set("MCP-Protocol-Version", ver)
 	}
+	return ver
 }
 
 // closeInput: the client is done. Answers still on their way are
@@ -450,7 +512,7 @@ func (h *httpUp) deleteSession() {
 		return
 	}
 	h.sessionHeaders(req, true)
-	resp, err := h.client.Do(req)
+	resp, err := h.do(req)
 	if err != nil {
 		h.log.Debug("remote server: delete session", "err", err)
 		return
@@ -483,9 +545,16 @@ func (h *httpUp) describe() map[string]any {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	d["url"], d["transport"], d["header_names"] = h.shown, "streamable-http", names
+	transport := "streamable-http"
+	if h.legacy {
+		transport = "sse"
+	}
+	d["url"], d["transport"], d["header_names"] = h.shown, transport, names
 	if h.version != "" {
 		d["protocol_version"] = h.version
+	}
+	if h.tlsSPKI != "" {
+		d["tls_spki_sha256"], d["tls_issuer"] = h.tlsSPKI, h.tlsIssuer
 	}
 	return d
 }

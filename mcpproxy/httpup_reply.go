@@ -19,7 +19,7 @@ import (
 // and failed is true; each message that answers id is also given to
 // answered.
 func (h *httpUp) reply(resp *http.Response, id json.RawMessage, answered func(line []byte)) (failed bool) {
-	err := h.readReply(resp, id, func(line []byte) {
+	err := h.readReply(resp, id, nil, func(line []byte) {
 		if answered != nil && len(id) > 0 {
 			if m := peek(line); bytes.Equal(m.ID, id) && m.Method == "" {
 				answered(line)
@@ -40,15 +40,21 @@ func (h *httpUp) reply(resp *http.Response, id json.RawMessage, answered func(li
 
 // readReply reads the messages in resp's body, JSON or server-sent events,
 // and closes it. A non-2xx status is an error unless its body answers the
-// request id.
-func (h *httpUp) readReply(resp *http.Response, id json.RawMessage, fn func(line []byte)) error {
+// request id. rs, when given, learns what an event stream left to resume
+// it by.
+func (h *httpUp) readReply(resp *http.Response, id json.RawMessage, rs *resumable, fn func(line []byte)) error {
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
 	ct := resp.Header.Get("Content-Type")
 	if resp.StatusCode/100 == 2 && isEventStream(ct) {
+		if rs == nil {
+			rs = &resumable{}
+		}
+		rs.sse = true
 		return readSSE(resp.Body, h.max, func(ev sseEvent) bool {
+			rs.note(ev)
 			if len(bytes.TrimSpace(ev.data)) > 0 {
 				h.messages(ev.data, fn)
 			}
@@ -64,7 +70,7 @@ func (h *httpUp) readReply(resp *http.Response, id json.RawMessage, fn func(line
 	}
 	if resp.StatusCode/100 == 2 {
 		if !h.messages(b, fn) {
-			return fmt.Errorf("the server's reply (HTTP %d, %s) is not JSON-RPC", resp.StatusCode, orNone(ct))
+			return fmt.Errorf("the server's reply (HTTP %d, %s) is %w", resp.StatusCode, orNone(ct), errNotMCP)
 		}
 		return nil
 	}
@@ -136,6 +142,12 @@ type httpStatusError struct {
 	body []byte
 }
 
+// html says the body is a web page: the URL is no MCP endpoint.
+func (e *httpStatusError) html() bool {
+	t := bytes.TrimSpace(e.body)
+	return len(t) > 0 && t[0] == '<'
+}
+
 func (e *httpStatusError) Error() string {
 	s := fmt.Sprintf("the server answered HTTP %d %s", e.code, http.StatusText(e.code))
 	var rpc struct {
@@ -201,7 +213,7 @@ func (h *httpUp) listen() {
 		if last != "" {
 			req.Header.Set("Last-Event-ID", last)
 		}
-		resp, err := h.client.Do(req)
+		resp, err := h.do(req)
 		var pause time.Duration
 		switch {
 		case err != nil:

@@ -208,7 +208,7 @@ type remoteClient struct {
 }
 
 func newRemoteClient(t *testing.T, r *Remote) *remoteClient {
-	up, err := startRemote(r, slog.New(slog.DiscardHandler))
+	up, err := startRemote(r, slog.New(slog.DiscardHandler), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,9 @@ func Run(ctx context.Context, opt Options) error {
 
 func (p *Proxy) run(ctx context.Context) error {
 	if p.opt.Remote != nil {
-		up, err := startRemote(p.opt.Remote, p.log)
+		up, err := startRemote(p.opt.Remote, p.log, p.opt.Report, func(kind string, data map[string]any) {
+			p.rec.record(registry.Event{Kind: kind, Data: data})
+		})
 		if err != nil {
 			return &StartError{Command: p.opt.Remote.URL, Err: err}
 		}
@@ -153,10 +155,14 @@ func (p *Proxy) relay(ctx context.Context, up upstream) error {
 		end["tools_list_repeats"] = p.listRepeats
 	}
 	p.mu.Unlock()
-	// A remote session's protocol version is known only once the client
-	// initialized, which may be after the session_start record.
-	if v, ok := up.describe()["protocol_version"]; ok {
-		end["protocol_version"] = v
+	// A remote session's protocol version, transport (after a fallback)
+	// and server certificate are known only once the client initialized,
+	// which may be after the session_start record.
+	d := up.describe()
+	for _, k := range []string{"protocol_version", "transport", "tls_spki_sha256", "tls_issuer"} {
+		if v, ok := d[k]; ok && len(p.opt.Command) == 0 {
+			end[k] = v
+		}
 	}
 	p.rec.record(registry.Event{Kind: registry.KindSessionEnd, Decision: how, Data: end})
 	p.rec.close()

@@ -14,6 +14,7 @@ import (
 // its data is one JSON-RPC message, or empty for a priming event that only
 // carries an id to resume from.
 type sseEvent struct {
+	event string // the event type; the legacy transport names its endpoint so
 	id    string
 	data  []byte
 	retry time.Duration // the server's reconnection delay, when it sent one
@@ -78,6 +79,8 @@ func readSSE(r io.Reader, max int, fn func(sseEvent) bool) error {
 				}
 				data.Write(value)
 				hasData = true
+			case "event":
+				ev.event = string(value)
 			case "id":
 				if !bytes.ContainsRune(value, 0) {
 					ev.id = string(value)

@@ -5,12 +5,17 @@
 # `aim-mcp proxy` — interleaved, 2,000+ tools/call echo calls per path, plus
 # ping (pass-through) and tools/list; p50/p90/p99 per path, the ratios to
 # direct, the proxy-relay delta, and the proxy's idle and peak RSS after an
-# 8 MiB message. Takes about a minute; needs Linux (/proc), Go and Node 20.
+# 8 MiB message. Then the remote row: the same client talking streamable
+# HTTP to server-everything on loopback directly, through `aim-mcp proxy
+# --url` and through mcp-remote (pinned in e2e/node), interleaved, p50/p99
+# side by side (e2e/node/bench-remote.mjs). Takes about two minutes; needs
+# Linux (/proc), Go and Node 20.
 #
 #   scripts/bench.sh                 # build ./cmd/aim-mcp and run
 #   BENCH_CALLS=5000 scripts/bench.sh       # default 3000
 #   AIM_MCP_BIN=/path/aim-mcp scripts/bench.sh   # benchmark a prebuilt binary
-#   BENCH_JSON=out.json scripts/bench.sh         # also write the numbers as JSON
+#   BENCH_JSON=out.json scripts/bench.sh         # also write the numbers as JSON (the remote row in out-remote.json)
+#   BENCH_ONLY=remote scripts/bench.sh           # only the remote row (or local: only the stdio paths)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,12 +43,21 @@ fi
 
 echo "go $(go env GOVERSION), node $(node --version), $(nproc) cores, $calls calls per path" >&2
 args=(--relay-bin "$work/benchrelay" --aim-bin "$aim" --home "$work/home" --calls "$calls" --big-mib "$big_mib")
+remote_args=(--aim-bin "$aim" --home "$work/home" --calls "$calls")
 if [[ -n "${BENCH_JSON:-}" ]]; then
-	args+=(--json "$(realpath -m "$BENCH_JSON")")
+	json="$(realpath -m "$BENCH_JSON")"
+	args+=(--json "$json")
+	remote_args+=(--json "${json%.json}-remote.json")
 fi
 cd "$node_dir"
 # The proxies read config.yaml from the user's config directory: give them
 # an empty one, so a personal policy cannot skew the figures.
 mkdir -p "$work/user"
-HOME="$work/user" XDG_CONFIG_HOME="$work/user/.config" XDG_DATA_HOME="$work/user/.local/share" \
-	AIM_MCP_CONFIG= AIM_URL= AIM_PRIVATE_KEY= exec node bench.mjs "${args[@]}"
+export HOME="$work/user" XDG_CONFIG_HOME="$work/user/.config" XDG_DATA_HOME="$work/user/.local/share" \
+	AIM_MCP_CONFIG= AIM_URL= AIM_PRIVATE_KEY=
+if [[ "${BENCH_ONLY:-}" != remote ]]; then
+	node bench.mjs "${args[@]}"
+fi
+if [[ "${BENCH_ONLY:-}" != local ]]; then
+	node bench-remote.mjs "${remote_args[@]}"
+fi

@@ -30,7 +30,7 @@ import (
 var proxyUsage = `
 Usage: aim-mcp proxy [--client NAME] --server NAME [--home DIR] -- CMD [ARGS...]
        aim-mcp proxy [--client NAME] --server NAME [--home DIR] --url URL
-             [--transport auto|http] [--header-env NAME=ENVVAR ...]
+             [--transport auto|http|sse] [--header-env NAME=ENVVAR ...]
              [--oauth-client-id ID] [--oauth-scopes "A B"]
              [--oauth-callback-port N] [--oauth-as-metadata URL]
 
@@ -63,8 +63,9 @@ Flags:
   --client NAME  the client whose config launched it (default ` + claudeconfig.DefaultClient + `)
   --server NAME  the server's name in that config
   --home DIR     aim-mcp's data directory (default $AIM_MCP_HOME)
-  --url URL      a remote server's streamable HTTP endpoint, instead of CMD
-  --transport T  auto or http (both streamable HTTP; default auto)
+  --url URL      a remote server's MCP endpoint (its /sse URL for sse), instead of CMD
+  --transport T  http (streamable HTTP), sse (the older HTTP+SSE transport)
+                 or auto: http, then sse if the server refuses it (default)
   --header-env NAME=ENVVAR
                  send header NAME with the value of $ENVVAR (repeatable);
                  values never appear in argv, logs or the audit log
@@ -106,9 +107,9 @@ func runProxy(ctx context.Context, e env, args []string) error {
 	case *rawURL != "" && len(argv) > 0:
 		return &usageError{cmd: "proxy", msg: "give either --url or a server command after --, not both"}
 	case *rawURL != "":
-		if *transport != "auto" && *transport != "http" {
+		if *transport != "auto" && *transport != "http" && *transport != "sse" {
 			return errorf("--transport %q is not supported", *transport).
-				hint("use auto or http (streamable HTTP); the legacy SSE transport is not built yet").exit(2)
+				hint("use auto (the default), http (streamable HTTP) or sse (the older HTTP+SSE transport)").exit(2)
 		}
 		u, err := remoteURL(*rawURL)
 		if err != nil {
@@ -280,6 +281,10 @@ func proxyReporter(w io.Writer) func(error) {
 			return
 		}
 		fmt.Fprintf(w, "aim-mcp: error: %v\n", err)
+		var re *mcpproxy.RemoteError
+		if errors.As(err, &re) {
+			fmt.Fprintf(w, "aim-mcp: hint: %s\n", remoteHint(re.Kind))
+		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/opena2a-org/aim-mcp/mcpproxy"
 )
 
 // headerEnv is one --header-env NAME=ENVVAR: a header whose value is read
@@ -79,4 +81,20 @@ func remoteHeaders(hs headerEnvs) (http.Header, error) {
 		out.Add(h.name, v)
 	}
 	return out, nil
+}
+
+// remoteHint says what to do about a remote server's failure; the session
+// reports each kind once, however many calls it failed.
+func remoteHint(k mcpproxy.RemoteFailure) string {
+	switch k {
+	case mcpproxy.RemoteTLS:
+		return "the server's certificate is not trusted for this host; check the URL, or add its CA to the system's trust store"
+	case mcpproxy.RemoteNotMCP:
+		return "the URL answers, but not as an MCP server; check the path (often /mcp, or /sse with --transport sse)"
+	case mcpproxy.RemoteSessionLost:
+		return "the server dropped the session mid-call; the call may or may not have run there, so check before you retry"
+	case mcpproxy.RemoteStatus:
+		return "the server refused the request; see its message above"
+	}
+	return "check that the server is running and that the URL is right; calls fail until it answers"
 }

@@ -39,7 +39,7 @@ func TestProxyURLErrors(t *testing.T) {
 		{"plain http", []string{"--url", "http://example.com/mcp"}, []string{"is plain http to another machine", "aim-mcp: hint: use the server's https URL"}},
 		{"credentials", []string{"--url", "https://u:pw@example.com/mcp"}, []string{"holds credentials", "--header-env Authorization=ENVVAR"}},
 		{"both", []string{"--url", "https://example.com/mcp", "--", "cat"}, []string{"either --url or a server command"}},
-		{"transport", []string{"--url", "https://example.com/mcp", "--transport", "sse"}, []string{`--transport "sse" is not supported`, "legacy SSE transport is not built yet"}},
+		{"transport", []string{"--url", "https://example.com/mcp", "--transport", "websocket"}, []string{`--transport "websocket" is not supported`, "sse (the older HTTP+SSE transport)"}},
 		{"header syntax", []string{"--url", "https://example.com/mcp", "--header-env", "Authorization"}, []string{"want NAME=ENVVAR"}},
 		{"header unset", []string{"--url", "https://example.com/mcp", "--header-env", "Authorization=AIM_TEST_UNSET_TOKEN"}, []string{"AIM_TEST_UNSET_TOKEN is not set", "set AIM_TEST_UNSET_TOKEN in the server entry's env"}},
 		{"header without url", []string{"--header-env", "A=B", "--", "cat"}, []string{"need --url"}},
