@@ -163,7 +163,7 @@ func (e *httpStatusError) Error() string {
 		s += ": " + string(t)
 	}
 	if e.code == http.StatusUnauthorized {
-		s += " (it wants a login: OAuth is not built into aim-mcp proxy --url yet; give a token the server accepts with --header-env)"
+		s += " (it refused the credentials it was given: a header from --header-env holds a wrong or expired token)"
 	}
 	return s
 }

@@ -391,7 +391,7 @@ func TestRemoteErrors(t *testing.T) {
 		{"big", "is over 32768 bytes", -32603},
 		{"bigsse", "over 32768 bytes: message too large", -32603},
 		{"html", "HTTP 502 Bad Gateway", -32603},
-		{"login", "HTTP 401 Unauthorized (it wants a login: OAuth is not built", -32603},
+		{"login", "HTTP 401 Unauthorized (it refused the credentials it was given", -32603},
 		// An error with id null is no answer: the client gets one for its id.
 		{"toolarge", "HTTP 413 Request Entity Too Large: Payload too large", -32603},
 		// An error status with the request's own answer: passed on.
