@@ -94,6 +94,7 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	rec := &watch.Reconciler{Exe: exe, Home: dir, Backups: home.Backups(dir), Writable: writable,
 		Entries: home.Entries(dir), ReplaceMCPRemote: *replaceMCPRemote}
 	mcpRemotes := 0
+	var logins []remoteLogin
 	var scans *installScans
 	var db *registry.DB
 	if !*dryRun && len(cfgs) > 0 {
@@ -118,6 +119,7 @@ func runInstall(ctx context.Context, e env, args []string) error {
 		if err := installConfig(ctx, e, rec, cfg, *dryRun, func(res watch.Result) {
 			scans.report(ctx, e, db, cfg, res)
 			mcpRemotes += countMCPRemote(res, *replaceMCPRemote)
+			logins = append(logins, remoteLogins(dir, res)...)
 		}); err != nil {
 			if ctx.Err() != nil {
 				return interrupted(cfgs[i:])
@@ -125,6 +127,9 @@ func runInstall(ctx context.Context, e env, args []string) error {
 			report(e.stderr, err)
 			failed = true
 		}
+	}
+	if !*dryRun && len(logins) > 0 && isTerminal(e.stdin) && isTerminal(e.stderr) {
+		loginRemotes(ctx, e, logins, nil)
 	}
 	if mcpRemotes > 0 {
 		fmt.Fprintf(e.stderr, "aim-mcp: note: %d server(s) run npx mcp-remote; \"aim-mcp install --replace-mcp-remote\" makes aim-mcp their client instead, so each is known by its URL\n", mcpRemotes)
