@@ -101,3 +101,26 @@ func (r *DB) ToolStates(ctx context.Context) (map[string][]Tool, error) {
 	}
 	return out, nil
 }
+
+// PinnedHashes maps each of a server's tools that is pinned, unchanged,
+// to the digest it is pinned at: what a proxy needs to know which listed
+// definitions are settled, without reading every definition.
+func (r *DB) PinnedHashes(ctx context.Context, serverID string) (map[string]string, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT name, pinned_hash FROM tools WHERE server_id = ? AND state = ?`, serverID, ToolPinned)
+	if err != nil {
+		return nil, fmt.Errorf("tool pins: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, hash string
+		if err := rows.Scan(&name, &hash); err != nil {
+			return nil, fmt.Errorf("tool pins: %w", err)
+		}
+		out[name] = hash
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tool pins: %w", err)
+	}
+	return out, nil
+}
