@@ -48,6 +48,38 @@ func writeNew(path string, data []byte) (bool, error) {
 	return true, nil
 }
 
+// readSmall is open, fstat, read and close.
+func readSmall(path string, n int) ([]byte, *Exposure, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	var ex *Exposure
+	if syscall.Fstat(fd, &st) == nil && st.Mode&0o077 != 0 {
+		ex = exposure(path, os.FileMode(st.Mode&0o777), st.Mode&syscall.S_IFMT == syscall.S_IFDIR)
+	}
+	buf := make([]byte, n)
+	for {
+		n, err = syscall.Read(fd, buf)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		n = 0 // unreadable (a directory): what it holds is no key
+	}
+	return buf[:max(n, 0)], ex, nil
+}
+
 func check(path string) (*Exposure, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -56,9 +88,13 @@ func check(path string) (*Exposure, error) {
 	if fi.Mode().Perm()&0o077 == 0 {
 		return nil, nil
 	}
+	return exposure(path, fi.Mode().Perm(), fi.IsDir()), nil
+}
+
+func exposure(path string, perm os.FileMode, dir bool) *Exposure {
 	fix := oshint.Private(path, "")
-	if fi.IsDir() {
+	if dir {
 		fix = "chmod 700 " + oshint.Quote(path)
 	}
-	return &Exposure{Path: path, Who: fmt.Sprintf("has mode %04o", fi.Mode().Perm()), Fix: fix}, nil
+	return &Exposure{Path: path, Who: fmt.Sprintf("has mode %04o", perm), Fix: fix}
 }
