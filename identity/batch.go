@@ -70,19 +70,12 @@ func (s Store) SaveAll(ids []string, keys []*Key) (err error) {
 // create writes the key file of server id, not yet flushed to disk, and
 // reports whether it created the file.
 func (s Store) create(id string, k *Key) (bool, error) {
-	f, err := private.Create(s.path(id))
-	if errors.Is(err, fs.ErrExist) {
+	created, err := private.WriteNew(s.path(id), []byte(k.Seed()+"\n"))
+	switch {
+	case errors.Is(err, fs.ErrExist):
 		return false, fmt.Errorf("save key %q: %w", s.path(id), ErrExists)
-	}
-	if err != nil {
-		return false, fmt.Errorf("save key: %w", err)
-	}
-	_, werr := f.WriteString(k.Seed() + "\n")
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return true, fmt.Errorf("save key: %w", werr)
+	case err != nil:
+		return created, fmt.Errorf("save key: %w", err)
 	}
 	return true, nil
 }

@@ -200,17 +200,14 @@ func (s Store) Load(id, pub string) (*Key, error) {
 // LoadFile reads the stored key of server id, ignoring AIM_PRIVATE_KEY.
 func (s Store) LoadFile(id string) (*Key, error) {
 	p := s.path(id)
-	f, err := os.Open(p)
+	b, ex, err := private.ReadSmall(p, 256)
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
-	defer f.Close()
-	if ex, err := private.Check(p); err == nil && ex != nil && s.Warn != nil {
+	if ex != nil && s.Warn != nil {
 		s.Warn(fmt.Sprintf("key file %s %s; it should be readable by you alone (%s)", oshint.Quote(p), ex.Who, ex.Fix))
 	}
-	buf := make([]byte, 256)
-	n, _ := f.Read(buf)
-	k, err := ParsePrivateKey(string(buf[:n]))
+	k, err := ParsePrivateKey(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("load key %q: %w", p, err)
 	}

@@ -75,28 +75,22 @@ func (s *Scan) String() string {
 // the rows then carry only what the configs say.
 func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row, error) {
 	var servers []registry.Server
-	stats := map[string]registry.Stats{}
-	var src *trust.Source
 	if db != nil {
 		var err error
 		if servers, err = db.Servers(ctx); err != nil {
 			return nil, err
 		}
-		if stats, err = db.Stats(ctx); err != nil {
-			return nil, err
-		}
-		// One source for all rows: the chain is verified once.
-		src = &trust.Source{DB: db}
 	}
-	find := func(client, name string) *registry.Server {
-		for i := range servers {
-			if servers[i].Client == client && servers[i].Name == name && servers[i].Status != registry.StatusPurged {
-				return &servers[i]
-			}
+	type clientName struct{ client, name string }
+	byName := make(map[clientName]int, len(servers))
+	for i, srv := range servers {
+		k := clientName{srv.Client, srv.Name}
+		if _, dup := byName[k]; !dup && srv.Status != registry.StatusPurged {
+			byName[k] = i
 		}
-		return nil
 	}
-	rows := []Row{}
+	rows := make([]Row, 0, len(servers))
+	var found []registered
 	inConfig := map[string]bool{}
 	for _, cfg := range cfgs {
 		for _, s := range cfg.Servers() {
@@ -116,43 +110,82 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 			default:
 				r.State = NotWrapped
 			}
-			if srv := find(s.Client, s.RegName); srv != nil {
-				inConfig[srv.ID] = true
-				fill(ctx, src, &r, *srv, stats[srv.ID])
+			if i, ok := byName[clientName{s.Client, s.RegName}]; ok {
+				inConfig[servers[i].ID] = true
+				found = append(found, registered{len(rows), servers[i]})
 			}
 			rows = append(rows, r)
 		}
 	}
+	watched := map[string]bool{}
+	for _, cfg := range cfgs {
+		watched[cfg.Client.Name] = true
+	}
 	for _, srv := range servers {
-		if inConfig[srv.ID] || srv.Status == registry.StatusPurged {
+		if inConfig[srv.ID] || srv.Status == registry.StatusPurged || !watched[srv.Client] {
 			continue
 		}
-		watched := false
-		for _, cfg := range cfgs {
-			watched = watched || cfg.Client.Name == srv.Client
-		}
-		if !watched {
-			continue
-		}
-		r := Row{Client: srv.Client, Name: srv.Name, State: Gone, Reason: "registered, not in the config",
-			Command: redact.Argv(append([]string{srv.Command}, srv.Args...), nil)}
-		fill(ctx, src, &r, srv, stats[srv.ID])
-		rows = append(rows, r)
+		found = append(found, registered{len(rows), srv})
+		rows = append(rows, Row{Client: srv.Client, Name: srv.Name, State: Gone, Reason: "registered, not in the config",
+			Command: redact.Argv(append([]string{srv.Command}, srv.Args...), nil)})
+	}
+	if err := fill(ctx, db, rows, found); err != nil {
+		return nil, err
 	}
 	return rows, nil
 }
 
-func fill(ctx context.Context, src *trust.Source, r *Row, srv registry.Server, st registry.Stats) {
-	r.Scan = scanTools(ctx, src, srv)
-	r.ID, r.Fingerprint = srv.ID, srv.Fingerprint()
-	r.Registration = "local"
-	if srv.RemoteID != "" {
-		r.Registration = "aim"
+// registered is a row whose server is registered.
+type registered struct {
+	row int
+	srv registry.Server
+}
+
+// fill completes the rows of registered servers with what the registry
+// knows of them: a few queries for all of them, none per server, so a list
+// of ten thousand servers costs what reading the registry once does.
+func fill(ctx context.Context, db *registry.DB, rows []Row, found []registered) error {
+	if db == nil || len(found) == 0 {
+		return nil
 	}
-	r.Calls, r.Denied, r.Cancelled, r.LastActivity = st.Calls, st.Denied, st.Cancelled, st.Last
-	if s, err := src.Score(ctx, srv); err == nil {
-		r.Trust = &s.Overall
+	// One source for all rows: the chain is verified once.
+	src := &trust.Source{DB: db}
+	stats, err := src.Stats(ctx)
+	if err != nil {
+		return err
 	}
+	var servers []registry.Server
+	seen := map[string]bool{}
+	for _, f := range found {
+		if !seen[f.srv.ID] {
+			seen[f.srv.ID] = true
+			servers = append(servers, f.srv)
+		}
+	}
+	scores := make(map[string]float64, len(servers))
+	if err := src.EachScore(ctx, servers, func(srv registry.Server, s trust.Score) { scores[srv.ID] = s.Overall }); err != nil {
+		clear(scores) // no trust shown rather than some
+	}
+	tallies, err := pins.TallyListed(ctx, db, poison.New(nil))
+	if err != nil {
+		tallies = nil // no scan shown
+	}
+	for _, f := range found {
+		r, srv, st := &rows[f.row], f.srv, stats[f.srv.ID]
+		if t, ok := tallies[srv.ID]; ok && t.Tools > 0 {
+			r.Scan = &Scan{Tools: t.Tools, Hard: t.Hard, Soft: t.Soft}
+		}
+		r.ID, r.Fingerprint = srv.ID, srv.Fingerprint()
+		r.Registration = "local"
+		if srv.RemoteID != "" {
+			r.Registration = "aim"
+		}
+		r.Calls, r.Denied, r.Cancelled, r.LastActivity = st.Calls, st.Denied, st.Cancelled, st.Last
+		if s, ok := scores[srv.ID]; ok {
+			r.Trust = &s
+		}
+	}
+	return nil
 }
 
 // Registered lists the registered servers only, for when no client config
@@ -162,41 +195,18 @@ func Registered(ctx context.Context, db *registry.DB) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	stats, err := db.Stats(ctx)
-	if err != nil {
-		return nil, err
-	}
-	src := &trust.Source{DB: db}
 	rows := []Row{}
+	var found []registered
 	for _, srv := range servers {
 		if srv.Status == registry.StatusPurged {
 			continue
 		}
-		r := Row{Client: srv.Client, Name: srv.Name, State: srv.Status, Command: redact.Argv(append([]string{srv.Command}, srv.Args...), nil),
-			EnvNames: srv.EnvNames}
-		fill(ctx, src, &r, srv, stats[srv.ID])
-		rows = append(rows, r)
+		found = append(found, registered{len(rows), srv})
+		rows = append(rows, Row{Client: srv.Client, Name: srv.Name, State: srv.Status,
+			Command: redact.Argv(append([]string{srv.Command}, srv.Args...), nil), EnvNames: srv.EnvNames})
+	}
+	if err := fill(ctx, db, rows, found); err != nil {
+		return nil, err
 	}
 	return rows, nil
-}
-
-// scanTools counts what the scanner finds in srv's tools as last listed;
-// nil when none was ever listed.
-func scanTools(ctx context.Context, src *trust.Source, srv registry.Server) *Scan {
-	if src == nil {
-		return nil
-	}
-	fs, n, err := pins.ScanListed(ctx, src.DB, srv.ID, poison.New(nil))
-	if err != nil || n == 0 {
-		return nil
-	}
-	out := &Scan{Tools: n}
-	for _, f := range fs {
-		if f.Severity == poison.Hard {
-			out.Hard++
-		} else {
-			out.Soft++
-		}
-	}
-	return out
 }

@@ -39,10 +39,11 @@ type Hook struct {
 	// quarantines the tool. Nil scans nothing.
 	Scan *poison.Scanner
 
-	mu    sync.Mutex
-	last  string             // digest of the last complete answer compared
-	pages []registry.ToolDef // earlier pages of a paginated answer
-	stale bool               // the server said its tools changed
+	mu      sync.Mutex
+	last    string             // digest of the last complete answer compared
+	lastRaw [32]byte           // its SHA-256 as sent, when it was one page
+	pages   []registry.ToolDef // earlier pages of a paginated answer
+	stale   bool               // the server said its tools changed
 
 	// pinned caches which tools are settled, so the common call costs a
 	// map lookup, not a query. It is reloaded after each comparison and
@@ -62,6 +63,8 @@ type Hook struct {
 	filterIn   [32]byte
 	filterOut  json.RawMessage
 	filterAt   time.Time
+	parsedIn   [32]byte
+	parsed     *Page // the answer FilterTools read, until ToolsListed takes it
 }
 
 // settled reports from the cache whether tool is pinned and unchanged.
@@ -106,7 +109,14 @@ func (h *Hook) alert(format string, a ...any) {
 // paginated answer are gathered until the last one, so that tools on
 // another page never read as removed.
 func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
-	page, ok := ParseList(result)
+	sum := sha256.Sum256(result)
+	h.mu.Lock()
+	same := h.pages == nil && !h.stale && h.last != "" && sum == h.lastRaw
+	h.mu.Unlock()
+	if same {
+		return // the same bytes as the last answer: one digest, nothing to parse
+	}
+	page, ok := h.parse(ctx, result, sum)
 	if !ok {
 		return
 	}
@@ -117,15 +127,18 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	}
 	if page.NextCursor != "" {
 		h.pages = append(h.pages, page.Tools...)
+		h.lastRaw = [32]byte{}
 		return
 	}
+	single := h.pages == nil
 	defs := append(h.pages, page.Tools...)
 	h.pages = nil
-	for i := range defs {
-		defs[i].Hold = poison.HasHard(h.verdict(defs[i]))
+	if !single {
+		sum = [32]byte{} // only a one-page answer is known by its bytes
 	}
 	digest := listDigest(defs)
 	if digest == h.last && !h.stale {
+		h.lastRaw = sum
 		return // the same answer again in this session: nothing to compare
 	}
 	// The answer is compared even when the session is ending: what the
@@ -134,10 +147,10 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	changes, err := h.DB.ObserveTools(ctx, h.Server.ID, defs, h.now())
 	if err != nil {
 		h.alert("error: cannot compare the tools of server %q with their pins: %v; calls to its tools need approval", h.Server.Name, err)
-		h.last = ""
+		h.last, h.lastRaw = "", [32]byte{}
 		return
 	}
-	h.last, h.stale = digest, false
+	h.last, h.lastRaw, h.stale = digest, sum, false
 	h.pinned = nil // the comparison may have changed what is settled
 	h.vmu.Lock()
 	h.accepted = nil
@@ -148,6 +161,28 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 		}
 		h.record(ctx, c)
 	}
+}
+
+// parse reads a tools/list answer and judges each definition: Hold is set
+// when the scanner has a hard finding in it. A definition pinned as it is
+// (accepted, by digest) is not scanned: whatever it says, it is not held.
+// The answer FilterTools read just before is taken as it read it.
+func (h *Hook) parse(ctx context.Context, result json.RawMessage, sum [32]byte) (Page, bool) {
+	h.vmu.Lock()
+	if h.parsed != nil && h.parsedIn == sum {
+		p := *h.parsed
+		h.parsed = nil
+		h.vmu.Unlock()
+		return p, true
+	}
+	h.parsed = nil
+	h.vmu.Unlock()
+	return parseList(result, func(d *registry.ToolDef, v map[string]any) {
+		if h.Scan == nil || d.Hash == "" || h.acceptedHash(ctx, d.Name) == d.Hash {
+			return
+		}
+		d.Hold = poison.HasHard(h.verdictOf(*d, v))
+	})
 }
 
 // ToolsChanged marks the pins for a full re-check on the next answer, even
@@ -313,6 +348,12 @@ func Quote(s string) string {
 
 // verdict scans a definition once per digest.
 func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
+	return h.verdictOf(d, nil)
+}
+
+// verdictOf is verdict, with the definition already decoded when decoded is
+// not nil.
+func (h *Hook) verdictOf(d registry.ToolDef, decoded map[string]any) []poison.Finding {
 	if h.Scan == nil || d.Hash == "" {
 		return nil
 	}
@@ -322,7 +363,11 @@ func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
 	if ok {
 		return v
 	}
-	v = Verdict(h.Scan, d)
+	if decoded != nil {
+		v = h.Scan.ToolValue("", decoded, nil) // as Verdict reads it
+	} else {
+		v = Verdict(h.Scan, d)
+	}
 	h.vmu.Lock()
 	if h.verdicts == nil {
 		h.verdicts = map[string][]poison.Finding{}
@@ -362,13 +407,13 @@ func (h *Hook) FilterTools(ctx context.Context, result json.RawMessage) (json.Ra
 		return out, out != nil
 	}
 	h.vmu.Unlock()
-	page, ok := ParseList(result)
+	page, ok := h.parse(ctx, result, sum)
 	if !ok {
 		return nil, false
 	}
 	drop := map[string]bool{}
 	for _, d := range page.Tools {
-		if poison.HasHard(h.verdict(d)) && h.acceptedHash(ctx, d.Name) != d.Hash {
+		if d.Hold && h.acceptedHash(ctx, d.Name) != d.Hash {
 			drop[d.Name] = true
 		}
 	}
@@ -378,6 +423,8 @@ func (h *Hook) FilterTools(ctx context.Context, result json.RawMessage) (json.Ra
 	}
 	h.vmu.Lock()
 	h.filterIn, h.filterOut, h.filterAt = sum, out, time.Now()
+	// ToolsListed compares the same answer next: it need not read it again.
+	h.parsedIn, h.parsed = sum, &page
 	h.vmu.Unlock()
 	return out, out != nil
 }
@@ -390,12 +437,8 @@ func (h *Hook) acceptedHash(ctx context.Context, tool string) string {
 	if h.accepted == nil || time.Since(h.acceptedAt) > time.Second {
 		h.accepted = map[string]string{}
 		h.acceptedAt = time.Now()
-		if tools, err := h.DB.Tools(ctx, h.Server.ID); err == nil {
-			for _, t := range tools {
-				if t.State == registry.ToolPinned {
-					h.accepted[t.Name] = t.PinnedHash
-				}
-			}
+		if pinned, err := h.DB.PinnedHashes(ctx, h.Server.ID); err == nil {
+			h.accepted = pinned
 		}
 	}
 	return h.accepted[tool]

@@ -23,8 +23,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -37,18 +39,25 @@ var Fields = []string{"name", "description", "inputSchema", "outputSchema"}
 // members in Fields that it has (a null counts as absent), its digest, and
 // its annotations as they came.
 func Canonical(tool json.RawMessage) (registry.ToolDef, error) {
+	d, _, err := canonical(tool)
+	return d, err
+}
+
+// canonical is Canonical, and the pinned members decoded: what the pinned
+// definition decodes to, for the scanner.
+func canonical(tool json.RawMessage) (registry.ToolDef, map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(tool))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
-		return registry.ToolDef{}, fmt.Errorf("tool definition: %w", err)
+		return registry.ToolDef{}, nil, fmt.Errorf("tool definition: %w", err)
 	}
 	if m == nil {
-		return registry.ToolDef{}, errors.New("tool definition: not an object")
+		return registry.ToolDef{}, nil, errors.New("tool definition: not an object")
 	}
 	name, ok := m["name"].(string)
 	if !ok || name == "" {
-		return registry.ToolDef{}, errors.New("tool definition: no name")
+		return registry.ToolDef{}, nil, errors.New("tool definition: no name")
 	}
 	def := map[string]any{}
 	for _, f := range Fields {
@@ -61,7 +70,7 @@ func Canonical(tool json.RawMessage) (registry.ToolDef, error) {
 	if a, ok := m["annotations"]; ok && a != nil {
 		d.Annotations = canon.Value(a)
 	}
-	return d, nil
+	return d, def, nil
 }
 
 // Page is one tools/list answer.
@@ -76,6 +85,15 @@ type Page struct {
 // removed". Tools without a name or that are not objects are skipped and
 // named in Skipped.
 func ParseList(result json.RawMessage) (p Page, ok bool) {
+	return parseList(result, nil)
+}
+
+// parseList is ParseList; judge, when given, is called with each tool's
+// pinned definition and that definition decoded, so that the scanner reads
+// what was decoded once, while it is at hand (a list's decoded tools are
+// never all held at once). A long list is read on every core: judge must be
+// safe for concurrent use.
+func parseList(result json.RawMessage, judge func(d *registry.ToolDef, v map[string]any)) (p Page, ok bool) {
 	var r struct {
 		Tools      []json.RawMessage `json:"tools"`
 		NextCursor string            `json:"nextCursor"`
@@ -84,16 +102,46 @@ func ParseList(result json.RawMessage) (p Page, ok bool) {
 		return Page{}, false
 	}
 	p.NextCursor = r.NextCursor
-	for i, raw := range r.Tools {
-		d, err := Canonical(raw)
-		if err != nil {
-			p.Skipped = append(p.Skipped, fmt.Sprintf("tool %d: %v", i, err))
+	defs := make([]registry.ToolDef, len(r.Tools))
+	errs := make([]error, len(r.Tools))
+	one := func(i int) {
+		d, v, err := canonical(r.Tools[i])
+		if err == nil && judge != nil {
+			judge(&d, v)
+		}
+		defs[i], errs[i] = d, err
+	}
+	if workers := runtime.GOMAXPROCS(0); workers > 1 && len(r.Tools) >= parallelTools {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(r.Tools); i += workers {
+					one(i)
+				}
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i := range r.Tools {
+			one(i)
+		}
+	}
+	p.Tools = defs[:0]
+	for i := range defs {
+		if errs[i] != nil {
+			p.Skipped = append(p.Skipped, fmt.Sprintf("tool %d: %v", i, errs[i]))
 			continue
 		}
-		p.Tools = append(p.Tools, d)
+		p.Tools = append(p.Tools, defs[i])
 	}
 	return p, true
 }
+
+// parallelTools is the length from which a list is read on every core: a
+// goroutine costs about what a tool does.
+const parallelTools = 64
 
 // listDigest sums up a complete answer, in name order, so that the same
 // tools in another order or with other annotations sum alike.

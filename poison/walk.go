@@ -38,6 +38,16 @@ func (s *Scanner) Tool(prefix string, tool json.RawMessage, siblings []string) [
 	if err := json.Unmarshal(tool, &t); err != nil || t == nil {
 		return []Finding{unreadable(prefix, err)}
 	}
+	return s.ToolValue(prefix, t, siblings)
+}
+
+// ToolValue is Tool for a definition already decoded, as encoding/json
+// decodes it (numbers in either form: only strings are read), so that a
+// caller that decoded it to pin it need not decode it again.
+func (s *Scanner) ToolValue(prefix string, t map[string]any, siblings []string) []Finding {
+	if t == nil {
+		return []Finding{unreadable(prefix, nil)}
+	}
 	own := make(map[string]bool, len(siblings)+1)
 	for _, n := range siblings {
 		own[n] = true

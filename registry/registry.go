@@ -125,6 +125,16 @@ func Open(ctx context.Context, path string, opt Options) (_ *DB, err error) {
 	if opt.Keys.Dir == "" {
 		opt.Keys.Dir = filepath.Join(filepath.Dir(path), "keys")
 	}
+	if warn := opt.Keys.Warn; warn != nil {
+		// Keys are loaded from many goroutines at once (a list checks
+		// every server's): their warnings are said one at a time.
+		var mu sync.Mutex
+		opt.Keys.Warn = func(m string) {
+			mu.Lock()
+			defer mu.Unlock()
+			warn(m)
+		}
+	}
 	if !opt.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create registry directory: %w", err)

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -132,6 +134,7 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 	defer insert.Close()
 	var newIDs []string
 	var newKeys []*identity.Key
+	var supply *keySupply
 	out := make([]Registered, 0, len(ins))
 	now := time.Now()
 	for _, in := range ins {
@@ -154,7 +157,11 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 			}
 			key := cmp.Or(in.Key, envKey)
 			if key == nil {
-				if key, err = identity.Generate(); err != nil {
+				if supply == nil {
+					supply = newKeySupply()
+					defer supply.stop()
+				}
+				if key, err = supply.next(); err != nil {
 					return nil, err
 				}
 				newIDs, newKeys = append(newIDs, s.ID), append(newKeys, key)
@@ -304,4 +311,47 @@ func scanServer(row scanner) (Server, error) {
 	json.Unmarshal([]byte(envs), &s.EnvNames)
 	s.RegisteredAt, s.UpdatedAt = parseTime(reg), parseTime(upd)
 	return s, nil
+}
+
+// keySupply generates keys on the other cores while RegisterAll writes
+// rows: ten thousand new servers are ten thousand key pairs to derive. A
+// few keys made ahead and never asked for are dropped.
+type keySupply struct {
+	keys chan keyOrErr
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+type keyOrErr struct {
+	key *identity.Key
+	err error
+}
+
+func newKeySupply() *keySupply {
+	k := &keySupply{keys: make(chan keyOrErr, 32), done: make(chan struct{})}
+	for range runtime.GOMAXPROCS(0) {
+		k.wg.Add(1)
+		go func() {
+			defer k.wg.Done()
+			for {
+				key, err := identity.Generate()
+				select {
+				case k.keys <- keyOrErr{key, err}:
+				case <-k.done:
+					return
+				}
+			}
+		}()
+	}
+	return k
+}
+
+func (k *keySupply) next() (*identity.Key, error) {
+	ke := <-k.keys
+	return ke.key, ke.err
+}
+
+func (k *keySupply) stop() {
+	close(k.done)
+	k.wg.Wait()
 }

@@ -127,6 +127,7 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 	}
 	ts := fmtTime(now)
 	var changes []ToolChange
+	var unchanged []string
 	seen := map[string]bool{}
 	// By name, so that changes come in the same order whatever the
 	// server's; a name listed twice counts once, first come.
@@ -191,6 +192,14 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		if change != "" {
 			changedAt = now
 		}
+		if change == "" && state == old.State && d.Hash == old.Hash && string(d.Definition) == string(old.Definition) &&
+			ann == string(old.Annotations) && pinnedHash == old.PinnedHash && pinnedDef == string(old.PinnedDef) {
+			// As it was: only seen_at changes, for many tools in one
+			// statement (every session lists a server's thousands of
+			// tools again, nearly always unchanged).
+			unchanged = append(unchanged, d.Name)
+			continue
+		}
 		if _, err := update.ExecContext(ctx,
 			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, pinnedHash, pinnedDef, serverID, d.Name); err != nil {
 			return nil, fmt.Errorf("observe tools: %w", err)
@@ -205,6 +214,9 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			}
 			changes = append(changes, ToolChange{Tool: t, From: from, Change: change, Before: old})
 		}
+	}
+	if err := touchTools(ctx, tx, serverID, unchanged, ts); err != nil {
+		return nil, fmt.Errorf("observe tools: %w", err)
 	}
 	for _, old := range rows {
 		if seen[old.Name] || old.State == ToolRemoved || old.State == toolRetired {
@@ -232,6 +244,26 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		return nil, fmt.Errorf("observe tools: %w", err)
 	}
 	return changes, nil
+}
+
+// touchTools sets seen_at of a server's named tools, a few hundred names a
+// statement.
+func touchTools(ctx context.Context, tx *sql.Tx, serverID string, names []string, ts string) error {
+	const chunk = 500
+	for len(names) > 0 {
+		n := min(len(names), chunk)
+		args := make([]any, 0, n+2)
+		args = append(args, ts, serverID)
+		for _, name := range names[:n] {
+			args = append(args, name)
+		}
+		q := `UPDATE tools SET seen_at = ? WHERE server_id = ? AND name IN (?` + strings.Repeat(", ?", n-1) + `)`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+		names = names[n:]
+	}
+	return nil
 }
 
 // QuarantineScanned records, for a server no session has listed yet, the

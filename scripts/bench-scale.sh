@@ -72,6 +72,10 @@ done
 row "install (servers in one file)" "$s1" "$s2" "$s1 srv" "$s2 srv" \
 	"$aim" install --scan-timeout 0 --config "$work/servers-$s1.json" --home "$work/hs1" -- \
 	"$aim" install --scan-timeout 0 --config "$work/servers-$s2.json" --home "$work/hs2"
+# list: every server of the file registered, scored and shown.
+row "list (servers registered)" "$s1" "$s2" "$s1 srv" "$s2 srv" \
+	"$aim" list --config "$work/servers-$s1.json" --home "$work/hs1" -- \
+	"$aim" list --config "$work/servers-$s2.json" --home "$work/hs2"
 # An edit of the user's since the install: unwrapped entry by entry.
 for n in "$s1" "$s2"; do sed -i 's/"srv0"/"srv0-renamed"/' "$work/servers-$n.json"; done
 row "uninstall (edited since)" "$s1" "$s2" "$s1 srv" "$s2 srv" \

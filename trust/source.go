@@ -2,6 +2,7 @@ package trust
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 
@@ -22,7 +23,7 @@ type Source struct {
 	chain     *registry.Verification
 	chainErr  error
 	stats     map[string]registry.Stats
-	approvals []registry.Approval
+	approvals map[string][]registry.Approval
 	loaded    bool
 }
 
@@ -40,11 +41,34 @@ func (s *Source) load(ctx context.Context) error {
 	if s.stats, err = s.DB.Stats(ctx); err != nil {
 		return err
 	}
-	if s.approvals, err = s.DB.Approvals(ctx); err != nil {
+	as, err := s.DB.Approvals(ctx)
+	if err != nil {
 		return err
+	}
+	s.approvals = map[string][]registry.Approval{}
+	for _, a := range as {
+		s.approvals[a.ServerID] = append(s.approvals[a.ServerID], a)
 	}
 	s.loaded = true
 	return nil
+}
+
+// Stats is each server's activity by id, as [registry.DB.Stats] sums it,
+// read once for every score.
+func (s *Source) Stats(ctx context.Context) (map[string]registry.Stats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s.stats, nil
+}
+
+func (s *Source) now() time.Time {
+	if s.Now.IsZero() {
+		return time.Now()
+	}
+	return s.Now
 }
 
 // Evidence gathers what a server's score is computed from.
@@ -54,17 +78,28 @@ func (s *Source) Evidence(ctx context.Context, srv registry.Server) (Evidence, e
 	if err := s.load(ctx); err != nil {
 		return Evidence{}, err
 	}
-	now := s.Now
-	if now.IsZero() {
-		now = time.Now()
+	now := s.now()
+	// Added up as they are read: a server's million records cost one's memory.
+	act := &Activity{}
+	err := s.DB.EachRecord(ctx, registry.Filter{ServerID: srv.ID, Since: now.Add(-Window), Until: now.Add(time.Nanosecond)},
+		func(r registry.Record) error {
+			act.Add(r)
+			return nil
+		})
+	if err != nil {
+		return Evidence{}, err
 	}
-	ev := Evidence{Server: srv, Now: now}
-	switch key, err := s.DB.Key(srv); {
-	case err != nil:
-		ev.KeyErr = "missing or unreadable: " + err.Error()
-	case key.PublicString() != srv.PublicKey:
-		ev.KeyErr = "does not match the registered public key"
+	tools, err := s.DB.Tools(ctx, srv.ID)
+	if err != nil {
+		return Evidence{}, err
 	}
+	return s.evidence(ctx, srv, now, s.keyErr(srv), act, tools), nil
+}
+
+// evidence puts together a server's evidence from its activity and tools,
+// with what load read for every server.
+func (s *Source) evidence(ctx context.Context, srv registry.Server, now time.Time, keyErr string, act *Activity, tools []registry.Tool) Evidence {
+	ev := Evidence{Server: srv, Now: now, KeyErr: keyErr, Activity: act, Tools: tools}
 	switch {
 	case s.chainErr != nil:
 		ev.ChainErr = s.chainErr.Error()
@@ -77,26 +112,20 @@ func (s *Source) Evidence(ctx context.Context, srv registry.Server) (Evidence, e
 		}
 		ev.Chain = v
 	}
-	// Added up as they are read: a server's million records cost one's memory.
-	act := &Activity{}
-	err := s.DB.EachRecord(ctx, registry.Filter{ServerID: srv.ID, Since: now.Add(-Window), Until: now.Add(time.Nanosecond)},
-		func(r registry.Record) error {
-			act.Add(r)
-			return nil
-		})
-	if err != nil {
-		return Evidence{}, err
+	ev.Approvals = s.approvals[srv.ID]
+	return ev
+}
+
+// keyErr says what is wrong with a server's private key, "" when it is
+// present and matches the registered public key.
+func (s *Source) keyErr(srv registry.Server) string {
+	switch key, err := s.DB.Key(srv); {
+	case err != nil:
+		return "missing or unreadable: " + err.Error()
+	case key.PublicString() != srv.PublicKey:
+		return "does not match the registered public key"
 	}
-	ev.Activity = act
-	for _, a := range s.approvals {
-		if a.ServerID == srv.ID {
-			ev.Approvals = append(ev.Approvals, a)
-		}
-	}
-	if ev.Tools, err = s.DB.Tools(ctx, srv.ID); err != nil {
-		return Evidence{}, err
-	}
-	return ev, nil
+	return ""
 }
 
 // Score computes a server's score.
@@ -106,4 +135,81 @@ func (s *Source) Score(ctx context.Context, srv registry.Server) (Score, error) 
 		return Score{}, err
 	}
 	return Compute(ev), nil
+}
+
+// EachScore scores many servers as [Source.Score] scores each, with one
+// read of the window's records and one of the tools for all of them rather
+// than a query per server, and calls fn with each score, in no particular
+// order. A server's records are added up as they are read, and its score
+// handed to fn before the next server's are: memory holds one server's
+// activity, whatever the number of servers or records.
+func (s *Source) EachScore(ctx context.Context, servers []registry.Server, fn func(registry.Server, Score)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil {
+		return err
+	}
+	now := s.now()
+	tools, err := s.DB.ToolStates(ctx)
+	if err != nil {
+		return err
+	}
+	keyErrs := s.keyErrs(servers)
+	byID := make(map[string]int, len(servers))
+	for i, srv := range servers {
+		byID[srv.ID] = i
+	}
+	done := make([]bool, len(servers))
+	score := func(i int, act *Activity) {
+		done[i] = true
+		srv := servers[i]
+		fn(srv, Compute(s.evidence(ctx, srv, now, keyErrs[i], act, tools[srv.ID])))
+	}
+	cur, act := -1, (*Activity)(nil)
+	err = s.DB.EachServerRecord(ctx, now.Add(-Window), now.Add(time.Nanosecond), func(id string, r registry.Record) error {
+		if cur < 0 || id != servers[cur].ID {
+			if cur >= 0 {
+				score(cur, act)
+			}
+			i, ok := byID[id]
+			if !ok {
+				cur = -1 // a server not asked for, or purged: skip its records
+				return nil
+			}
+			cur, act = i, &Activity{}
+		}
+		act.Add(r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if cur >= 0 {
+		score(cur, act)
+	}
+	for i := range servers {
+		if !done[i] {
+			score(i, &Activity{})
+		}
+	}
+	return nil
+}
+
+// keyErrs checks the servers' keys, each a file to read and a public key
+// to derive from its seed: spread over the cores.
+func (s *Source) keyErrs(servers []registry.Server) []string {
+	out := make([]string, len(servers))
+	var wg sync.WaitGroup
+	workers := min(len(servers), runtime.GOMAXPROCS(0))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(servers); i += workers {
+				out[i] = s.keyErr(servers[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

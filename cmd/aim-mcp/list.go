@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,7 +64,10 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 		fmt.Fprintf(e.stdout, "%s\n", b)
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	// Buffered: the tabwriter writes a row cell by cell, and ten thousand
+	// rows must not cost a system call per cell.
+	bw := bufio.NewWriter(e.stdout)
+	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 	if agents != nil {
 		fmt.Fprintln(tw, "CLIENT\tSERVER\tSTATE\tID\tKEY\tTRUST\tSCAN\tAIM AGENT\tAIM TRUST\tCALLS\tDENIED\tLAST ACTIVITY")
 	} else {
@@ -111,5 +115,8 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Client, r.Name, state, dash(id),
 			dash(r.Fingerprint), trust, r.Scan, agent, aimTrust, r.Calls, r.Denied, last)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }

@@ -1,0 +1,126 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Reads for commands that look at every server at once ("aim-mcp list",
+// the dashboard's Servers page): one query each, whatever the number of
+// servers, where a query per server would cost ten thousand statements.
+
+// EachServerRecord calls fn with every record whose time is in [since,
+// until), grouped by server (the server_id column, as a [Filter] on
+// ServerID matches it) and, within a server, oldest first, as the rows are
+// read: a million records cost one record's memory. A zero bound is no
+// bound. An error from fn stops it and is returned.
+func (r *DB) EachServerRecord(ctx context.Context, since, until time.Time, fn func(serverID string, rec Record) error) error {
+	q := "SELECT server_id, seq, body, hash, sig FROM records WHERE 1"
+	var args []any
+	if !since.IsZero() {
+		q += " AND time >= ?"
+		args = append(args, fmtTime(since))
+	}
+	if !until.IsZero() {
+		q += " AND time < ?"
+		args = append(args, fmtTime(until))
+	}
+	rows, err := r.db.QueryContext(ctx, q+" ORDER BY server_id, seq", args...)
+	if err != nil {
+		return fmt.Errorf("query records: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, text, hash, sig string
+		var seq int64
+		if err := rows.Scan(&id, &seq, &text, &hash, &sig); err != nil {
+			return fmt.Errorf("query records: %w", err)
+		}
+		rec, err := decodeRecord(text)
+		if err != nil {
+			return fmt.Errorf("query records: %w", err)
+		}
+		rec.Hash, rec.Sig = hash, sig
+		if err := fn(id, rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("query records: %w", err)
+	}
+	return nil
+}
+
+// EachTool calls fn with every server's tools as [DB.Tools] lists them
+// (a tool whose removal was accepted left out), grouped by server and by
+// name within a server, as the rows are read.
+func (r *DB) EachTool(ctx context.Context, fn func(Tool) error) error {
+	rows, err := r.db.QueryContext(ctx, toolSelect+` WHERE state != ? ORDER BY server_id, name`, toolRetired)
+	if err != nil {
+		return fmt.Errorf("list tools: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTool(rows)
+		if err != nil {
+			return fmt.Errorf("list tools: %w", err)
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list tools: %w", err)
+	}
+	return nil
+}
+
+// ToolStates lists every server's tools as [DB.Tools] does, by server id,
+// with their names, states and times but not their definitions: what a
+// trust score needs of each, in the memory of the names.
+func (r *DB) ToolStates(ctx context.Context) (map[string][]Tool, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT server_id, name, hash, pinned_hash, state, changed_at, seen_at
+		FROM tools WHERE state != ? ORDER BY server_id, name`, toolRetired)
+	if err != nil {
+		return nil, fmt.Errorf("list tools: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Tool{}
+	for rows.Next() {
+		var t Tool
+		var changed, seen string
+		if err := rows.Scan(&t.ServerID, &t.Name, &t.Hash, &t.PinnedHash, &t.State, &changed, &seen); err != nil {
+			return nil, fmt.Errorf("list tools: %w", err)
+		}
+		t.ChangedAt, t.SeenAt = parseTime(changed), parseTime(seen)
+		out[t.ServerID] = append(out[t.ServerID], t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tools: %w", err)
+	}
+	return out, nil
+}
+
+// PinnedHashes maps each of a server's tools that is pinned, unchanged,
+// to the digest it is pinned at: what a proxy needs to know which listed
+// definitions are settled, without reading every definition.
+func (r *DB) PinnedHashes(ctx context.Context, serverID string) (map[string]string, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT name, pinned_hash FROM tools WHERE server_id = ? AND state = ?`, serverID, ToolPinned)
+	if err != nil {
+		return nil, fmt.Errorf("tool pins: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, hash string
+		if err := rows.Scan(&name, &hash); err != nil {
+			return nil, fmt.Errorf("tool pins: %w", err)
+		}
+		out[name] = hash
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tool pins: %w", err)
+	}
+	return out, nil
+}
