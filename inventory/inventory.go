@@ -7,11 +7,13 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/discovery"
 	"github.com/opena2a-org/aim-mcp/internal/redact"
+	"github.com/opena2a-org/aim-mcp/oauth"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/poison"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -39,6 +41,7 @@ type Row struct {
 	Command      []string  `json:"command,omitempty"`
 	URL          string    `json:"url,omitempty"`       // a remote server's
 	Transport    string    `json:"transport,omitempty"` // a remote server's: http, sse or auto
+	Login        string    `json:"login,omitempty"`     // a remote server's: logged in, expired or none
 	EnvNames     []string  `json:"env_names,omitempty"`
 	Trust        *float64  `json:"trust,omitempty"`
 	Scan         *Scan     `json:"scan,omitempty"` // nil until a session listed its tools
@@ -132,7 +135,21 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 	if err := fill(ctx, db, rows, found); err != nil {
 		return nil, err
 	}
+	if db != nil {
+		logins(filepath.Dir(db.Path()), rows)
+	}
 	return rows, nil
+}
+
+// logins fills in whether aim-mcp is logged in to each remote server, from
+// the login's state file in the home (the keychain is not asked).
+func logins(home string, rows []Row) {
+	now := time.Now()
+	for i := range rows {
+		if rows[i].URL != "" && rows[i].State != Skipped {
+			rows[i].Login = oauth.LoginStatus(home, rows[i].Name, now).State
+		}
+	}
 }
 
 // registered is a row whose server is registered.

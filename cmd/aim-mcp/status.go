@@ -14,6 +14,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/claudeconfig"
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/internal/home"
+	"github.com/opena2a-org/aim-mcp/oauth"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/registry/remote"
 	"github.com/opena2a-org/aim-mcp/telemetry"
@@ -74,6 +75,7 @@ type serverStatus struct {
 	State     string   `json:"state"`
 	URL       string   `json:"url,omitempty"`       // a remote server's
 	Transport string   `json:"transport,omitempty"` // a remote server's, as install wrote it
+	Login     string   `json:"login,omitempty"`     // a remote server's: logged in, expired or none
 	AgentID   string   `json:"aim_agent_id,omitempty"`
 	AgentName string   `json:"aim_agent_name,omitempty"`
 	AIMStatus string   `json:"aim_status,omitempty"`
@@ -138,6 +140,7 @@ func runStatus(ctx context.Context, e env, args []string) error {
 		for _, k := range saved {
 			if k.Client == s.Client && k.Server == s.Name {
 				st.URL, st.Transport = k.URL, k.Transport
+				st.Login = oauth.LoginStatus(dir, s.Name, time.Now()).State
 			}
 		}
 		rep.Servers = append(rep.Servers, st)
@@ -306,7 +309,7 @@ func printStatus(e env, rep statusReport, haveDB bool) error {
 		for _, s := range rep.Servers {
 			state := s.State
 			if s.URL != "" {
-				state += ", remote " + s.URL + " (" + s.Transport + ")"
+				state += ", remote " + s.URL + " (" + s.Transport + "), login: " + s.Login
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Client, s.ID, state)
 		}

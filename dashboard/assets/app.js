@@ -324,7 +324,8 @@ async function drawServers() {
     const trust = s.trust === undefined || s.trust === null ? "–" : s.trust.toFixed(2);
     const tr = h("tr", { class: s.id ? `clickable${open ? " open" : ""}` : "" },
       h("td", { class: "nowrap" }, s.client), h("td", {}, h("strong", {}, s.name)),
-      h("td", {}, badge(s.state, `st-${s.state.replace(/ /g, "-")}`), s.reason ? h("span", { class: "muted" }, ` ${s.reason}`) : ""),
+      h("td", {}, badge(s.state, `st-${s.state.replace(/ /g, "-")}`), s.reason ? h("span", { class: "muted" }, ` ${s.reason}`) : "",
+        s.url && s.state !== "skipped" ? h("div", { class: "muted", "data-remote": s.login || "none" }, `remote ${s.url} (${s.transport}), login: ${s.login || "none"}`) : ""),
       h("td", { class: "mono" }, s.fingerprint || "–"), h("td", {}, s.registration || "–"),
       h("td", { class: "num" }, s.calls), h("td", { class: "num" }, s.denied), h("td", { class: "num" }, s.cancelled),
       h("td", { class: "num" }, s.id ? h("button", { class: "small", title: "the eight factors and their evidence" }, trust) : trust),
