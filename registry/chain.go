@@ -82,6 +82,23 @@ type body struct {
 	Data      json.RawMessage `json:"data,omitempty"`
 }
 
+// marshalWith is marshal of v, whose data field is empty, with data (valid
+// one-line JSON) spliced in as its last member, "data". The encoder
+// would check and compact data again, byte by byte, each time a record is
+// written: to the spool, then to the chain. data is checked once, where it
+// is made (encodeData).
+func marshalWith(v any, data json.RawMessage) ([]byte, error) {
+	text, err := marshal(v)
+	if err != nil || len(data) == 0 {
+		return text, err
+	}
+	out := make([]byte, 0, len(text)+len(data)+8)
+	out = append(out, text[:len(text)-1]...) // without its closing brace
+	out = append(out, `,"data":`...)
+	out = append(out, data...)
+	return append(out, '}'), nil
+}
+
 func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -263,7 +280,10 @@ func (a *appender) chain(ctx context.Context, key Signer, bodies []body) ([]Reco
 	out := make([]Record, len(bodies))
 	for i, b := range bodies {
 		b.Seq, b.Prev = prevSeq+1, prevHash
-		text, err := marshal(b)
+		data := b.Data
+		b.Data = nil
+		text, err := marshalWith(b, data)
+		b.Data = data
 		if err != nil {
 			return nil, fmt.Errorf("append %s record: %w", b.Kind, err)
 		}

@@ -137,10 +137,12 @@ func (s *Session) Append(evs ...Event) error {
 		}
 		l := spoolLine{N: n + 1, Prev: prev, Time: fmtTime(ev.Time), Kind: ev.Kind, Tool: ev.Tool,
 			Decision: ev.Decision, RequestID: ev.RequestID}
+		var data json.RawMessage
 		if ev.Data != nil {
-			l.Data = encodeData(ev.Data)
+			data = encodeData(ev.Data)
 		}
-		text, err := marshal(l)
+		text, err := marshalWith(l, data)
+		l.Data = data
 		if err != nil {
 			// Only Data can fail, and encodeData never does; kept for
 			// the day a field that can is added.
@@ -257,9 +259,19 @@ func (s *Session) Close(ctx context.Context) error {
 // or the others committed with it: the record keeps its kind, tool and
 // decision, and its data says what went wrong, with a digest of the value
 // as Go prints it.
+//
+// The result is valid JSON on one line: it is spliced into spool lines and
+// bodies as it is (see marshalWith).
 func encodeData(v any) json.RawMessage {
 	if raw, ok := v.(json.RawMessage); ok {
-		return raw
+		if json.Valid(raw) && !bytes.ContainsAny(raw, "\r\n") {
+			return raw
+		}
+		var buf bytes.Buffer
+		if json.Compact(&buf, raw) == nil {
+			return buf.Bytes()
+		}
+		v = string(raw) // not JSON: kept, quoted, as the encoder says
 	}
 	raw, err := marshal(v)
 	if err == nil {
