@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/internal/oauthtest"
+	"github.com/opena2a-org/aim-mcp/internal/syncbuf"
 )
 
 // The OAuth checks: aim-mcp is the OAuth client of a remote server, logged
@@ -432,9 +433,9 @@ func rawToken(t *testing.T, authPort int, resource string) string {
 
 // startListening starts cmd and waits for a line of its output that says it
 // listens; the process is stopped when the test ends.
-func startListening(t *testing.T, cmd *exec.Cmd, ready string) *syncBuffer {
+func startListening(t *testing.T, cmd *exec.Cmd, ready string) *syncbuf.Buffer {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -448,21 +449,4 @@ func startListening(t *testing.T, cmd *exec.Cmd, ready string) *syncBuffer {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
