@@ -25,6 +25,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { f2, f3, measure, ops, stats } from "./benchlib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const everything = path.join(here, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
@@ -76,35 +77,6 @@ async function connect(name, transport) {
   await client.connect(transport);
   return { name, client, transport };
 }
-
-const ops = {
-  echo: (c, i) => c.callTool({ name: "echo", arguments: { message: `bench ${i}` } }),
-  ping: (c) => c.ping(),
-};
-
-async function measure(paths, op, n) {
-  const lat = Object.fromEntries(paths.map((p) => [p.name, new Float64Array(n)]));
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < paths.length; k++) {
-      const p = paths[(i + k) % paths.length];
-      const t0 = process.hrtime.bigint();
-      await ops[op](p.client, i);
-      lat[p.name][i] = Number(process.hrtime.bigint() - t0) / 1e6;
-    }
-  }
-  return lat;
-}
-
-function stats(a) {
-  const s = Float64Array.from(a).sort();
-  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  let sum = 0;
-  for (const x of s) sum += x;
-  return { n: s.length, mean: sum / s.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: s[s.length - 1] };
-}
-
-const f3 = (x) => x.toFixed(3);
-const f2 = (x) => x.toFixed(2);
 
 function report(title, lat) {
   const st = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, stats(v)]));
