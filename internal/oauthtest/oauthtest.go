@@ -73,7 +73,9 @@ func New(opt Options) *Server {
 	mux.HandleFunc("/authorize", s.authorize)
 	mux.HandleFunc("/token", s.token)
 	mux.HandleFunc("/mcp", s.mcp)
-	s.Server = httptest.NewServer(mux)
+	// Started only once s.Server is set: the handlers read its URL.
+	s.Server = httptest.NewUnstartedServer(mux)
+	s.Start()
 	return s
 }
 
