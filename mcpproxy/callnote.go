@@ -66,16 +66,28 @@ func (h *httpUp) noteCall(id []byte, n *callNote, resp *http.Response, rs *resum
 }
 
 // callContext: the upstream URL as shown (no credentials) and the
-// fingerprint of the token the call is about to go with.
+// fingerprint of the token the call is about to go with: the one the last
+// request carried (a refresh on the way shows in the outcome). It runs on
+// the pump, so it asks the login nothing: that may be refreshing.
 func (h *httpUp) callContext() map[string]any {
-	tok := ""
-	if h.extra != nil {
-		tok, _ = h.extra()["token_fingerprint"].(string)
-	}
+	h.mu.Lock()
+	tok := h.lastToken
+	h.mu.Unlock()
 	if tok == "" {
-		tok = bearerFingerprint(h.hdr)
+		tok = "none"
 	}
 	return map[string]any{"url": h.shown, "token_fingerprint": tok}
+}
+
+// noteToken keeps the fingerprint of the token a request carried.
+func (h *httpUp) noteToken(resp *http.Response) {
+	if resp.Request == nil {
+		return
+	}
+	fp := bearerFingerprint(resp.Request.Header)
+	h.mu.Lock()
+	h.lastToken = fp
+	h.mu.Unlock()
 }
 
 // outcomeContext: the HTTP status, JSON or SSE, the retries made and the

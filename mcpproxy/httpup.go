@@ -94,6 +94,7 @@ type httpUp struct {
 	tlsSPKI    string                 // the server certificate's key hash
 	tlsIssuer  string
 	calls      map[string]callNote // how each tool call's answer came, until its outcome is recorded
+	lastToken  string              // fingerprint of the token the last request carried
 
 	report func(error)                            // see [Options.Report]
 	record func(kind string, data map[string]any) // into the session's audit trail
@@ -457,6 +458,7 @@ func (h *httpUp) post(ctx context.Context, u string, frame []byte, m upMessage) 
 	resp, err := h.do(req)
 	if err == nil {
 		h.noteTLS(resp)
+		h.noteToken(resp)
 	}
 	return resp, err
 }
