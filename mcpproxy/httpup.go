@@ -42,7 +42,7 @@ type Remote struct {
 	// server (the login's issuer, client and token fingerprint).
 	Describe func() map[string]any
 
-	up atomic.Pointer[httpUp] // the session, once started: see Peer
+	up atomic.Pointer[httpUp] // the session, once started: see TLSKey
 }
 
 const defaultMaxFrame = 64 << 20
