@@ -189,11 +189,17 @@ func pinsDiff(ctx context.Context, e env, db *registry.DB, srv registry.Server, 
 	if err != nil {
 		return err
 	}
+	found := false
 	for _, p := range ps {
 		if p.Name == tool || tool == "" && p.State != registry.ToolPinned {
+			found = true
 			fmt.Fprintf(e.stdout, "%s: %s %s\n  pinned:  %s\n  current: %s\n\n", p.Name, p.State,
 				p.ChangedAt.Local().Format(time.RFC3339), p.Pinned, p.Value)
 		}
+	}
+	if registry.IsPeerName(tool) && !found {
+		return errorf("server %q has no pin %q", srv.Name, tool).
+			hint("only a remote server has @tls (https) and @issuer (OAuth) pins; run \"aim-mcp pins %s\" to see them", pins.Quote(srv.Name))
 	}
 	if registry.IsPeerName(tool) {
 		return nil
