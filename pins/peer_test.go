@@ -209,11 +209,13 @@ func TestPeerTLSDrift(t *testing.T) {
 	}}
 	srv.StartTLS()
 	defer srv.Close()
+	// A server name in the handshake: without one the server answers with
+	// httptest's own certificate, not GetCertificate's.
 	roots := x509.NewCertPool()
 	roots.AddCert(firstX)
 	roots.AddCert(secondX)
 	client := func() *http.Client {
-		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "aim-test"}}}
 	}
 	d := newPeerDB(t)
 
@@ -341,7 +343,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.Certificate) {
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		DNSNames: []string{"aim-test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
