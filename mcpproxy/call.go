@@ -278,6 +278,9 @@ func (p *Proxy) callEvent(kind string, c *Call, v Verdict) registry.Event {
 	for k, val := range v.Data {
 		data[k] = val
 	}
+	if p.remote != nil && kind == registry.KindCall {
+		data["upstream"] = p.remote.callContext()
+	}
 	return registry.Event{Kind: kind, Tool: c.Tool, Decision: string(v.Decision), RequestID: c.ID, Data: data}
 }
 

@@ -13,7 +13,10 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/httpnote"
 )
 
 // Remote is a server reached over HTTP instead of a command the proxy
@@ -38,6 +41,8 @@ type Remote struct {
 	// Describe, when set, adds to what the session record says of the
 	// server (the login's issuer, client and token fingerprint).
 	Describe func() map[string]any
+
+	up atomic.Pointer[httpUp] // the session, once started: see TLSKey
 }
 
 const defaultMaxFrame = 64 << 20
@@ -88,6 +93,8 @@ type httpUp struct {
 	failed     map[RemoteFailure]bool // kinds of failure reported already
 	tlsSPKI    string                 // the server certificate's key hash
 	tlsIssuer  string
+	calls      map[string]callNote // how each tool call's answer came, until its outcome is recorded
+	lastToken  string              // fingerprint of the token the last request carried
 
 	report func(error)                            // see [Options.Report]
 	record func(kind string, data map[string]any) // into the session's audit trail
@@ -123,7 +130,9 @@ func startRemote(r *Remote, log *slog.Logger, report func(error), record func(st
 		changed: make(chan struct{}), done: make(chan struct{}),
 		legacy: r.Transport == "sse", leg: legacyState{pending: map[string]*legacyWait{}},
 		failed: map[RemoteFailure]bool{}, report: report, record: record,
+		calls: map[string]callNote{},
 	}
+	r.up.Store(h)
 	go h.send()
 	return h, nil
 }
@@ -279,39 +288,52 @@ func (h *httpUp) request(frame []byte, m upMessage) {
 		return
 	}
 	sid := h.sessionID()
-	resp, err := h.post(h.ctx, h.url, frame, m)
+	// A tool call's outcome record says how its answer came (callnote.go).
+	var cn *callNote
+	ctx := h.ctx
+	if m.Method == "tools/call" {
+		cn = &callNote{}
+		ctx, cn.note = httpnote.With(ctx)
+	}
+	resp, err := h.post(ctx, h.url, frame, m)
 	if err == nil && m.Method == "initialize" && h.auto && h.fallBack(resp, m.ID) {
 		h.legacyRequest(frame, m)
 		return
 	}
 	if err == nil && m.Method != "initialize" && sid != "" && sessionGone(resp) {
 		resp.Body.Close()
+		cn.reinitialized()
 		if err = h.reinitialize(sid); err == nil {
-			resp, err = h.post(h.ctx, h.url, frame, m)
+			resp, err = h.post(ctx, h.url, frame, m)
 		}
 	}
 	if err != nil {
+		h.noteCall(m.ID, cn, nil, nil)
 		h.failRemote(m.ID, err)
 		return
 	}
 	answered := false
+	var rs resumable
 	deliver := func(line []byte) {
 		if !answered && len(m.ID) > 0 {
 			if r := peek(line); bytes.Equal(r.ID, m.ID) && r.Method == "" {
 				if m.Method == "initialize" {
 					h.noteInitialized(resp, line)
 				}
+				h.noteCall(m.ID, cn, resp, &rs)
 				answered = true
 			}
 		}
 		h.emit(line)
 	}
-	var rs resumable
 	err = h.readReply(resp, m.ID, &rs, deliver)
 	if !answered && !m.batch && rs.sse && !errors.Is(err, errFrameTooLarge) {
 		// The server closed the reply stream before answering, on purpose
 		// (2025-11-25 lets it, to be polled) or not.
 		err = h.resume(&rs, deliver, func() bool { return answered })
+	}
+	if !answered {
+		h.noteCall(m.ID, cn, resp, &rs)
 	}
 	switch {
 	case answered:
@@ -436,6 +458,7 @@ func (h *httpUp) post(ctx context.Context, u string, frame []byte, m upMessage) 
 	resp, err := h.do(req)
 	if err == nil {
 		h.noteTLS(resp)
+		h.noteToken(resp)
 	}
 	return resp, err
 }

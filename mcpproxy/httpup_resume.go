@@ -13,9 +13,10 @@ import (
 // priming event (an id, no data) and a retry: delay, and the client polls
 // with GET and Last-Event-ID so that no message is lost.
 type resumable struct {
-	sse    bool // the reply was an event stream
-	lastID string
-	retry  time.Duration
+	sse     bool // the reply was an event stream
+	resumes int  // GETs sent to resume it
+	lastID  string
+	retry   time.Duration
 }
 
 func (rs *resumable) note(ev sseEvent) {
@@ -60,6 +61,7 @@ func (h *httpUp) resume(rs *resumable, deliver func(line []byte), done func() bo
 		req.Header.Set("Accept", "text/event-stream")
 		h.sessionHeaders(req, true)
 		req.Header.Set("Last-Event-ID", rs.lastID)
+		rs.resumes++
 		resp, err := h.do(req)
 		if err != nil {
 			if idle++; idle >= resumeTries {

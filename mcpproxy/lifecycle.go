@@ -69,6 +69,7 @@ func (p *Proxy) run(ctx context.Context) error {
 // relay runs one session with up, until up is gone.
 func (p *Proxy) relay(ctx context.Context, up upstream) error {
 	p.toServer.w = up
+	p.remote, _ = up.(remoteCalls)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.ctx = ctx

@@ -277,8 +277,9 @@ type Proxy struct {
 
 	ready   chan struct{}
 	decider Decider
-	rec     *recorder // holds the journal
-	down    error     // why the registry is unavailable
+	rec     *recorder   // holds the journal
+	remote  remoteCalls // a remote server's part of call records; nil for a child
+	down    error       // why the registry is unavailable
 
 	mu       sync.Mutex
 	held     map[string]*heldCall

@@ -352,6 +352,9 @@ func (p *Proxy) recordOutcome(c *Call, o Outcome) {
 	if o.ErrorText != "" {
 		data["error"] = o.ErrorText
 	}
+	if p.remote != nil {
+		data["upstream"] = p.remote.outcomeContext(c.ID)
+	}
 	p.rec.record(registry.Event{Kind: registry.KindOutcome, Tool: c.Tool, Decision: string(o.Status), RequestID: c.ID, Data: data})
 	if obs, ok := p.decider.(OutcomeObserver); ok {
 		obs.Outcome(p.ctx, c, o)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/httpnote"
 )
 
 // Transport adds the server's access token to each request and, when the
@@ -89,6 +91,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// its time): a refresh may be all it needs.
 		if nt, err := t.forceRefresh(ctx, tok); err == nil && nt != "" && nt != tok {
 			resp.Body.Close()
+			httpnote.AuthRetry(ctx)
 			if resp, err = t.send(req, nt); err != nil || resp.StatusCode != http.StatusUnauthorized {
 				return resp, err
 			}
@@ -115,6 +118,7 @@ func (t *Transport) again(req *http.Request, resp *http.Response, ch challenge, 
 		}
 		return kept, nil // not an OAuth server: its own answer says why
 	}
+	httpnote.AuthRetry(req.Context())
 	return t.send(req, nt)
 }
 

@@ -344,6 +344,18 @@ var migrations = []string{
 		started_at TEXT NOT NULL
 	);
 	CREATE INDEX spools_open ON spools (done);`,
+	// What a remote server showed of itself, pinned like its tools: the
+	// TLS key and the authorization server's issuer (peers.go).
+	`CREATE TABLE peer_pins (
+		server_id  TEXT NOT NULL,
+		name       TEXT NOT NULL,
+		value      TEXT NOT NULL,
+		pinned     TEXT NOT NULL,
+		state      TEXT NOT NULL,
+		changed_at TEXT NOT NULL,
+		seen_at    TEXT NOT NULL,
+		PRIMARY KEY (server_id, name)
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -31,6 +31,10 @@ changed or new tool need approval (config drift_action) until you accept it.
   pins diff       what changed: the description and schemas, pinned (-) and now (+)
   pins accept     pin the current definitions (of one tool, or all of the server's)
 
+A remote server's TLS certificate key and authorization server are pinned
+too, as @tls and @issuer: a change refuses its calls until you accept it
+(aim-mcp pins accept SERVER @tls).
+
 Flags:
   --client NAME  the server's client, when several clients have a server of that name
   --json         print JSON (pins only)
@@ -127,6 +131,19 @@ func pinsList(ctx context.Context, e env, db *registry.DB, servers []registry.Se
 				drifted[s.Name]++
 			}
 		}
+		// A remote server's TLS key and authorization server, pinned as
+		// @tls and @issuer.
+		ps, err := db.PeerPins(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			rows = append(rows, pinRow{Server: s.Name, Client: s.Client, ServerID: s.ID, Tool: p.Name, State: p.State,
+				Since: p.ChangedAt, LastSeen: p.SeenAt, Hash: p.Value, PinnedHash: p.Pinned})
+			if p.State != registry.ToolPinned {
+				drifted[s.Name]++
+			}
+		}
 	}
 	if asJSON {
 		out, _ := json.MarshalIndent(rows, "", "  ")
@@ -168,6 +185,25 @@ func pinsList(ctx context.Context, e env, db *registry.DB, servers []registry.Se
 }
 
 func pinsDiff(ctx context.Context, e env, db *registry.DB, srv registry.Server, tool string) error {
+	ps, err := db.PeerPins(ctx, srv.ID)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, p := range ps {
+		if p.Name == tool || tool == "" && p.State != registry.ToolPinned {
+			found = true
+			fmt.Fprintf(e.stdout, "%s: %s %s\n  pinned:  %s\n  current: %s\n\n", p.Name, p.State,
+				p.ChangedAt.Local().Format(time.RFC3339), p.Pinned, p.Value)
+		}
+	}
+	if registry.IsPeerName(tool) && !found {
+		return errorf("server %q has no pin %q", srv.Name, tool).
+			hint("only a remote server has @tls (https) and @issuer (OAuth) pins; run \"aim-mcp pins %s\" to see them", pins.Quote(srv.Name))
+	}
+	if registry.IsPeerName(tool) {
+		return nil
+	}
 	ts, err := db.Tools(ctx, srv.ID)
 	if err != nil {
 		return err
@@ -211,6 +247,10 @@ func pinsDiff(ctx context.Context, e env, db *registry.DB, srv registry.Server, 
 }
 
 func pinsAccept(ctx context.Context, e env, db *registry.DB, srv registry.Server, tool string) error {
+	peers, err := acceptPeers(ctx, e, db, srv, tool)
+	if err != nil || registry.IsPeerName(tool) {
+		return err
+	}
 	var names []string
 	if tool != "" {
 		ts, err := db.Tools(ctx, srv.ID)
@@ -228,6 +268,9 @@ func pinsAccept(ctx context.Context, e env, db *registry.DB, srv registry.Server
 	}
 	if err != nil {
 		return err
+	}
+	if len(res.Changes) == 0 && peers > 0 {
+		return nil
 	}
 	if len(res.Changes) == 0 {
 		what := "all its tools are"
@@ -342,4 +385,43 @@ func scanSummary(fs []poison.Finding) string {
 	var s inventory.Scan
 	s.Hard, s.Soft = poison.Count(fs)
 	return s.String()
+}
+
+// acceptPeers accepts a remote server's changed TLS key or authorization
+// server (tool @tls or @issuer; both when tool is empty) and says so; it
+// returns how many it accepted.
+func acceptPeers(ctx context.Context, e env, db *registry.DB, srv registry.Server, tool string) (int, error) {
+	var names []string
+	if tool != "" {
+		if !registry.IsPeerName(tool) {
+			return 0, nil
+		}
+		names = []string{tool}
+	}
+	res, err := pins.AcceptPeers(ctx, db, srv, names, pinsAcceptor(), time.Now())
+	if errors.Is(err, registry.ErrNotFound) {
+		return 0, errorf("server %q has no pin %q", srv.Name, tool).
+			hint("only a remote server has @tls (https) and @issuer (OAuth) pins; run \"aim-mcp pins %s\" to see them", pins.Quote(srv.Name))
+	}
+	if err != nil {
+		return 0, err
+	}
+	if res.Unrecorded != nil {
+		fmt.Fprintf(e.stderr, "aim-mcp: warning: accepted, but not recorded in the audit trail: %v\n", res.Unrecorded)
+	}
+	for _, c := range res.Changes {
+		fmt.Fprintf(e.stdout, "accepted the new %s of server %q (%s, was %s): its calls run again\n",
+			peerNoun(c.Pin.Name), srv.Name, c.Pin.Pinned, c.Before.Pinned)
+	}
+	if tool != "" && len(res.Changes) == 0 {
+		fmt.Fprintf(e.stdout, "nothing to accept: %s is as pinned\n", tool)
+	}
+	return len(res.Changes), nil
+}
+
+func peerNoun(name string) string {
+	if name == registry.PeerTLS {
+		return "TLS certificate key"
+	}
+	return "authorization server"
 }

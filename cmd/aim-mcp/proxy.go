@@ -243,6 +243,9 @@ func runProxy(ctx context.Context, e env, args []string) error {
 		guard.AddHook(&pins.Hook{DB: db, Server: srv, Action: cfg.DriftAction, Scan: poison.New(nil),
 			Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
 			Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }})
+		if remote != nil {
+			guard.AddHook(remotePins(e, db, srv, cfg, remote, journal))
+		}
 		if aimDone, err = attachAIM(e, dir, cfg, db, srv, guard, log); err != nil {
 			return nil, nil, err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -8,7 +9,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
+	"github.com/opena2a-org/aim-mcp/pins"
+	"github.com/opena2a-org/aim-mcp/registry"
 )
 
 // headerEnv is one --header-env NAME=ENVVAR: a header whose value is read
@@ -97,4 +101,19 @@ func remoteHint(k mcpproxy.RemoteFailure) string {
 		return "the server refused the request; see its message above"
 	}
 	return "check that the server is running and that the URL is right; calls fail until it answers"
+}
+
+// remotePins pins a remote server's TLS key and authorization server: a
+// change is drift, and its calls are refused until `aim-mcp pins accept`.
+func remotePins(e env, db *registry.DB, srv registry.Server, cfg config.Config, remote *mcpproxy.Remote, journal mcpproxy.Journal) *pins.Peer {
+	p := &pins.Peer{DB: db, Server: srv, Action: cfg.DriftAction, TLS: remote.TLSKey,
+		Record: func(ctx context.Context, ev registry.Event) error { return journal.Append(ctx, ev) },
+		Alert:  func(m string) { fmt.Fprintf(e.stderr, "aim-mcp: %s\n", m) }}
+	if describe := remote.Describe; describe != nil {
+		p.Issuer = func() string {
+			iss, _ := describe()["oauth_issuer"].(string)
+			return iss
+		}
+	}
+	return p
 }
