@@ -3,18 +3,12 @@ package mcpproxy
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/internal/oauthtest"
+	"github.com/opena2a-org/aim-mcp/internal/tlstest"
 	"github.com/opena2a-org/aim-mcp/oauth"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
@@ -122,8 +117,8 @@ func TestRemoteCallRecords(t *testing.T) {
 	f := &fakeRemote{t: t, sessions: map[string]bool{}, release: make(chan struct{}), pushes: make(chan string, 4)}
 	// Two keys for the same address (httptest's own certificate is the
 	// same for every server).
-	first, firstX := selfSigned(t)
-	second, secondX := selfSigned(t)
+	first, firstX := tlstest.SelfSigned(t)
+	second, secondX := tlstest.SelfSigned(t)
 	var mu sync.Mutex
 	swapped := false
 	srv := httptest.NewUnstartedServer(f)
@@ -251,26 +246,4 @@ func TestRemoteCallToken(t *testing.T) {
 			t.Errorf("record %d holds the token", r.Seq)
 		}
 	}
-}
-
-// selfSigned is a new key and a certificate of its own for 127.0.0.1.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"aim-test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: x}, x
 }

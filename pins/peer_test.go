@@ -3,17 +3,11 @@ package pins
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -25,6 +19,7 @@ import (
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/internal/oauthtest"
+	"github.com/opena2a-org/aim-mcp/internal/tlstest"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/oauth"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -197,8 +192,8 @@ func (b *bridge) close() {
 // the drift and refuses every call, naming the command that accepts it,
 // which releases the calls at once.
 func TestPeerTLSDrift(t *testing.T) {
-	first, firstX := selfSigned(t)
-	second, secondX := selfSigned(t)
+	first, firstX := tlstest.SelfSigned(t)
+	second, secondX := tlstest.SelfSigned(t)
 	var mu sync.Mutex
 	cur := &first
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(echoServer))
@@ -331,27 +326,4 @@ func TestPeerIssuerDrift(t *testing.T) {
 	if err != nil || len(pins) != 1 || pins[0].Pinned != as2.URL || pins[0].State != registry.ToolPinned {
 		t.Errorf("pins: %+v, %v", pins, err)
 	}
-}
-
-// selfSigned is a new key and a certificate of its own for 127.0.0.1
-// (httptest's certificate is the same for every server).
-func selfSigned(t *testing.T) (tls.Certificate, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"aim-test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: x}, x
 }
