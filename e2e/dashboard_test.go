@@ -121,6 +121,13 @@ func TestDashboardBrowser(t *testing.T) {
 	cli := cliAs(t, user)
 	cmdline, _ := installOne(t, user, aimHome, "everything", entry{Command: "node", Args: []string{h.everything, "stdio"}})
 	cli("policy", "add", "--server", "*", "--tool", "get-sum", "--action", "approve", "--home", aimHome)
+	// A remote server in Claude Code's config, rewritten by install: the
+	// Servers page shows its URL and that nobody logged in to it.
+	remote := `{"mcpServers": {"linear": {"type": "http", "url": "https://mcp.linear.app/mcp"}}}`
+	if err := os.WriteFile(filepath.Join(user, ".claude.json"), []byte(remote), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli("install", "--client", "claude-code", "--scan-timeout", "0", "--home", aimHome)
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -305,6 +312,9 @@ func TestDashboardBrowser(t *testing.T) {
 	if s := textOf(`main`); !strings.Contains(s, "verification_status") || !strings.Contains(s, "wrapped") ||
 		!strings.Contains(s, "What the scanner says") {
 		t.Errorf("the Servers page does not show the server's state, trust factors and scan:\n%s", tail(s, 2000))
+	}
+	if r := textOf(`[data-remote]`); r != "remote https://mcp.linear.app/mcp (http), login: none" {
+		t.Errorf("the Servers page shows the remote server as %q", r)
 	}
 	shot("servers")
 	run("policy", chromedp.Navigate(base+"/policy"), chromedp.WaitVisible(css(`#rules table`)),
