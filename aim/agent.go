@@ -43,6 +43,7 @@ type Agent struct {
 
 	hook             *aimhook.Hook // the remote AIM, when one is used
 	aimURL, aimAgent string
+	asking           sync.Map // *mcpproxy.Call -> its local policy.Decision, while AIM is asked
 }
 
 // Option configures Secure.

@@ -123,14 +123,10 @@ func (a *Agent) VerifyAction(ctx context.Context, action, resource string, opts 
 	if err != nil {
 		return Decision{}, err
 	}
-	require, hv := a.askAIM(ctx, c)
-	d, err := a.decide(ctx, c)
-	if hv != nil && !hv.Allow {
+	d, hv, err := a.decideAll(ctx, c)
+	if hv != nil {
 		return Decision{Action: string(audit.ActionDeny), Risk: Risk(hv.Risk), RiskSource: d.RiskSource,
 			Source: hv.Source, Reason: aimReason(hv)}, nil
-	}
-	if require != "" && err == nil && d.Action == audit.ActionAllow {
-		d.Action, d.ActionSource = audit.ActionApprove, require
 	}
 	if err != nil {
 		v := policy.FailMode(a.cfg, d, err)
@@ -182,14 +178,10 @@ type verdict struct {
 // not has its denied record, and the error is a *DeniedError or an
 // *ApprovalTimeoutError.
 func (a *Agent) authorize(ctx context.Context, c *call, deadline time.Time) (verdict, error) {
-	require, hv := a.askAIM(ctx, c)
-	d, err := a.decide(ctx, c)
-	if hv != nil && !hv.Allow {
+	d, hv, err := a.decideAll(ctx, c)
+	if hv != nil {
 		v := verdict{decision: hv.Decision, risk: hv.Risk, source: hv.Source, reason: aimReason(hv)}
 		return v, a.refuse(ctx, c, v)
-	}
-	if require != "" && err == nil && d.Action == audit.ActionAllow {
-		d.Action, d.ActionSource = audit.ActionApprove, require
 	}
 	v := verdict{risk: d.Risk, source: d.ActionSource + "; risk from " + d.RiskSource}
 	switch {

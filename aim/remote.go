@@ -71,22 +71,37 @@ func (a *Agent) attach(ctx context.Context, as aimhook.Settings) error {
 }
 
 // localDecision is the local policy's decision of a call, which the fail
-// mode goes by when AIM cannot answer.
+// mode goes by when AIM cannot answer: the one decideAll made for it, with
+// the risk the caller declared and the tool's annotations.
 func (a *Agent) localDecision(ctx context.Context, mc *mcpproxy.Call) policy.Decision {
+	if d, ok := a.asking.Load(mc); ok {
+		return d.(policy.Decision)
+	}
 	d, _ := a.decide(ctx, &call{action: mc.Tool, raw: mc.Args})
 	return d
 }
 
-// askAIM is AIM's say on an action: a verdict that decides (AIM refused,
-// or it is down and the fail mode refuses), or a reason a person must
-// approve what the local policy would allow; nothing when there is no AIM
-// or it allows.
-func (a *Agent) askAIM(ctx context.Context, c *call) (require string, v *mcpproxy.Verdict) {
+// decideAll decides an action: the local policy, and first a remote AIM's
+// say when there is one. refused is AIM's verdict when it decides (AIM
+// refused, or it is down and the fail mode refuses); a reason AIM gives
+// for a person's approval turns the policy's allow into approve. err is
+// the registry's, as decide says it.
+func (a *Agent) decideAll(ctx context.Context, c *call) (d policy.Decision, refused *mcpproxy.Verdict, err error) {
+	d, err = a.decide(ctx, c)
 	if a.hook == nil {
-		return "", nil
+		return d, nil, err
 	}
 	c.mc = &mcpproxy.Call{ID: c.id, Tool: c.action, Args: c.raw, ArgsDigest: c.digest}
-	return a.hook.Before(ctx, c.mc)
+	a.asking.Store(c.mc, d)
+	require, hv := a.hook.Before(ctx, c.mc)
+	a.asking.Delete(c.mc)
+	if hv != nil && !hv.Allow {
+		return d, hv, err
+	}
+	if require != "" && err == nil && d.Action == audit.ActionAllow {
+		d.Action, d.ActionSource = audit.ActionApprove, require
+	}
+	return d, nil, err
 }
 
 // tellAIM sends an action's outcome to AIM when config.yaml's

@@ -208,3 +208,31 @@ func TestComplianceReport(t *testing.T) {
 		t.Error("an unknown format was accepted")
 	}
 }
+
+// TestAIMDownDecidesByDeclaredRisk: with AIM unreachable, the fail mode
+// goes by the risk the code declared, as the proxy's goes by the tool's
+// annotations: fail_mode open lets a low-risk action run and refuses a
+// high-risk one at once, whatever its name suggests.
+func TestAIMDownDecidesByDeclaredRisk(t *testing.T) {
+	h := newHome(t)
+	srv := aimtest.New()
+	t.Cleanup(srv.Close)
+	key := srv.NewAPIKey(aimtest.DefaultOrg)
+	cfg := noVerifyCache()
+	cfg.FailMode, cfg.RetryAttempts, cfg.Timeout = "open", 1, time.Second
+	a := h.secure(t, "lookup-agent", WithAIM(srv.URL, key), WithConfig(cfg))
+	srv.SetDown(true)
+
+	ran := 0
+	fn := func(context.Context) error { ran++; return nil }
+	if err := a.Track(t.Context(), "lookup", Low, fn); err != nil || ran != 1 {
+		t.Fatalf("a low-risk action with AIM down and fail_mode open: err %v, ran %d; want it run", err, ran)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	err := a.Track(ctx, "lookup", High, fn)
+	var denied *DeniedError
+	if !errors.As(err, &denied) || denied.Decision != "fail_closed" || ran != 1 {
+		t.Fatalf("a high-risk action with AIM down: err %v, ran %d; want a fail_closed refusal and no run", err, ran)
+	}
+}
