@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/internal/private"
 	"github.com/zalando/go-keyring"
 	"golang.org/x/oauth2"
 )
@@ -128,7 +129,7 @@ func (f *flow) openStore() (Store, error) {
 // home, waiting until ctx ends. Whoever holds it is the only one that
 // logs in or refreshes; the others then read what it stored.
 func (f *flow) lock(ctx context.Context) (unlock func(), err error) {
-	if err := os.MkdirAll(dir(f.cfg.Home), 0o700); err != nil {
+	if err := private.MkdirAll(dir(f.cfg.Home)); err != nil {
 		return nil, err
 	}
 	file, err := os.OpenFile(filepath.Join(dir(f.cfg.Home), fileName(f.cfg.Server)+".lock"), os.O_RDWR|os.O_CREATE, 0o600)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
+	"github.com/opena2a-org/aim-mcp/internal/private"
 )
 
 // state is the public half of a login, in a file beside the store: what
@@ -48,7 +49,7 @@ func loadState(home, server string) (state, error) {
 }
 
 func saveState(home, server string, s state) error {
-	if err := os.MkdirAll(dir(home), 0o700); err != nil {
+	if err := private.MkdirAll(dir(home)); err != nil {
 		return err
 	}
 	s.Updated = time.Now().UTC()

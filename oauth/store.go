@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/internal/atomicfile"
+	"github.com/opena2a-org/aim-mcp/internal/private"
 	"github.com/zalando/go-keyring"
 )
 
@@ -131,7 +132,7 @@ func (s fileStore) Get(key string) ([]byte, error) {
 }
 
 func (s fileStore) Set(key string, value []byte) error {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+	if err := private.MkdirAll(s.dir); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(s.path(key), value, 0o600)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/oauth"
@@ -19,7 +18,8 @@ type remoteLogin struct {
 }
 
 // remoteLogins lists the remote servers of res that install rewrote, with
-// the OAuth client their entry names.
+// the OAuth client their entry names. One whose OAuth settings do not hold
+// is left to its first session, which says why.
 func remoteLogins(dir string, res watch.Result) []remoteLogin {
 	var out []remoteLogin
 	for _, o := range res.Outcomes {
@@ -28,14 +28,11 @@ func remoteLogins(dir string, res watch.Result) []remoteLogin {
 			continue
 		}
 		port, _ := strconv.Atoi(r.OAuth.CallbackPort)
-		secret := ""
-		if r.OAuth.ClientSecret {
-			secret = getenv("AIM_MCP_OAUTH_CLIENT_SECRET")
+		cfg, err := oauthConfig(dir, o.RegName, r.URL, r.OAuth.ClientID, r.OAuth.Scopes, port, r.OAuth.MetadataURL)
+		if err != nil {
+			continue
 		}
-		out = append(out, remoteLogin{name: o.RegName, client: o.Client, url: r.URL, cfg: oauth.Config{
-			Home: dir, Server: o.RegName, URL: r.URL, ClientID: r.OAuth.ClientID, ClientSecret: secret,
-			Scopes: strings.Fields(r.OAuth.Scopes), CallbackPort: port, ASMetadata: r.OAuth.MetadataURL,
-			StoreKind: getenv("AIM_MCP_TOKEN_STORE")}})
+		out = append(out, remoteLogin{name: o.RegName, client: o.Client, url: r.URL, cfg: cfg})
 	}
 	return out
 }

@@ -82,20 +82,26 @@ func (o oauthFlags) set() bool {
 }
 
 // config checks the flags and makes the OAuth configuration of server at
-// URL u. The client secret comes from the environment only.
+// URL u.
 func (o oauthFlags) config(dir, server, u string) (oauth.Config, error) {
-	if *o.port < 0 || *o.port > 65535 {
-		return oauth.Config{}, errorf("--oauth-callback-port %d is not a port", *o.port).hint("give a number from 1 to 65535, or leave it out").exit(2)
+	return oauthConfig(dir, server, u, *o.clientID, *o.scopes, *o.port, *o.asMetadata)
+}
+
+// oauthConfig checks what an entry or the flags say of a server's OAuth
+// client and makes its configuration: the proxy's, login's and install's.
+// The client secret comes from the environment only.
+func oauthConfig(dir, server, u, clientID, scopes string, port int, asMetadata string) (oauth.Config, error) {
+	if port < 0 || port > 65535 {
+		return oauth.Config{}, errorf("--oauth-callback-port %d is not a port", port).hint("give a number from 1 to 65535, or leave it out").exit(2)
 	}
-	if m := *o.asMetadata; m != "" {
-		mu, err := remoteURL(m)
-		if err != nil || mu.Scheme != "https" && !loopbackHost(mu.Hostname()) {
-			return oauth.Config{}, errorf("--oauth-as-metadata %q is not an https URL", m).hint("give the authorization server's metadata URL, such as https://auth.example.com/.well-known/oauth-authorization-server").exit(2)
+	if asMetadata != "" {
+		if _, err := remoteURL(asMetadata); err != nil {
+			return oauth.Config{}, errorf("--oauth-as-metadata %q is not an https URL", asMetadata).hint("give the authorization server's metadata URL, such as https://auth.example.com/.well-known/oauth-authorization-server").exit(2)
 		}
 	}
 	return oauth.Config{Home: dir, Server: server, URL: u,
-		ClientID: *o.clientID, ClientSecret: getenv("AIM_MCP_OAUTH_CLIENT_SECRET"),
-		Scopes: strings.Fields(*o.scopes), CallbackPort: *o.port, ASMetadata: *o.asMetadata,
+		ClientID: clientID, ClientSecret: getenv("AIM_MCP_OAUTH_CLIENT_SECRET"),
+		Scopes: strings.Fields(scopes), CallbackPort: port, ASMetadata: asMetadata,
 		StoreKind: getenv("AIM_MCP_TOKEN_STORE")}, nil
 }
 
@@ -115,6 +121,10 @@ func runLogin(ctx context.Context, e env, args []string) error {
 	}
 	dir, err := home.Resolve(*homeFlag)
 	if err != nil {
+		return err
+	}
+	// The tokens go under the home: it must be private, and local.
+	if err := ensureHome(dir); err != nil {
 		return err
 	}
 	u, err := loginURL(ctx, e, dir, name, *client, *rawURL)
