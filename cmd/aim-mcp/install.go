@@ -118,7 +118,9 @@ func runInstall(ctx context.Context, e env, args []string) error {
 		}
 		if err := installConfig(ctx, e, rec, cfg, *dryRun, func(res watch.Result) {
 			scans.report(ctx, e, db, cfg, res)
-			mcpRemotes += countMCPRemote(res, *replaceMCPRemote)
+			if !*replaceMCPRemote {
+				mcpRemotes += countMCPRemote(res)
+			}
 			logins = append(logins, remoteLogins(dir, res)...)
 		}); err != nil {
 			if ctx.Err() != nil {
@@ -140,12 +142,12 @@ func runInstall(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// countMCPRemote counts the npx mcp-remote servers that install could
-// replace, when it was not asked to.
-func countMCPRemote(res watch.Result, asked bool) int {
+// countMCPRemote counts the npx mcp-remote servers, for the note that
+// --replace-mcp-remote exists.
+func countMCPRemote(res watch.Result) int {
 	n := 0
 	for _, o := range res.Outcomes {
-		if !asked && o.MCPRemote != nil && o.Action != watch.Skipped {
+		if o.MCPRemote != nil && o.Action != watch.Skipped {
 			n++
 		}
 	}

@@ -79,7 +79,10 @@ func runList(ctx context.Context, e env, args []string) (err error) {
 			state += ": " + r.Reason
 		}
 		if r.URL != "" && r.State != inventory.Skipped {
-			state += ", remote " + r.URL + " (" + r.Transport + "), login: " + r.Login
+			state += ", remote " + r.URL + " (" + r.Transport + ")"
+			if r.Login != "" {
+				state += ", login: " + r.Login
+			}
 		}
 		trust, last := "-", "-"
 		if r.Trust != nil {

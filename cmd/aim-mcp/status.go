@@ -132,16 +132,20 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	// The remote servers install rewrote: their transport is in what it
 	// kept of each entry.
 	saved, _ := claudeconfig.SavedEntries(home.Entries(dir))
+	type clientServer struct{ client, server string }
+	remotes := make(map[clientServer]claudeconfig.SavedEntry, len(saved))
+	for _, k := range saved {
+		remotes[clientServer{k.Client, k.Server}] = k
+	}
+	now := time.Now()
 	for _, s := range servers {
 		if s.Status == registry.StatusPurged {
 			continue
 		}
 		st := serverStatus{Client: s.Client, Name: s.Name, ID: s.ID, State: s.Status, AgentID: s.RemoteID}
-		for _, k := range saved {
-			if k.Client == s.Client && k.Server == s.Name {
-				st.URL, st.Transport = k.URL, k.Transport
-				st.Login = oauth.LoginStatus(dir, s.Name, time.Now()).State
-			}
+		if k, ok := remotes[clientServer{s.Client, s.Name}]; ok {
+			st.URL, st.Transport = k.URL, k.Transport
+			st.Login = oauth.LoginStatus(dir, s.Name, now).State
 		}
 		rep.Servers = append(rep.Servers, st)
 	}
