@@ -205,39 +205,3 @@ func (p *Peer) ToolsListed(ctx context.Context, _ json.RawMessage) {
 
 // ToolsChanged is nothing to a peer's pins.
 func (p *Peer) ToolsChanged(context.Context) {}
-
-// PeerAccepted is what AcceptPeers did.
-type PeerAccepted struct {
-	Changes []registry.PeerChange
-	// Unrecorded says why the acceptance is not in the audit trail, when
-	// it is not; the pins are accepted all the same.
-	Unrecorded error
-}
-
-// AcceptPeers pins what was last seen of a server's changed TLS key or
-// authorization server (names; both when empty) and records each
-// acceptance in the audit chain, signed with the server's key. The calls
-// it held run again at once: they were refused, not queued.
-func AcceptPeers(ctx context.Context, db *registry.DB, srv registry.Server, names []string, by string, now time.Time) (PeerAccepted, error) {
-	var out PeerAccepted
-	changes, err := db.AcceptPeers(ctx, srv.ID, names, now)
-	if err != nil || len(changes) == 0 {
-		return out, err
-	}
-	out.Changes = changes
-	key, err := db.Key(srv)
-	if err != nil {
-		out.Unrecorded = fmt.Errorf("the key of server %q cannot be loaded: %w", srv.Name, err)
-		return out, nil
-	}
-	for _, c := range changes {
-		data := map[string]any{"change": registry.ChangeAccepted, "from": c.From, "by": by, "state": c.Pin.State,
-			"previous_pinned": c.Before.Pinned, "pinned": c.Pin.Pinned}
-		if _, err := db.Append(ctx, key, registry.Event{Time: now, ServerID: srv.ID, Server: srv.Name, Client: srv.Client,
-			Kind: registry.KindDrift, Tool: c.Pin.Name, Decision: registry.ChangeAccepted, Data: data}); err != nil {
-			out.Unrecorded = err
-			break
-		}
-	}
-	return out, nil
-}

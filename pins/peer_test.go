@@ -236,9 +236,9 @@ func TestPeerTLSDrift(t *testing.T) {
 	if !strings.Contains(l, `"isError":true`) || !strings.Contains(l, "aim-mcp pins accept remote @tls") {
 		t.Errorf("a call with another TLS key: %s; want an isError naming aim-mcp pins accept remote @tls", l)
 	}
-	res, err := AcceptPeers(context.Background(), d.db, d.srv, []string{registry.PeerTLS}, "tester", time.Now())
-	if err != nil || len(res.Changes) != 1 || res.Unrecorded != nil {
-		t.Fatalf("AcceptPeers: %+v, %v", res, err)
+	res, err := Accept(context.Background(), d.db, d.srv, []string{registry.PeerTLS}, "tester", time.Now())
+	if err != nil || len(res.Peers) != 1 || len(res.Changes) != 0 || res.Unrecorded != nil {
+		t.Fatalf("Accept: %+v, %v", res, err)
 	}
 	if l := b.call(3); strings.Contains(l, "isError") {
 		t.Errorf("after pins accept: %s", l)
@@ -307,7 +307,7 @@ func TestPeerIssuerDrift(t *testing.T) {
 	if _, _, ok := p2.Quick(call); ok {
 		t.Error("Quick let a drifted session's call through")
 	}
-	if _, err := AcceptPeers(ctx, d.db, d.srv, nil, "tester", time.Now()); err != nil {
+	if _, err := Accept(ctx, d.db, d.srv, nil, "tester", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, v := p2.Before(ctx, call); v != nil {

@@ -247,38 +247,44 @@ func pinsDiff(ctx context.Context, e env, db *registry.DB, srv registry.Server, 
 }
 
 func pinsAccept(ctx context.Context, e env, db *registry.DB, srv registry.Server, tool string) error {
-	peers, err := acceptPeers(ctx, e, db, srv, tool)
-	if err != nil || registry.IsPeerName(tool) {
-		return err
-	}
 	var names []string
 	if tool != "" {
-		ts, err := db.Tools(ctx, srv.ID)
-		if err != nil {
-			return err
-		}
-		if _, err := toolNamed(ts, srv, tool); err != nil {
-			return err
+		if !registry.IsPeerName(tool) {
+			ts, err := db.Tools(ctx, srv.ID)
+			if err != nil {
+				return err
+			}
+			if _, err := toolNamed(ts, srv, tool); err != nil {
+				return err
+			}
 		}
 		names = []string{tool}
 	}
 	res, err := pins.Accept(ctx, db, srv, names, pinsAcceptor(), time.Now())
+	if errors.Is(err, registry.ErrNotFound) && registry.IsPeerName(tool) {
+		return errorf("server %q has no pin %q", srv.Name, tool).
+			hint("only a remote server has @tls (https) and @issuer (OAuth) pins; run \"aim-mcp pins %s\" to see them", pins.Quote(srv.Name))
+	}
 	if errors.Is(err, registry.ErrNotFound) {
 		return errorf("server %q has no tool %q", srv.Name, tool).hint("run \"aim-mcp pins %s\" to see its tools", pins.Quote(srv.Name))
 	}
 	if err != nil {
 		return err
 	}
-	if len(res.Changes) == 0 && peers > 0 {
-		return nil
-	}
-	if len(res.Changes) == 0 {
+	if len(res.Changes) == 0 && len(res.Peers) == 0 {
 		what := "all its tools are"
 		if tool != "" {
-			what = fmt.Sprintf("tool %q is", tool)
+			what = fmt.Sprintf("%s is", tool)
+			if !registry.IsPeerName(tool) {
+				what = fmt.Sprintf("tool %q is", tool)
+			}
 		}
 		fmt.Fprintf(e.stdout, "nothing to accept: %s as pinned\n", what)
 		return nil
+	}
+	for _, c := range res.Peers {
+		fmt.Fprintf(e.stdout, "accepted the new %s of server %q (%s, was %s): its calls run again\n",
+			peerNoun(c.Pin.Name), srv.Name, c.Pin.Pinned, c.Before.Pinned)
 	}
 	if res.Unrecorded != nil {
 		fmt.Fprintf(e.stderr, "aim-mcp: warning: accepted, but not recorded in the audit trail: %v\n", res.Unrecorded)
@@ -385,38 +391,6 @@ func scanSummary(fs []poison.Finding) string {
 	var s inventory.Scan
 	s.Hard, s.Soft = poison.Count(fs)
 	return s.String()
-}
-
-// acceptPeers accepts a remote server's changed TLS key or authorization
-// server (tool @tls or @issuer; both when tool is empty) and says so; it
-// returns how many it accepted.
-func acceptPeers(ctx context.Context, e env, db *registry.DB, srv registry.Server, tool string) (int, error) {
-	var names []string
-	if tool != "" {
-		if !registry.IsPeerName(tool) {
-			return 0, nil
-		}
-		names = []string{tool}
-	}
-	res, err := pins.AcceptPeers(ctx, db, srv, names, pinsAcceptor(), time.Now())
-	if errors.Is(err, registry.ErrNotFound) {
-		return 0, errorf("server %q has no pin %q", srv.Name, tool).
-			hint("only a remote server has @tls (https) and @issuer (OAuth) pins; run \"aim-mcp pins %s\" to see them", pins.Quote(srv.Name))
-	}
-	if err != nil {
-		return 0, err
-	}
-	if res.Unrecorded != nil {
-		fmt.Fprintf(e.stderr, "aim-mcp: warning: accepted, but not recorded in the audit trail: %v\n", res.Unrecorded)
-	}
-	for _, c := range res.Changes {
-		fmt.Fprintf(e.stdout, "accepted the new %s of server %q (%s, was %s): its calls run again\n",
-			peerNoun(c.Pin.Name), srv.Name, c.Pin.Pinned, c.Before.Pinned)
-	}
-	if tool != "" && len(res.Changes) == 0 {
-		fmt.Fprintf(e.stdout, "nothing to accept: %s is as pinned\n", tool)
-	}
-	return len(res.Changes), nil
 }
 
 func peerNoun(name string) string {
