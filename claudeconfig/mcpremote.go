@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/opena2a-org/aim-mcp/internal/jsonedit"
+	"github.com/opena2a-org/aim-mcp/internal/remoteurl"
 )
 
 // parseMCPRemote reads a command line that runs npx mcp-remote (geelen's
@@ -57,7 +58,7 @@ func parseMCPRemote(argv []string, envNames []string) (*Remote, *remoteRaw) {
 			h := val()
 			name, v, ok := strings.Cut(h, ":")
 			name, v = strings.TrimSpace(name), strings.TrimSpace(v)
-			if !ok || !validHeaderName(name) {
+			if !ok || !remoteurl.HeaderName(name) {
 				problem("mcp-remote --header %q is not NAME:VALUE", name)
 				continue
 			}

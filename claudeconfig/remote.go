@@ -3,12 +3,11 @@ package claudeconfig
 import (
 	"bytes"
 	"fmt"
-	"net"
-	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/opena2a-org/aim-mcp/internal/jsonedit"
+	"github.com/opena2a-org/aim-mcp/internal/remoteurl"
 )
 
 // Remote is what a remote server's entry says: where the server is, how to
@@ -146,7 +145,7 @@ func (f *File) remoteOf(obj *jsonedit.Value, typ string) (*Remote, *remoteRaw) {
 				switch {
 				case h.Value.Kind != jsonedit.String:
 					problem("header %q is %s, want a string", h.Key, article(h.Value.Kind))
-				case !validHeaderName(h.Key):
+				case !remoteurl.HeaderName(h.Key):
 					problem("%q is not a valid header name", h.Key)
 				}
 				r.HeaderNames = append(r.HeaderNames, h.Key)
@@ -235,36 +234,15 @@ func urlProblem(raw string) string {
 		}
 		return ""
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	switch _, problem := remoteurl.Check(raw); problem {
+	case remoteurl.NotHTTP:
 		return "the url is not an http(s) URL"
-	}
-	if u.User != nil {
+	case remoteurl.Credentials:
 		return "the url holds credentials; put them in a header instead"
-	}
-	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+	case remoteurl.PlainHTTP:
 		return "plain http to another machine; use https (plain http is for localhost only)"
 	}
 	return ""
-}
-
-func loopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
-
-// validHeaderName reports whether s is an HTTP header name (an RFC 9110
-// token).
-func validHeaderName(s string) bool {
-	for _, r := range s {
-		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // SameProxy reports whether two specs launch the same aim-mcp for the same

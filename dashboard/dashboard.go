@@ -28,6 +28,7 @@ import (
 
 	"github.com/opena2a-org/aim-mcp/config"
 	"github.com/opena2a-org/aim-mcp/discovery"
+	"github.com/opena2a-org/aim-mcp/internal/remoteurl"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -77,7 +78,7 @@ func Listen(addr string, anyAddr bool) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard address %q: %w", addr, err)
 	}
-	if !anyAddr && !isLoopback(host) {
+	if !anyAddr && !remoteurl.Loopback(host) {
 		return nil, fmt.Errorf("dashboard address %q: %w", addr, ErrNotLoopback)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -85,14 +86,6 @@ func Listen(addr string, anyAddr bool) (net.Listener, error) {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	return ln, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // New prepares a dashboard for the listener ln.

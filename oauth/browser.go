@@ -2,12 +2,13 @@ package oauth
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
+
+	"github.com/opena2a-org/aim-mcp/internal/remoteurl"
 )
 
 // OpenBrowser shows u in the user's browser without a shell: $BROWSER when
@@ -68,17 +69,9 @@ func checkBrowserURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if remoteurl.Loopback(u.Hostname()) {
 			return nil
 		}
 	}
 	return fmt.Errorf("the authorization URL %q is not https (nor http to this machine); not opening it", raw)
-}
-
-func isLoopback(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"github.com/opena2a-org/aim-mcp/internal/remoteurl"
 )
 
 // challenge is what a 401 or 403 said in its Bearer WWW-Authenticate.
@@ -228,7 +229,7 @@ func httpsOrLoopback(raw string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%q is not a URL", raw)
 	}
-	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme == "https" || (u.Scheme == "http" && remoteurl.Loopback(u.Hostname())) {
 		return nil
 	}
 	return fmt.Errorf("%q is neither https nor http to this machine", raw)

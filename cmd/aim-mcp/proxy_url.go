@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 
 	"github.com/opena2a-org/aim-mcp/config"
+	"github.com/opena2a-org/aim-mcp/internal/remoteurl"
 	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/pins"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -28,20 +28,11 @@ func (h *headerEnvs) Set(s string) error {
 	if !ok || name == "" || envVar == "" {
 		return fmt.Errorf("--header-env %q: want NAME=ENVVAR, the header's name and the environment variable that holds its value", s)
 	}
-	if !validHeaderName(name) {
+	if !remoteurl.HeaderName(name) {
 		return fmt.Errorf("--header-env %q: %q is not a valid header name", s, name)
 	}
 	*h = append(*h, headerEnv{name, envVar})
 	return nil
-}
-
-func validHeaderName(s string) bool {
-	for _, r := range s {
-		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // remoteURL checks the --url of a remote server: https, or http to this
@@ -49,28 +40,19 @@ func validHeaderName(s string) bool {
 // the clear), and no credentials in the URL itself (argv is readable by
 // every local user).
 func remoteURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	u, problem := remoteurl.Check(raw)
+	switch problem {
+	case remoteurl.NotHTTP:
 		return nil, errorf("--url %q is not an http(s) URL", raw).
 			hint("give the server's full URL, such as https://example.com/mcp").exit(2)
-	}
-	if u.User != nil {
+	case remoteurl.Credentials:
 		return nil, errorf("--url %q holds credentials", u.Redacted()).
 			hint("pass them as a header: --header-env Authorization=ENVVAR, with the value in the entry's env").exit(2)
-	}
-	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+	case remoteurl.PlainHTTP:
 		return nil, errorf("--url %q is plain http to another machine", raw).
 			hint("use the server's https URL; plain http is allowed for localhost only").exit(2)
 	}
 	return u, nil
-}
-
-func loopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // remoteHeaders reads the headers' values from the environment.

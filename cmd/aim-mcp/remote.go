@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/config"
+	"github.com/opena2a-org/aim-mcp/internal/remoteurl"
 	"github.com/opena2a-org/aim-mcp/policy"
 	"github.com/opena2a-org/aim-mcp/policy/aim"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -177,7 +178,7 @@ func newAIMInstall(e env, dir, flagURL, flagKey string, dryRun bool) (*aimInstal
 		return nil, errorf("the API key is %d characters long: AIM's keys are much longer (aim_live_ and 43 more)", len(s.APIKey)).
 			hint("copy the whole key from AIM (it is shown once, when created), and pass it with --api-key - on stdin")
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !remoteurl.Loopback(u.Hostname()) {
 		fmt.Fprintf(e.stderr, "aim-mcp: warning: %s is plain http: the API key and every check travel unencrypted\n", s.URL)
 	}
 	c, err := aimClient(s, cfg, debugLogger(e, cfg))
@@ -188,10 +189,6 @@ func newAIMInstall(e env, dir, flagURL, flagKey string, dryRun bool) (*aimInstal
 		fmt.Fprintf(e.stdout, "AIM at %s: dry run, no server is registered there\n", s.URL)
 	}
 	return &aimInstall{client: c, settings: s, dir: dir, dryRun: dryRun}, nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 }
 
 // enroll makes sure srv is an AIM agent whose key this home holds, and
