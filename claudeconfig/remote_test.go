@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -230,7 +231,9 @@ func TestSavedEntry(t *testing.T) {
 	if got.Unchanged([]byte(`{"command": "/bin/aim-mcp", "args": ["x"]}`)) {
 		t.Error("Unchanged: true for an edited entry")
 	}
-	if fi, err := os.Stat(SavedPath(dir, s.ID)); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(SavedPath(dir, s.ID)); err != nil {
+		t.Fatal(err)
+	} else if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		t.Errorf("saved entry has mode %v, want private", fi.Mode().Perm())
 	}
 	all, err := SavedEntries(dir)

@@ -134,8 +134,8 @@ func (h *httpUp) do(req *http.Request) (*http.Response, error) {
 
 // TLSKey is the SHA-256 of the server certificate's key (hex) and the
 // certificate's issuer, as the session last saw them; empty before the
-// first answer over https, and for http. The tool pins compare the key with
-// the one first seen: a changed key is drift.
+// first answer over https, and for http. The peer pins (pins.Peer) compare
+// the key with the one first seen: a changed key is drift.
 func (r *Remote) TLSKey() (spki, issuer string) {
 	h := r.up.Load()
 	if h == nil {

@@ -59,7 +59,7 @@ func (c *Config) httpClient() *http.Client {
 // Event is something the audit log should say about a login. It never
 // holds a token: Fingerprint names one.
 type Event struct {
-	Kind        string // registered, login, step_up, refresh, refresh_failed, logout
+	Kind        string // registered, login, login_failed, step_up, refresh, refresh_failed, logout
 	Issuer      string
 	ClientID    string
 	Scopes      []string

@@ -61,9 +61,6 @@ func (r *Reconciler) remote(cfg *discovery.Config, o *Outcome, res *Result) (boo
 func (r *Reconciler) rewritten(cfg *discovery.Config, o *Outcome, res *Result, spec claudeconfig.ProxySpec, transport string, orig, wrapped []byte) {
 	s := o.Server
 	o.Action, o.Skip = Wrapped, ""
-	if o.Remote == nil {
-		o.Remote = s.Remote
-	}
 	// The registration's command is the URL: the server's identity, as
 	// the proxy registers it.
 	o.Original = []string{o.Remote.URL}

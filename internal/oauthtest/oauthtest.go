@@ -22,7 +22,6 @@ import (
 // Options shape the server.
 type Options struct {
 	TokenTTL      time.Duration // access token lifetime (default an hour)
-	NoRotate      bool          // keep refresh tokens instead of rotating them
 	Scopes        []string      // scopes_supported in the resource metadata
 	CallScope     string        // a scope tools/call needs beyond the login's (step-up)
 	IssInRedirect bool          // send iss in the authorization answer (RFC 9207)
@@ -47,7 +46,6 @@ type Server struct {
 	BadRefreshes  int
 	Calls         int
 	Resources     []string // the resource of every authorize and token request
-	Unauthorized  int      // requests to /mcp refused with 401
 }
 
 type codeGrant struct {
@@ -201,7 +199,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.CodeTokens++
-		s.issue(w, token{resource: g.resource, scope: g.scope, client: g.client}, "")
+		s.issue(w, token{resource: g.resource, scope: g.scope, client: g.client})
 	case "refresh_token":
 		s.Refreshes++
 		old, ok := s.refresh[f.Get("refresh_token")]
@@ -210,28 +208,22 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 400, map[string]string{"error": "invalid_grant"})
 			return
 		}
-		keep := ""
-		if s.opt.NoRotate {
-			keep = f.Get("refresh_token")
-		} else {
-			delete(s.refresh, f.Get("refresh_token"))
-		}
-		s.issue(w, old, keep)
+		delete(s.refresh, f.Get("refresh_token")) // rotated: each is used once
+		s.issue(w, old)
 	default:
 		writeJSON(w, 400, map[string]string{"error": "unsupported_grant_type"})
 	}
 }
 
-func (s *Server) issue(w http.ResponseWriter, t token, keepRefresh string) {
+// issue answers with a new access token and a new refresh token.
+func (s *Server) issue(w http.ResponseWriter, t token) {
 	t.expiry = time.Now().Add(s.opt.TokenTTL)
 	at := "at-" + rand.Text()
 	s.access[at] = t
 	resp := map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": int(s.opt.TokenTTL / time.Second), "scope": t.scope}
-	if keepRefresh == "" {
-		rt := "rt-" + rand.Text()
-		s.refresh[rt] = t
-		resp["refresh_token"] = rt
-	}
+	rt := "rt-" + rand.Text()
+	s.refresh[rt] = t
+	resp["refresh_token"] = rt
 	writeJSON(w, 200, resp)
 }
 
@@ -253,9 +245,7 @@ func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 	t, ok := s.access[tok]
 	good := ok && t.resource == s.Resource() && time.Now().Before(t.expiry)
 	needScope := m.Method == "tools/call" && s.opt.CallScope != "" && !strings.Contains(" "+t.scope+" ", " "+s.opt.CallScope+" ")
-	if !good {
-		s.Unauthorized++
-	} else if !needScope && m.Method == "tools/call" {
+	if good && !needScope && m.Method == "tools/call" {
 		s.Calls++
 	}
 	s.mu.Unlock()
