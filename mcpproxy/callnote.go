@@ -1,8 +1,6 @@
 package mcpproxy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -123,6 +121,5 @@ func bearerFingerprint(hdr http.Header) string {
 	if !ok || !strings.EqualFold(scheme, "bearer") || tok == "" {
 		return "none"
 	}
-	sum := sha256.Sum256([]byte(tok))
-	return "sha256:" + hex.EncodeToString(sum[:8])
+	return httpnote.Fingerprint(tok)
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/internal/httpnote"
 	"github.com/opena2a-org/aim-mcp/internal/private"
 	"github.com/zalando/go-keyring"
 	"golang.org/x/oauth2"
@@ -212,7 +213,7 @@ func (f *flow) save(g *grant, lost string) error {
 	defer f.mu.Unlock()
 	f.st.URL, f.st.Store = f.cfg.URL, store.Kind()
 	f.st.Issuer, f.st.ClientID, f.st.Scopes = g.Issuer, g.ClientID, g.Scopes
-	f.st.Fingerprint, f.st.Expiry, f.st.Refreshable = Fingerprint(g.AccessToken), g.Expiry, g.RefreshToken != ""
+	f.st.Fingerprint, f.st.Expiry, f.st.Refreshable = httpnote.Fingerprint(g.AccessToken), g.Expiry, g.RefreshToken != ""
 	f.st.LoggedIn, f.st.Lost = g.AccessToken != "", lost
 	if err := saveState(f.cfg.Home, f.cfg.Server, f.st); err != nil {
 		return fmt.Errorf("save the login state: %w", err)
@@ -226,7 +227,7 @@ func (f *flow) event(kind string, g *grant, err error) {
 	}
 	ev := Event{Kind: kind}
 	if g != nil {
-		ev.Issuer, ev.ClientID, ev.Scopes, ev.Fingerprint = g.Issuer, g.ClientID, g.Scopes, Fingerprint(g.AccessToken)
+		ev.Issuer, ev.ClientID, ev.Scopes, ev.Fingerprint = g.Issuer, g.ClientID, g.Scopes, httpnote.Fingerprint(g.AccessToken)
 	}
 	if err != nil {
 		ev.Err = err.Error()

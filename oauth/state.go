@@ -1,8 +1,6 @@
 package oauth
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -58,16 +56,6 @@ func saveState(home, server string, s state) error {
 		return err
 	}
 	return atomicfile.WriteFile(statePath(home, server), append(b, '\n'), 0o600)
-}
-
-// Fingerprint names a token in records without revealing it: the first
-// 16 hex digits of its SHA-256.
-func Fingerprint(token string) string {
-	if token == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(token))
-	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
 // Login states, as list and status show them.

@@ -371,5 +371,5 @@ func (t *Transport) Describe() map[string]any {
 		return map[string]any{"oauth": "none"}
 	}
 	return map[string]any{"oauth_issuer": t.g.Issuer, "oauth_client_id": t.g.ClientID,
-		"oauth_scopes": t.g.Scopes, "token_fingerprint": Fingerprint(t.g.AccessToken)}
+		"oauth_scopes": t.g.Scopes, "token_fingerprint": httpnote.Fingerprint(t.g.AccessToken)}
 }

@@ -1,11 +1,14 @@
 // Package httpnote lets a round tripper tell whoever sent a request what it
 // did on the way (a refused token refreshed and the request sent again),
 // without either importing the other: the sender puts a Note in the
-// request's context, the round tripper counts on it.
+// request's context, the round tripper counts on it. It also says how both
+// name a token in what they record: by its Fingerprint.
 package httpnote
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"sync/atomic"
 )
 
@@ -35,4 +38,15 @@ func AuthRetry(ctx context.Context) {
 	if n := From(ctx); n != nil {
 		n.AuthRetries.Add(1)
 	}
+}
+
+// Fingerprint is how records and the login's state name a token, never
+// the token itself: "sha256:" and the first 16 hex digits of its SHA-256;
+// empty for no token.
+func Fingerprint(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }
