@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/internal/httpnote"
 	"github.com/opena2a-org/aim-mcp/internal/oauthtest"
 	"github.com/opena2a-org/aim-mcp/internal/tlstest"
 	"github.com/opena2a-org/aim-mcp/oauth"
@@ -227,7 +228,7 @@ func TestRemoteCallToken(t *testing.T) {
 	if len(toks) != 1 {
 		t.Fatalf("%d access tokens issued, want 1", len(toks))
 	}
-	want := oauth.Fingerprint(toks[0])
+	want := httpnote.Fingerprint(toks[0])
 	recs := reg.records(t)
 	for _, kind := range []string{registry.KindCall, registry.KindOutcome} {
 		rs := only(recs, kind)
