@@ -4,6 +4,8 @@
 //
 //	scalegen config --servers 10000 [--pad-mib 40] > config.json
 //	scalegen records --home DIR --n 1000000
+//	scalegen echo                                  # an MCP echo server on stdio
+//	scalegen message --mib 64 -- CMD...            # one big echo through CMD: ms, peak KiB
 package main
 
 import (
@@ -20,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: scalegen config|records [flags]")
+		fmt.Fprintln(os.Stderr, "usage: scalegen config|records|echo|message [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -29,6 +31,10 @@ func main() {
 		err = config(os.Args[2:])
 	case "records":
 		err = records(os.Args[2:])
+	case "echo":
+		err = echo()
+	case "message":
+		err = message(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
