@@ -65,7 +65,7 @@ func (a *Agent) ComplianceReport(ctx context.Context, typ string, since, until t
 	if err != nil {
 		return nil, fmt.Errorf("aim: compliance report: %w", err)
 	}
-	b, err := report.Render(r, format)
+	b, err := report.Render(ctx, r, format)
 	if err != nil {
 		return nil, fmt.Errorf("aim: compliance report: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -550,15 +551,18 @@ func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	data, err := compliance.Render(rep, format)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "%v", err)
+	if !slices.Contains(compliance.Formats, format) {
+		fail(w, http.StatusBadRequest, "unknown report format %q", format)
 		return
 	}
 	ctype := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}[format]
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="aim-mcp-%s-%s.%s"`, typ, until.Format("2006-01-02"), format))
-	w.Write(data)
+	// Streamed as the calls are read: a failure now can only cut it short,
+	// which the client sees as a broken download.
+	if err := compliance.Write(r.Context(), w, rep, format); err != nil {
+		s.log.Warn("report download cut short", "err", err)
+	}
 }
 
 func plural(n int, word string) string {

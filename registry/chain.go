@@ -311,16 +311,18 @@ func (a *appender) chain(ctx context.Context, key Signer, bodies []body) ([]Reco
 
 // Filter selects records. Zero fields match everything.
 type Filter struct {
-	ServerID string
-	Server   string // by name, any client
-	Tool     string
-	Kind     string
-	Decision string
-	Since    time.Time
-	Until    time.Time
-	AfterSeq int64
-	Limit    int // the newest Limit records (after Offset), still returned oldest first
-	Offset   int // skip this many of the newest
+	ServerID  string
+	ServerIDs []string // any of these servers
+	Server    string   // by name, any client
+	Tool      string
+	Kind      string
+	Kinds     []string // any of these kinds
+	Decision  string
+	Since     time.Time
+	Until     time.Time
+	AfterSeq  int64
+	Limit     int // the newest Limit records (after Offset), still returned oldest first
+	Offset    int // skip this many of the newest
 }
 
 // Records returns the records that match f, oldest first.
@@ -343,6 +345,9 @@ func (r *DB) EachRecord(ctx context.Context, f Filter, fn func(Record) error) er
 	if f.ServerID != "" {
 		add("server_id = ?", f.ServerID)
 	}
+	if len(f.ServerIDs) > 0 {
+		in(&where, &args, "server_id", f.ServerIDs)
+	}
 	if f.Server != "" {
 		add("server = ?", f.Server)
 	}
@@ -351,6 +356,9 @@ func (r *DB) EachRecord(ctx context.Context, f Filter, fn func(Record) error) er
 	}
 	if f.Kind != "" {
 		add("kind = ?", f.Kind)
+	}
+	if len(f.Kinds) > 0 {
+		in(&where, &args, "kind", f.Kinds)
 	}
 	if f.Decision != "" {
 		add("decision = ?", f.Decision)
@@ -402,6 +410,14 @@ func (r *DB) EachRecord(ctx context.Context, f Filter, fn func(Record) error) er
 		return fmt.Errorf("query records: %w", err)
 	}
 	return nil
+}
+
+// in adds "column IN (?, ?, ...)" for values to a query's conditions.
+func in(where *[]string, args *[]any, column string, values []string) {
+	*where = append(*where, column+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")+")")
+	for _, v := range values {
+		*args = append(*args, v)
+	}
 }
 
 func decodeRecord(text string) (Record, error) {

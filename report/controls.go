@@ -20,9 +20,24 @@ type facts struct {
 func (f facts) chain() string {
 	c := f.r.Chain
 	if c.Intact {
-		return fmt.Sprintf("the audit chain verifies: %s hash-linked and signed, checked %s", count(c.Records, "record"), c.CheckedAt.Format("2006-01-02 15:04 MST"))
+		what := count(c.Records, "record") + " hash-linked and signed"
+		if c.CheckpointSeq > 0 {
+			what = "hash-linked and signed, " + c.verified()
+		}
+		return fmt.Sprintf("the audit chain verifies: %s, checked %s", what, c.CheckedAt.Format("2006-01-02 15:04 MST"))
 	}
 	return fmt.Sprintf("the audit chain does NOT verify: record %d: %s", c.BadSeq, c.Reason)
+}
+
+// verified says what the check covered: "17 records verified", or with a
+// checkpoint "verified up to record 17 (5 records checked now, those up
+// to record 12 by the signed checkpoint of an earlier check)".
+func (c Chain) verified() string {
+	if c.CheckpointSeq == 0 {
+		return count(c.Records, "record") + " verified"
+	}
+	return fmt.Sprintf("verified up to record %d (%s checked now, those up to record %d by the signed checkpoint of an earlier check)",
+		c.HeadSeq, count(c.Records, "record"), c.CheckpointSeq)
 }
 
 func (f facts) identities() (string, bool) {
@@ -77,10 +92,12 @@ func (f facts) drift() (string, bool) {
 }
 
 func (f facts) outcomes() (string, bool) {
-	missing := 0
-	for _, c := range f.r.Calls {
-		if c.Outcome == "" {
-			missing++
+	missing := f.r.noOutcome
+	if f.r.calls == nil { // made by hand: its calls say
+		for _, c := range f.r.Calls {
+			if c.Outcome == "" {
+				missing++
+			}
 		}
 	}
 	s := f.r.Summary

@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -35,7 +37,7 @@ type pdfDoc struct {
 }
 
 // PDF renders the report as a readable A4 document with tables.
-func PDF(r *Report, opt PDFOptions) ([]byte, error) {
+func PDF(ctx context.Context, r *Report, opt PDFOptions) ([]byte, error) {
 	if opt.MaxCalls <= 0 {
 		opt.MaxCalls = 2000
 	}
@@ -68,7 +70,7 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 	d.text(fmt.Sprintf("Period: %s to %s (UTC, end excluded)", r.Period.Since.Format("2006-01-02 15:04:05"), r.Period.Until.Format("2006-01-02 15:04:05")), 5)
 	d.text("Scope: "+r.Scope, 5)
 	d.text("Generated: "+r.GeneratedAt.Format("2006-01-02 15:04:05 MST")+" by aim-mcp", 5)
-	chainLine := fmt.Sprintf("Audit chain: INTACT - %s verified (hash links and Ed25519 signatures)", count(r.Chain.Records, "record"))
+	chainLine := "Audit chain: INTACT - " + r.Chain.verified() + " (hash links and Ed25519 signatures)"
 	if !r.Chain.Intact {
 		chainLine = fmt.Sprintf("Audit chain: BROKEN at record %d - %s", r.Chain.BadSeq, r.Chain.Reason)
 	}
@@ -162,21 +164,26 @@ func PDF(r *Report, opt PDFOptions) ([]byte, error) {
 
 	d.section("Calls")
 	rows = nil
-	for i, c := range r.Calls {
-		if i == opt.MaxCalls {
-			break
+	errEnough := errors.New("enough calls")
+	err := r.EachCall(ctx, func(c Call) error {
+		if len(rows) == opt.MaxCalls {
+			return errEnough
 		}
 		ms := ""
 		if c.DurationMS != 0 {
 			ms = fmt.Sprintf("%.1f", c.DurationMS)
 		}
 		rows = append(rows, []string{c.Time.Format("2006-01-02 15:04:05"), c.Server, c.Tool, c.Decision, c.Risk, c.Approver, c.Outcome, ms, fmt.Sprint(c.Seq)})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
 	}
 	d.table([]col{{"Time", 27, "L"}, {"Server", 26, "L"}, {"Tool", 28, "L"}, {"Decision", 24, "L"}, {"Risk", 14, "L"},
 		{"Approver", 16, "L"}, {"Outcome", 20, "L"}, {"ms", 12, "R"}, {"Record", 15, "R"}}, rows, "Time", "Record")
-	if len(r.Calls) > opt.MaxCalls {
+	if more := r.callCount() - len(rows); more > 0 {
 		pdf.SetFont("Helvetica", "I", fontSize)
-		d.para(fmt.Sprintf("%d more calls are not shown; the CSV format lists every call.", len(r.Calls)-opt.MaxCalls))
+		d.para(fmt.Sprintf("%d more calls are not shown; the CSV format lists every call.", more))
 	}
 
 	var buf bytes.Buffer

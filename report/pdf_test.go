@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -48,7 +49,7 @@ func TestTableHeaderNotOrphaned(t *testing.T) {
 func TestPDFKeepsValuesWhole(t *testing.T) {
 	f := seed(t)
 	r := build(t, f, "soc2")
-	b, err := PDF(r, PDFOptions{})
+	b, err := PDF(context.Background(), r, PDFOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestPDFKeepsValuesWhole(t *testing.T) {
 	for _, a := range r.Approvals {
 		whole = append(whole, a.ID, a.CreatedAt.Format("2006-01-02 15:04:05"), a.DecidedAt.Format("2006-01-02 15:04:05"))
 	}
-	for _, c := range r.Calls {
+	for _, c := range callsOf(t, r) {
 		whole = append(whole, c.Time.Format("2006-01-02 15:04:05"))
 	}
 	for _, d := range r.Drift {

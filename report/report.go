@@ -15,17 +15,11 @@
 package report
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/registry"
 	"github.com/opena2a-org/aim-mcp/trust"
 )
@@ -62,6 +56,9 @@ type Report struct {
 	Chain       Chain       `json:"audit_chain"`
 	Controls    []Control   `json:"controls"`
 	Note        string      `json:"note"`
+
+	calls     *calls // where EachCall reads the calls of a built report
+	noOutcome int    // forwarded calls without an outcome in the period
 }
 
 // Period is the half-open interval [Since, Until).
@@ -172,6 +169,11 @@ type Chain struct {
 	// break. A witnessed head of the same seq must have the same hash.
 	HeadSeq  int64  `json:"head_seq"`
 	HeadHash string `json:"head_hash,omitempty"`
+	// CheckpointSeq is the last record of the prefix verified before and
+	// not read again (its checkpoint is signed, and an edit of the prefix
+	// since would have been noticed); 0 when every record was read.
+	// Records counts those after it.
+	CheckpointSeq int64 `json:"checkpoint_seq,omitempty"`
 }
 
 // Control is a control of the framework and what the evidence says of it.
@@ -197,7 +199,7 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 	}
 	r := &Report{Type: opt.Type, Title: fw.Title, Generator: "aim-mcp", GeneratedAt: now.UTC(),
 		Period: Period{opt.Since.UTC(), opt.Until.UTC()}, Scope: "all registered servers",
-		Servers: []Server{}, CallsByTool: []ToolCalls{}, Calls: []Call{}, Approvals: []Approval{}, Drift: []Drift{},
+		Servers: []Server{}, CallsByTool: []ToolCalls{}, Approvals: []Approval{}, Drift: []Drift{},
 		Note: "This report collects the evidence aim-mcp recorded; it is not an attestation of compliance."}
 	if !opt.All {
 		var names []string
@@ -206,45 +208,60 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 		}
 		r.Scope = "server " + strings.Join(names, ", ")
 	}
+	// The whole chain first, from its last checkpoint (the trust scores
+	// then find it checked up to the head): what was verified before
+	// (and has not changed since) is not read again, so a report of a
+	// long trail does not wait for a million signatures. "aim-mcp audit
+	// verify" checks every record again.
+	v, err := db.VerifySince(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.Chain = Chain{CheckedAt: now.UTC(), Scope: "the whole chain, every server's signatures", Intact: v.OK(),
+		Records: v.Records, Servers: v.Servers, BadSeq: v.BadSeq, Reason: v.Reason, HeadSeq: v.Head, CheckpointSeq: v.From}
+	if v.From > 0 {
+		r.Chain.Scope += fmt.Sprintf(", records up to %d by the signed checkpoint left when they were verified", v.From)
+	}
 	ids := map[string]int{} // server id → index in r.Servers
 	trustAt := opt.Until
 	if trustAt.After(now) {
 		trustAt = now
 	}
-	src := &trust.Source{DB: db, Now: trustAt}
 	for _, s := range opt.Servers {
-		score, err := src.Score(ctx, s)
-		if err != nil {
-			return nil, err
-		}
 		ids[s.ID] = len(r.Servers)
 		r.Servers = append(r.Servers, Server{Name: s.Name, Client: s.Client, ID: s.ID, AgentType: s.AgentType, Status: s.Status,
-			RegisteredAt: s.RegisteredAt.UTC(), PublicKey: s.PublicKey, Fingerprint: s.Fingerprint(), Trust: score})
+			RegisteredAt: s.RegisteredAt.UTC(), PublicKey: s.PublicKey, Fingerprint: s.Fingerprint()})
+	}
+	// Every server scored in one read of the trust window.
+	src := &trust.Source{DB: db, Now: trustAt}
+	err = src.EachScore(ctx, opt.Servers, func(s registry.Server, score trust.Score) {
+		r.Servers[ids[s.ID]].Trust = score
+	})
+	if err != nil {
+		return nil, err
 	}
 
-	// Records of the period, oldest first.
-	var recs []registry.Record
-	if opt.All {
-		all, err := db.Records(ctx, registry.Filter{Since: opt.Since, Until: opt.Until})
-		if err != nil {
-			return nil, err
-		}
-		for _, rec := range all {
-			if _, ok := ids[rec.ServerID]; ok {
-				recs = append(recs, rec)
-			}
-		}
-	} else {
+	// The period's records, oldest first, added up; the calls are read
+	// again as they are written.
+	f := registry.Filter{Since: opt.Since, Until: opt.Until}
+	if !opt.All {
 		for _, s := range opt.Servers {
-			rs, err := db.Records(ctx, registry.Filter{ServerID: s.ID, Since: opt.Since, Until: opt.Until})
-			if err != nil {
-				return nil, err
-			}
-			recs = append(recs, rs...)
+			f.ServerIDs = append(f.ServerIDs, s.ID)
 		}
-		sort.Slice(recs, func(i, j int) bool { return recs[i].Seq < recs[j].Seq })
 	}
-	r.addRecords(recs, ids)
+	t := newTally(r, ids)
+	err = db.EachRecord(ctx, f, func(rec registry.Record) error {
+		if _, ok := ids[rec.ServerID]; ok {
+			t.add(rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.done()
+	f.Kinds = callKinds
+	r.calls = &calls{db: db, filter: f, ids: ids, outcomes: t.outcomes}
 
 	approvals, err := db.Approvals(ctx)
 	if err != nil {
@@ -270,28 +287,6 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 		}
 	}
 
-	// The chain as a whole, or the selected servers' part of it.
-	r.Chain = Chain{CheckedAt: now.UTC(), Scope: "the whole chain, every server's signatures", Intact: true}
-	verify := []string{""}
-	if !opt.All {
-		verify = nil
-		for _, s := range opt.Servers {
-			verify = append(verify, s.ID)
-		}
-		r.Chain.Scope = "the whole chain's links, the selected servers' signatures"
-	}
-	for _, id := range verify {
-		v, err := db.Verify(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		r.Chain.Records += v.Records
-		r.Chain.Servers += v.Servers
-		r.Chain.HeadSeq = max(r.Chain.HeadSeq, v.Head)
-		if !v.OK() && r.Chain.Intact {
-			r.Chain.Intact, r.Chain.BadSeq, r.Chain.Reason = false, v.BadSeq, v.Reason
-		}
-	}
 	r.Summary.Servers = len(r.Servers)
 	if r.Chain.HeadSeq > 0 {
 		if r.Chain.HeadHash, err = db.HashAt(ctx, r.Chain.HeadSeq); err != nil {
@@ -301,171 +296,4 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 	r.Summary.ChainIntact = r.Chain.Intact
 	r.Controls = fw.controls(gather(r))
 	return r, nil
-}
-
-func dataOf(rec registry.Record) map[string]any {
-	var d map[string]any
-	json.Unmarshal(rec.Data, &d)
-	return d
-}
-
-func str(d map[string]any, k string) string {
-	s, _ := d[k].(string)
-	return s
-}
-
-// addRecords turns the period's records into calls, counts and drift.
-func (r *Report) addRecords(recs []registry.Record, ids map[string]int) {
-	type key struct{ server, id, tool string }
-	open := map[key][]int{} // index into r.Calls of forwarded calls without an outcome yet
-	byTool := map[[2]string]*ToolCalls{}
-	toolOf := func(c Call) *ToolCalls {
-		k := [2]string{c.ServerID, c.Tool}
-		tc := byTool[k]
-		if tc == nil {
-			tc = &ToolCalls{Server: c.Server, Client: c.Client, Tool: c.Tool, Decisions: map[string]int{}, Outcomes: map[string]int{}}
-			byTool[k] = tc
-		}
-		return tc
-	}
-	for _, rec := range recs {
-		si := ids[rec.ServerID]
-		r.Servers[si].Records++
-		switch rec.Kind {
-		case registry.KindCall, registry.KindDenied:
-			d := dataOf(rec)
-			c := Call{Seq: rec.Seq, Time: rec.Time, Server: rec.Server, Client: rec.Client, ServerID: rec.ServerID, Tool: rec.Tool,
-				Decision: rec.Decision, Risk: str(d, "risk"), Source: str(d, "source"), ApprovalID: str(d, "approval_id"),
-				Approver: str(d, "approver"), ArgsDigest: str(d, "args_digest"), Hash: rec.Hash}
-			if c.Client == "" {
-				c.Client = r.Servers[si].Client
-			}
-			r.Servers[si].Calls++
-			r.Summary.Calls++
-			if rec.Kind == registry.KindDenied && rec.Decision == string(audit.Cancelled) {
-				c.Outcome = "cancelled by the client"
-				r.Summary.Cancelled++
-			} else if rec.Kind == registry.KindDenied {
-				c.Outcome = "not run"
-				r.Servers[si].Refused++
-				r.Summary.Refused++
-			} else {
-				r.Summary.Forwarded++
-				k := key{rec.ServerID, string(rec.RequestID), rec.Tool}
-				open[k] = append(open[k], len(r.Calls))
-			}
-			toolOf(c).Calls++
-			toolOf(c).Decisions[c.Decision]++
-			r.Calls = append(r.Calls, c)
-		case registry.KindOutcome:
-			k := key{rec.ServerID, string(rec.RequestID), rec.Tool}
-			q := open[k]
-			if len(q) == 0 {
-				continue // its call is before the period
-			}
-			i := q[len(q)-1]
-			open[k] = q[:len(q)-1]
-			c := &r.Calls[i]
-			c.Outcome, c.OutcomeSeq = rec.Decision, rec.Seq
-			if ms, ok := dataOf(rec)["duration_ms"].(float64); ok {
-				c.DurationMS = ms
-			}
-			switch s := audit.Status(rec.Decision); {
-			case s == audit.Success:
-				r.Summary.Succeeded++
-			case s.Failed():
-				r.Summary.Failed++
-			}
-		case registry.KindDrift:
-			d := dataOf(rec)
-			var detail []string
-			if fs, ok := d["fields"].([]any); ok && len(fs) > 0 {
-				var names []string
-				for _, f := range fs {
-					names = append(names, fmt.Sprint(f))
-				}
-				detail = append(detail, strings.Join(names, ", ")+" changed")
-			}
-			if by := str(d, "by"); by != "" {
-				detail = append(detail, "accepted by "+by)
-			}
-			if a := str(d, "action"); a != "" && registry.IsDrift(rec.Decision) {
-				detail = append(detail, "calls: "+a)
-			}
-			r.Drift = append(r.Drift, Drift{Seq: rec.Seq, Time: rec.Time, Server: rec.Server, Tool: rec.Tool,
-				Change: rec.Decision, Detail: strings.Join(detail, "; ")})
-			if registry.IsDrift(rec.Decision) {
-				r.Summary.DriftEvents++
-			}
-		case registry.KindBypass:
-			r.Summary.BypassAttempts++
-		}
-	}
-	for _, c := range r.Calls {
-		tc := toolOf(c)
-		o := c.Outcome
-		if o == "" {
-			o = "none recorded"
-		}
-		tc.Outcomes[o]++
-	}
-	for _, tc := range byTool {
-		r.CallsByTool = append(r.CallsByTool, *tc)
-	}
-	sort.Slice(r.CallsByTool, func(i, j int) bool {
-		a, b := r.CallsByTool[i], r.CallsByTool[j]
-		if a.Server != b.Server {
-			return a.Server < b.Server
-		}
-		if a.Client != b.Client {
-			return a.Client < b.Client
-		}
-		return a.Tool < b.Tool
-	})
-}
-
-// Render writes the report in a format: json, csv or pdf.
-func Render(r *Report, format string) ([]byte, error) {
-	switch format {
-	case "json":
-		b, err := json.MarshalIndent(r, "", "  ")
-		return append(b, '\n'), err
-	case "csv":
-		return CSV(r)
-	case "pdf":
-		return PDF(r, PDFOptions{Compress: true})
-	}
-	return nil, fmt.Errorf("unknown report format %q", format)
-}
-
-// CSVHeader is the CSV format's header: one row per call follows.
-var CSVHeader = []string{"seq", "time", "server", "client", "server_id", "tool", "decision", "risk", "source",
-	"approval_id", "approver", "outcome", "duration_ms", "args_digest", "hash", "report_type", "period_since", "period_until"}
-
-// CSV is one row per call of the period, oldest first.
-func CSV(r *Report) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write(CSVHeader)
-	since, until := r.Period.Since.Format(time.RFC3339), r.Period.Until.Format(time.RFC3339)
-	for _, c := range r.Calls {
-		ms := ""
-		if c.DurationMS != 0 {
-			ms = strconv.FormatFloat(c.DurationMS, 'f', -1, 64)
-		}
-		w.Write([]string{strconv.FormatInt(c.Seq, 10), c.Time.UTC().Format(time.RFC3339Nano), cell(c.Server), cell(c.Client), c.ServerID,
-			cell(c.Tool), c.Decision, c.Risk, cell(c.Source), c.ApprovalID, cell(c.Approver), c.Outcome, ms, c.ArgsDigest, c.Hash,
-			r.Type, since, until})
-	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
-}
-
-// cell defuses a value a spreadsheet would run as a formula (a tool or
-// server name is chosen by the server, not by us): it gets a leading '.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

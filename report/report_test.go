@@ -114,6 +114,16 @@ func build(t *testing.T, f *fixture, typ string, servers ...registry.Server) *Re
 	return r
 }
 
+// callsOf is every call a report hands over.
+func callsOf(t *testing.T, r *Report) []Call {
+	t.Helper()
+	var out []Call
+	if err := r.EachCall(context.Background(), func(c Call) error { out = append(out, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestBuild(t *testing.T) {
 	f := seed(t)
 	r := build(t, f, "soc2")
@@ -123,7 +133,7 @@ func TestBuild(t *testing.T) {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	var calls []string
-	for _, c := range r.Calls {
+	for _, c := range callsOf(t, r) {
 		calls = append(calls, c.Server+" "+c.Tool+" "+c.Decision+" "+c.Outcome)
 	}
 	wantCalls := []string{
@@ -137,10 +147,10 @@ func TestBuild(t *testing.T) {
 	if diff := cmp.Diff(wantCalls, calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
-	if c := r.Calls[0]; c.DurationMS != 12.5 || c.Risk != "low" || c.ArgsDigest != "sha256:aa" || c.Hash == "" || c.OutcomeSeq == 0 {
+	if c := callsOf(t, r)[0]; c.DurationMS != 12.5 || c.Risk != "low" || c.ArgsDigest != "sha256:aa" || c.Hash == "" || c.OutcomeSeq == 0 {
 		t.Errorf("first call = %+v", c)
 	}
-	if c := r.Calls[1]; c.Approver != "alice" || c.ApprovalID != "abcd2345" {
+	if c := callsOf(t, r)[1]; c.Approver != "alice" || c.ApprovalID != "abcd2345" {
 		t.Errorf("approved call = %+v", c)
 	}
 	var byTool []string
@@ -193,7 +203,10 @@ func TestBuild(t *testing.T) {
 
 	// One server only.
 	r = build(t, f, "soc2", f.web)
-	if r.Summary.Calls != 1 || len(r.Servers) != 1 || !strings.Contains(r.Scope, "web-search") || !r.Chain.Intact || r.Chain.Records != 6 {
+	// The whole chain is checked: the report before left a checkpoint at
+	// its head, so nothing is read again.
+	if r.Summary.Calls != 1 || len(r.Servers) != 1 || !strings.Contains(r.Scope, "web-search") || !r.Chain.Intact ||
+		r.Chain.HeadSeq != 17 || r.Chain.CheckpointSeq != 17 || r.Chain.Records != 0 {
 		t.Errorf("web-search only: %+v, chain %+v", r.Summary, r.Chain)
 	}
 }
@@ -226,7 +239,7 @@ func TestTypes(t *testing.T) {
 	if _, err := Build(ctx, f.db, Options{Type: "soc2", Since: until, Until: since, All: true}); err == nil {
 		t.Error("an inverted period built")
 	}
-	if _, err := Render(&Report{}, "docx"); err == nil {
+	if _, err := Render(context.Background(), &Report{}, "docx"); err == nil {
 		t.Error("an unknown format rendered")
 	}
 }
@@ -262,7 +275,7 @@ func TestFrameworks(t *testing.T) {
 
 func TestJSON(t *testing.T) {
 	f := seed(t)
-	b, err := Render(build(t, f, "soc2"), "json")
+	b, err := Render(context.Background(), build(t, f, "soc2"), "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +328,7 @@ func TestJSON(t *testing.T) {
 
 func TestCSV(t *testing.T) {
 	f := seed(t)
-	b, err := Render(build(t, f, "hipaa"), "csv")
+	b, err := Render(context.Background(), build(t, f, "hipaa"), "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +360,7 @@ func TestPDF(t *testing.T) {
 	f := seed(t)
 	r := build(t, f, "soc2")
 	for _, compress := range []bool{true, false} {
-		b, err := PDF(r, PDFOptions{Compress: compress})
+		b, err := PDF(context.Background(), r, PDFOptions{Compress: compress})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -388,7 +401,7 @@ func TestPDF(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = build(t, f, "hipaa")
-	b, _ := PDF(r, PDFOptions{Compress: true})
+	b, _ := PDF(context.Background(), r, PDFOptions{Compress: true})
 	pages, err := pdftext.Pages(b)
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +424,7 @@ func TestPDFPaging(t *testing.T) {
 	for i := range 300 {
 		r.Calls = append(r.Calls, Call{Seq: int64(i + 1), Time: at(1, 0), Server: "Łódź — server ☃", Tool: "tool-" + itoa(i), Decision: "allow", Outcome: "success"})
 	}
-	b, err := PDF(r, PDFOptions{MaxCalls: 250})
+	b, err := PDF(context.Background(), r, PDFOptions{MaxCalls: 250})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,3 +448,49 @@ func TestPDFPaging(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// JSON and CSV are written as the calls are read from the registry: the
+// bytes are those of the same report with every call in memory.
+func TestWriteStreams(t *testing.T) {
+	f := seed(t)
+	ctx := context.Background()
+	for _, format := range []string{"json", "csv"} {
+		r := build(t, f, "soc2")
+		var streamed bytes.Buffer
+		if err := Write(ctx, &streamed, r, format); err != nil {
+			t.Fatal(err)
+		}
+		whole := *r
+		whole.Calls = callsOf(t, r)
+		if len(whole.Calls) != 6 {
+			t.Fatalf("%d calls, want 6", len(whole.Calls))
+		}
+		var want []byte
+		if format == "json" {
+			b, err := json.MarshalIndent(&whole, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(b, '\n')
+		} else {
+			var err error
+			if want, err = Render(ctx, &whole, format); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if diff := cmp.Diff(string(want), streamed.String()); diff != "" {
+			t.Errorf("%s streamed (-in memory +streamed):\n%s", format, diff)
+		}
+	}
+	// No calls: an empty array, as MarshalIndent writes it.
+	r := build(t, f, "soc2", f.web)
+	r.Period = Period{until, until.Add(time.Hour)}
+	r.calls.filter.Since, r.calls.filter.Until = until.Add(time.Hour), until.Add(2*time.Hour)
+	var b bytes.Buffer
+	if err := Write(ctx, &b, r, "json"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "\n  \"calls\": [],\n") || !json.Valid(b.Bytes()) {
+		t.Errorf("no calls: %s", b.String())
+	}
+}

@@ -58,7 +58,8 @@ func TestCancelledNotRefused(t *testing.T) {
 			t.Errorf("server %s: refused %d → %d", s.Name, before.Servers[i].Refused, s.Refused)
 		}
 	}
-	last := after.Calls[len(after.Calls)-1]
+	calls := callsOf(t, after)
+	last := calls[len(calls)-1]
 	if last.Outcome != "cancelled by the client" {
 		t.Errorf("the cancelled call's outcome: %q", last.Outcome)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -157,15 +158,11 @@ func runReport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := compliance.Render(r, *format)
-	if err != nil {
-		return err
-	}
 	if *out == "" {
-		_, err := e.stdout.Write(data)
-		return err
+		return compliance.Write(ctx, e.stdout, r, *format)
 	}
-	if err := atomicfile.WriteFile(*out, data, 0o600); err != nil {
+	err = atomicfile.Write(*out, 0o600, func(w io.Writer) error { return compliance.Write(ctx, w, r, *format) })
+	if err != nil {
 		return errorf("cannot write the report: %v", err).hint("choose another -o FILE in a directory you can write")
 	}
 	chain := "the audit chain verifies"

@@ -11,6 +11,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,7 +24,17 @@ import (
 // symlink, its target is replaced and the link left alone. An existing file
 // keeps its permission bits; perm applies only when the file is created.
 // A target that exists but is not a regular file is refused.
-func WriteFile(path string, data []byte, perm fs.FileMode) (err error) {
+func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	return Write(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Write is [WriteFile] for contents written as they are made: write writes
+// them to a temporary file that replaces path only when write returns nil.
+// On an error nothing of them is left.
+func Write(path string, perm fs.FileMode, write func(io.Writer) error) (err error) {
 	target, err := resolve(path)
 	if err != nil {
 		return err
@@ -53,7 +64,7 @@ func WriteFile(path string, data []byte, perm fs.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		return fmt.Errorf("write %q: %w", target, err)
 	}
 	// Chmod before Sync so that the mode is as durable as the data.

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -144,5 +146,43 @@ func TestWriteFileNotRegular(t *testing.T) {
 	}
 	if diff := cmp.Diff(names(t, dir), []string{"sub"}); diff != "" {
 		t.Errorf("dir entries (-got +want):\n%s", diff)
+	}
+}
+
+// A write that fails halfway leaves the old file as it was and nothing
+// else behind; one that succeeds replaces it whole.
+func TestWriteStreams(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.csv")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("the registry went away")
+	err := Write(path, 0o600, func(w io.Writer) error {
+		io.WriteString(w, "half a report")
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Write() error = %v, want %v", err, boom)
+	}
+	if got := readFile(t, path); got != "old" {
+		t.Errorf("after a failed write: %q, want the old contents", got)
+	}
+	if diff := cmp.Diff([]string{"report.csv"}, names(t, dir)); diff != "" {
+		t.Errorf("files left (-want +got):\n%s", diff)
+	}
+	err = Write(path, 0o600, func(w io.Writer) error {
+		for _, part := range []string{"seq,", "time\n", "1,2\n"} {
+			if _, err := io.WriteString(w, part); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "seq,time\n1,2\n" {
+		t.Errorf("content = %q", got)
 	}
 }
