@@ -5,15 +5,18 @@
 # of CPU time (t2/t1 = (n2/n1)^k: 1 is linear, 2 quadratic). Needs Linux and
 # GNU time (/usr/bin/time). Not run in CI: it generates big inputs.
 #
-#   scripts/bench-scale.sh                              # default sizes, a few minutes
-#   SCALE_SERVERS="1000 10000" SCALE_RECORDS="100000 1000000" scripts/bench-scale.sh
+#   scripts/bench-scale.sh                              # default sizes, about fifteen minutes
+#   SCALE_SERVERS="1000 10000" SCALE_RECORDS="20000 200000" scripts/bench-scale.sh
 #   SCALE_PAD_MIB="4 40" scripts/bench-scale.sh         # size of ~/.claude.json around 100 servers
+#   SCALE_MESSAGE_MIB="8 64" scripts/bench-scale.sh     # one message through a bare relay and the proxy
+#   SCALE_PROXIES=0 scripts/bench-scale.sh              # skip the many-proxies benchmark
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 read -r s1 s2 <<<"${SCALE_SERVERS:-1000 10000}"
-read -r r1 r2 <<<"${SCALE_RECORDS:-20000 200000}"
+read -r r1 r2 <<<"${SCALE_RECORDS:-100000 1000000}"
 read -r p1 p2 <<<"${SCALE_PAD_MIB:-4 40}"
+read -r m1 m2 <<<"${SCALE_MESSAGE_MIB:-8 64}"
 
 if [[ ! -x /usr/bin/time ]]; then
 	echo "bench-scale.sh: error: /usr/bin/time is missing" >&2
@@ -22,8 +25,9 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/aim-scale-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-echo "building aim-mcp and scalegen..." >&2
-(cd "$root" && go build -o "$work/aim-mcp" ./cmd/aim-mcp && go build -o "$work/scalegen" ./e2e/scalegen)
+echo "building aim-mcp, scalegen and benchrelay..." >&2
+(cd "$root" && go build -o "$work/aim-mcp" ./cmd/aim-mcp && go build -o "$work/scalegen" ./e2e/scalegen &&
+	go build -o "$work/benchrelay" ./e2e/benchrelay)
 aim="$work/aim-mcp"
 # An empty user config, so a personal policy or AIM cannot skew the figures.
 export HOME="$work/user" XDG_CONFIG_HOME="$work/user/.config" XDG_DATA_HOME="$work/user/.local/share"
@@ -113,3 +117,29 @@ row "logs" "$r1" "$r2" "$r1 rec" "$r2 rec" \
 	"$aim" logs --home "$work/hr$r1" -- "$aim" logs --home "$work/hr$r2"
 row "logs --json" "$r1" "$r2" "$r1 rec" "$r2 rec" \
 	"$aim" logs --json --home "$work/hr$r1" -- "$aim" logs --json --home "$work/hr$r2"
+for f in json csv pdf; do
+	row "report --format $f" "$r1" "$r2" "$r1 rec" "$r2 rec" \
+		"$aim" report --format "$f" --home "$work/hr$r1" -o "$work/report.$f" -- \
+		"$aim" report --format "$f" --home "$work/hr$r2" -o "$work/report.$f"
+done
+
+# One big message each way (a tools/call echo and its result, both the
+# message's size) through a bare line relay and through the proxy: the
+# fastest of three round trips, and each one's peak resident memory.
+echo
+printf '%-10s %10s %10s %7s %12s %12s %10s\n' "message" "relay ms" "proxy ms" "ratio" "relay MiB" "proxy MiB" "proxy/msg"
+for m in "$m1" "$m2"; do
+	read -r rms rkib < <("$work/scalegen" message --mib "$m" -- "$work/benchrelay" -- "$work/scalegen" echo 2>>"$work/stderr")
+	read -r pms pkib < <("$work/scalegen" message --mib "$m" -- "$aim" proxy --server echo --home "$work/hm" -- "$work/scalegen" echo 2>>"$work/stderr")
+	awk -v m="$m" -v rms="$rms" -v pms="$pms" -v rk="$rkib" -v pk="$pkib" 'BEGIN {
+		printf "%-10s %10.0f %10.0f %7.2f %12.0f %12.0f %10.2f\n", m " MiB", rms, pms, pms / rms, rk / 1024, pk / 1024, pk / 1024 / m }'
+done
+
+# Many proxies on one home, each before its own echo server, driven back
+# to back: records/s the home takes in and the p99 of a round trip.
+if [[ "${SCALE_PROXIES:-1}" != 0 ]]; then
+	echo
+	echo "proxies on one home (go test -bench BenchmarkProxiesOneHome):"
+	(cd "$root" && go test -run '^$' -bench BenchmarkProxiesOneHome -benchtime 6000x ./mcpproxy) |
+		awk '/^BenchmarkProxiesOneHome/ { print "  " $0 }'
+fi
