@@ -123,6 +123,22 @@ for f in json csv pdf; do
 		"$aim" report --format "$f" --home "$work/hr$r2" -o "$work/report.$f"
 done
 
+# The dashboard over the longer trail: its activity page's records and a
+# report downloaded as CSV, then its peak resident memory.
+"$aim" dashboard --addr 127.0.0.1:0 --no-open --home "$work/hr$r2" >"$work/dashboard" 2>&1 &
+dash=$!
+for _ in $(seq 50); do grep -q 'token=' "$work/dashboard" && break; sleep 0.1; done
+link=$(grep -o 'http://127[^ ]*' "$work/dashboard" | head -1)
+base=${link%%\?*}
+curl -s -c "$work/cookies" -o /dev/null "$link"
+echo
+echo "dashboard over $r2 records:"
+for p in /api/records "/api/report?type=soc2&format=csv"; do
+	curl -s -b "$work/cookies" -o /dev/null -w "  GET $p: %{http_code}, %{time_total} s, %{size_download} bytes\n" "${base%/}$p"
+done
+echo "  peak resident: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$dash/status")"
+kill "$dash"
+
 # One big message each way (a tools/call echo and its result, both the
 # message's size) through a bare line relay and through the proxy: the
 # fastest of three round trips, and each one's peak resident memory.
