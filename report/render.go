@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/jsonarray"
 )
 
 // Write writes the report in a format (json, csv or pdf) to w. JSON and
@@ -62,29 +64,13 @@ func writeJSON(ctx context.Context, w io.Writer, r *Report) error {
 		return errors.New("report: no calls in the JSON") // the struct lost its field
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(b[:i+len(callsHole)-1]) // up to the '['
-	n := 0
-	err = r.EachCall(ctx, func(c Call) error {
-		e, err := json.MarshalIndent(c, "    ", "  ")
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			bw.WriteString("\n    ")
-		} else {
-			bw.WriteString(",\n    ")
-		}
-		n++
-		_, err = bw.Write(e)
-		return err
-	})
-	if err != nil {
+	bw.Write(b[:i+len(callsHole)-2]) // up to the empty array, which the calls replace
+	calls := jsonarray.New(bw, "  ", "  ")
+	if err := r.EachCall(ctx, func(c Call) error { return calls.Add(c) }); err != nil {
 		return err
 	}
-	if n > 0 {
-		bw.WriteString("\n  ")
-	}
-	bw.Write(b[i+len(callsHole)-1:]) // from the ']'
+	calls.Close()
+	bw.Write(b[i+len(callsHole):]) // after the ']'
 	bw.WriteByte('\n')
 	return bw.Flush()
 }

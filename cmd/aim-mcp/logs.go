@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opena2a-org/aim-mcp/audit"
+	"github.com/opena2a-org/aim-mcp/internal/jsonarray"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -273,27 +274,11 @@ func recordRow(r registry.Record, loc *time.Location) []string {
 // json.MarshalIndent(records, "", "  ") would give, one record at a time.
 func jsonArray(w io.Writer) (each func(registry.Record) error, done func() error) {
 	bw := bufio.NewWriter(w)
-	n := 0
-	each = func(r registry.Record) error {
-		b, err := json.MarshalIndent(r, "  ", "  ")
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			bw.WriteString("[\n  ")
-		} else {
-			bw.WriteString(",\n  ")
-		}
-		n++
-		_, err = bw.Write(b)
-		return err
-	}
+	a := jsonarray.New(bw, "", "  ")
+	each = func(r registry.Record) error { return a.Add(r) }
 	done = func() error {
-		if n == 0 {
-			bw.WriteString("[]\n")
-		} else {
-			bw.WriteString("\n]\n")
-		}
+		a.Close()
+		bw.WriteByte('\n')
 		return bw.Flush()
 	}
 	return each, done
