@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/internal/filelock"
 	"github.com/opena2a-org/aim-mcp/internal/httpnote"
 	"github.com/opena2a-org/aim-mcp/internal/private"
 	"github.com/zalando/go-keyring"
@@ -138,7 +139,7 @@ func (f *flow) lock(ctx context.Context) (unlock func(), err error) {
 		return nil, err
 	}
 	for {
-		ok, err := tryLock(file)
+		ok, err := filelock.Lock(file, false)
 		if err != nil {
 			file.Close()
 			return nil, fmt.Errorf("lock the login of %s: %w", f.cfg.Server, err)

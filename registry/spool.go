@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/filelock"
 )
 
 // A proxy session commits each record with one write(2) of one line to a
@@ -98,7 +100,7 @@ func (r *DB) StartSession(ctx context.Context, srv Server, key Signer) (*Session
 	if err != nil {
 		return nil, fmt.Errorf("create spool: %w", err)
 	}
-	if ok, err := lockFile(f, true); err != nil || !ok {
+	if ok, err := filelock.Lock(f, true); err != nil || !ok {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("lock spool %q: %v", path, err)

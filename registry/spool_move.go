@@ -11,6 +11,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/opena2a-org/aim-mcp/internal/filelock"
 )
 
 // moveLines takes lines of session into the chain in one transaction,
@@ -128,7 +130,7 @@ func (s *spoolState) open() error {
 	if err != nil {
 		return err
 	}
-	ok, err := lockFile(f, false)
+	ok, err := filelock.Lock(f, false)
 	if err != nil {
 		f.Close()
 		return err

@@ -1,4 +1,4 @@
-package registry
+package filelock
 
 import (
 	"errors"
@@ -7,10 +7,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes an exclusive lock on f: ok false when another process
-// holds it and wait is false. The lock goes with the process, however it
-// ends, which is how a spool tells a live session from a dead one.
-func lockFile(f *os.File, wait bool) (ok bool, err error) {
+// Lock takes an exclusive lock on f: ok false when another process holds
+// it and wait is false.
+func Lock(f *os.File, wait bool) (ok bool, err error) {
 	flags := uint32(windows.LOCKFILE_EXCLUSIVE_LOCK)
 	if !wait {
 		flags |= windows.LOCKFILE_FAIL_IMMEDIATELY
