@@ -90,8 +90,8 @@ func (h *httpUp) noteToken(resp *http.Response) {
 
 // outcomeContext: the HTTP status, JSON or SSE, the retries made and the
 // token the request went with. The note is dropped: one outcome a call.
-// The older HTTP+SSE transport notes no call: its outcomes carry the URL
-// only.
+// Over the older HTTP+SSE transport the status is the POST's (202), and
+// the answer came on the stream ("sse").
 func (h *httpUp) outcomeContext(id []byte) map[string]any {
 	h.mu.Lock()
 	c, ok := h.calls[string(id)]

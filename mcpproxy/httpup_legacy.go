@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/internal/httpnote"
 )
 
 // The HTTP+SSE transport of 2024-11-05, which servers still offer: one GET
@@ -34,6 +36,11 @@ type legacyWait struct {
 	done    chan struct{}
 	lost    bool // the stream ended before the answer came
 	swallow bool // the answer to a replayed initialize: the client has had one
+	// held is a tool call's answer, kept back until its POST has been
+	// answered: its outcome record then has the POST's status, whichever
+	// came first (set before done is closed).
+	held []byte
+	hold bool
 }
 
 func (h *httpUp) isLegacy() bool {
@@ -80,32 +87,54 @@ func (h *httpUp) legacyRequest(frame []byte, m upMessage) {
 		h.failRemote(m.ID, err)
 		return
 	}
+	// A tool call's outcome record says how its answer came (callnote.go):
+	// the POST's status and token, over the stream.
+	var cn *callNote
+	ctx := h.ctx
+	if m.Method == "tools/call" {
+		cn = &callNote{}
+		ctx, cn.note = httpnote.With(ctx)
+	}
 	var w *legacyWait
 	key := string(m.ID)
 	if len(m.ID) > 0 && !m.batch {
-		w = &legacyWait{done: make(chan struct{})}
+		w = &legacyWait{done: make(chan struct{}), hold: cn != nil}
 		h.mu.Lock()
 		h.leg.pending[key] = w
 		h.mu.Unlock()
 	}
-	if err := h.legacyPost(ep, frame, m); err != nil {
+	resp, err := h.legacyPost(ctx, ep, frame, m)
+	if err != nil {
+		h.noteCall(m.ID, cn, nil, nil)
 		if w != nil {
 			h.mu.Lock()
 			if h.leg.pending[key] == w {
 				delete(h.leg.pending, key)
 			}
 			h.mu.Unlock()
+			select {
+			case <-w.done: // answered all the same: the server has it
+				if w.held != nil {
+					h.emit(w.held)
+					return
+				}
+			default:
+			}
 		}
 		h.failRemote(m.ID, err)
 		return
 	}
+	h.noteCall(m.ID, cn, resp, &resumable{sse: true})
 	if w == nil {
 		return
 	}
 	select {
 	case <-w.done:
-		if w.lost {
+		switch {
+		case w.lost:
 			h.failRemote(m.ID, fmt.Errorf("the server closed its event stream before answering: %w", errSessionLost))
+		case w.held != nil:
+			h.emit(w.held)
 		}
 	case <-h.ctx.Done():
 		h.fail(m.ID, context.Canceled)
@@ -115,7 +144,7 @@ func (h *httpUp) legacyRequest(frame []byte, m upMessage) {
 func (h *httpUp) legacyNotify(frame []byte, m upMessage) {
 	ep, err := h.legacyEndpoint(false)
 	if err == nil {
-		err = h.legacyPost(ep, frame, m)
+		_, err = h.legacyPost(h.ctx, ep, frame, m)
 	}
 	if err != nil {
 		h.log.Warn("remote server: message not delivered", "method", m.Method, "err", err)
@@ -129,19 +158,20 @@ func (h *httpUp) legacyNotify(frame []byte, m upMessage) {
 }
 
 // legacyPost sends one message to the endpoint; its answer, if any, comes
-// on the stream.
-func (h *httpUp) legacyPost(ep string, frame []byte, m upMessage) error {
-	resp, err := h.post(h.ctx, ep, frame, m)
+// on the stream. The response is for its status and request: its body is
+// read and closed.
+func (h *httpUp) legacyPost(ctx context.Context, ep string, frame []byte, m upMessage) (*http.Response, error) {
+	resp, err := h.post(ctx, ep, frame, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
+		return resp, nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	return &httpStatusError{code: resp.StatusCode, body: b}
+	return nil, &httpStatusError{code: resp.StatusCode, body: b}
 }
 
 // legacyEndpoint is where to POST, opening the stream when none is open.
@@ -281,7 +311,10 @@ func (h *httpUp) legacyDeliver(line []byte) {
 			h.noteVersion(line)
 		}
 	}
-	if w == nil || !w.swallow {
+	switch {
+	case w != nil && w.hold:
+		w.held = line // passed on by the request, once its POST is answered
+	case w == nil || !w.swallow:
 		h.emit(line)
 	}
 	if w != nil {
@@ -316,7 +349,7 @@ func (h *httpUp) legacyReplay(ep string) error {
 	h.mu.Lock()
 	h.leg.pending[string(initID)] = w
 	h.mu.Unlock()
-	if err := h.legacyPost(ep, init, peek(init)); err != nil {
+	if _, err := h.legacyPost(h.ctx, ep, init, peek(init)); err != nil {
 		return fmt.Errorf("initialize again: %w", err)
 	}
 	timer := time.NewTimer(endpointWait)
@@ -335,7 +368,8 @@ func (h *httpUp) legacyReplay(ep string) error {
 	h.reinits++
 	h.mu.Unlock()
 	if inited != nil {
-		return h.legacyPost(ep, inited, peek(inited))
+		_, err := h.legacyPost(h.ctx, ep, inited, peek(inited))
+		return err
 	}
 	return nil
 }

@@ -114,6 +114,18 @@ func TestRemoteLegacy(t *testing.T) {
 	if l := c.next(); l != `{"jsonrpc":"2.0","id":1,"result":{}}` {
 		t.Fatalf("ping: got %s", l)
 	}
+	// A tool call's answer comes on the stream, often before its POST's 202:
+	// it is passed on once the POST is answered, so its outcome record can
+	// say how it came.
+	c.send(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo"}}`)
+	if l := c.next(); l != `{"jsonrpc":"2.0","id":5,"result":{}}` {
+		t.Fatalf("tools/call: got %s", l)
+	}
+	o := c.up.outcomeContext([]byte("5"))
+	retries, _ := o["retries"].(map[string]any)
+	if o["http_status"] != http.StatusAccepted || o["reply"] != "sse" || o["token_fingerprint"] != "none" || retries == nil || retries["auth"] != 0 {
+		t.Errorf("the call's outcome context: %v; want HTTP 202, sse, no token, no retries", o)
+	}
 	c.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"drop"}}`)
 	if l := c.next(); !strings.Contains(l, `"id":2,"error"`) || !strings.Contains(l, "closed its event stream before answering") {
 		t.Fatalf("call whose stream ended: got %s", l)
