@@ -177,11 +177,11 @@ func (h *Hook) parse(ctx context.Context, result json.RawMessage, sum [32]byte) 
 	}
 	h.parsed = nil
 	h.vmu.Unlock()
-	return parseList(result, func(d *registry.ToolDef, v map[string]any) {
+	return parseList(result, func(d *registry.ToolDef) {
 		if h.Scan == nil || d.Hash == "" || h.acceptedHash(ctx, d.Name) == d.Hash {
 			return
 		}
-		d.Hold = poison.HasHard(h.verdictOf(*d, v))
+		d.Hold = poison.HasHard(h.verdict(*d))
 	})
 }
 
@@ -348,12 +348,6 @@ func Quote(s string) string {
 
 // verdict scans a definition once per digest.
 func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
-	return h.verdictOf(d, nil)
-}
-
-// verdictOf is verdict, with the definition already decoded when decoded is
-// not nil.
-func (h *Hook) verdictOf(d registry.ToolDef, decoded map[string]any) []poison.Finding {
 	if h.Scan == nil || d.Hash == "" {
 		return nil
 	}
@@ -363,11 +357,7 @@ func (h *Hook) verdictOf(d registry.ToolDef, decoded map[string]any) []poison.Fi
 	if ok {
 		return v
 	}
-	if decoded != nil {
-		v = h.Scan.ToolValue("", decoded, nil) // as Verdict reads it
-	} else {
-		v = Verdict(h.Scan, d)
-	}
+	v = Verdict(h.Scan, d)
 	h.vmu.Lock()
 	if h.verdicts == nil {
 		h.verdicts = map[string][]poison.Finding{}
