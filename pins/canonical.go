@@ -1,10 +1,10 @@
 package pins
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -32,16 +32,19 @@ type canonizer struct {
 	src     []byte
 	members [][]member // an object's members, by depth
 	scratch [][]byte   // an object's sorted text, by depth
+	out     []byte     // the tool's members in canonical form
 }
 
-// member is one member of an object: its decoded key and where its
-// canonical value lies in the output.
+// member is one member of an object: its decoded key (the source's bytes
+// when they need no decoding) and where its canonical value lies in the
+// output.
 type member struct {
-	key  string
+	key  []byte
 	a, b int
 }
 
 // tool reads a tool definition: an object with a non-empty string name.
+// What it returns shares nothing with c, which the next tool reuses.
 func (c *canonizer) tool(src []byte) (registry.ToolDef, error) {
 	c.src = src
 	i := skipSpace(src, 0)
@@ -55,7 +58,8 @@ func (c *canonizer) tool(src []byte) (registry.ToolDef, error) {
 	// a name given twice, as a decoder keeps it) and the annotations.
 	var name, ann []byte
 	var fields [4][]byte // canonical value of each of Fields, nil when absent or null
-	var out []byte
+	out := c.out[:0]
+	defer func() { c.out = out[:0] }()
 	i = skipSpace(src, i+1)
 	if src[i] == '}' {
 		return registry.ToolDef{}, errors.New("tool definition: no name")
@@ -69,7 +73,7 @@ func (c *canonizer) tool(src []byte) (registry.ToolDef, error) {
 		if string(v) == "null" {
 			v = nil
 		}
-		switch key {
+		switch string(key) {
 		case "name":
 			name = v
 		case "description":
@@ -122,9 +126,13 @@ func (c *canonizer) tool(src []byte) (registry.ToolDef, error) {
 }
 
 // key reads an object's key at i, and the colon after it.
-func (c *canonizer) key(i int) (string, int) {
+func (c *canonizer) key(i int) ([]byte, int) {
 	end := stringEnd(c.src, i)
-	k, _ := decodeString(c.src[i:end])
+	k := c.src[i+1 : end-1]
+	if !plain(k) {
+		d, _ := decodeString(c.src[i:end])
+		k = []byte(d)
+	}
 	j := skipSpace(c.src, end)
 	return k, j + 1
 }
@@ -178,7 +186,7 @@ func (c *canonizer) object(out []byte, i, depth int) ([]byte, int) {
 	ms := c.members[depth][:0]
 	base := len(out)
 	for {
-		var k string
+		var k []byte
 		k, i = c.key(i)
 		a := len(out)
 		out, i = c.value(out, skipSpace(src, i), depth+1)
@@ -193,7 +201,7 @@ func (c *canonizer) object(out []byte, i, depth int) ([]byte, int) {
 	slices.SortStableFunc(ms, func(x, y member) int { return compareKeys(x.key, y.key) })
 	buf := append(c.scratch[depth][:0], '{')
 	for n, m := range ms {
-		if n+1 < len(ms) && ms[n+1].key == m.key {
+		if n+1 < len(ms) && bytes.Equal(ms[n+1].key, m.key) {
 			continue // a later member of the same name wins
 		}
 		if len(buf) > 1 {
@@ -264,11 +272,11 @@ func appendString(out, s []byte) []byte {
 }
 
 // appendKey appends a decoded key in canonical form.
-func appendKey(out []byte, k string) []byte {
+func appendKey(out []byte, k []byte) []byte {
 	if plain(k) {
 		return append(append(append(out, '"'), k...), '"')
 	}
-	return append(out, canon.Value(k)...)
+	return append(out, canon.Value(string(k))...)
 }
 
 // decodeString decodes a JSON string (quotes included) as encoding/json
@@ -284,14 +292,14 @@ func decodeString(s []byte) (string, error) {
 
 // compareKeys orders keys as canon does: by UTF-16 code units, which for
 // ASCII is byte order.
-func compareKeys(a, b string) int {
+func compareKeys(a, b []byte) int {
 	if ascii(a) && ascii(b) {
-		return strings.Compare(a, b)
+		return bytes.Compare(a, b)
 	}
-	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+	return slices.Compare(utf16.Encode([]rune(string(a))), utf16.Encode([]rune(string(b))))
 }
 
-func ascii(s string) bool {
+func ascii(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
@@ -320,12 +328,12 @@ func splitList(result []byte) (tools [][]byte, cursor string, ok bool) {
 		return nil, "", false
 	}
 	for {
-		var k string
+		var k []byte
 		k, i = c.key(i)
 		i = skipSpace(result, i)
 		end := skipValue(result, i)
 		switch {
-		case strings.EqualFold(k, "tools"):
+		case bytes.EqualFold(k, []byte("tools")):
 			switch result[i] {
 			case 'n':
 				tools = nil
@@ -334,7 +342,7 @@ func splitList(result []byte) (tools [][]byte, cursor string, ok bool) {
 			default:
 				return nil, "", false
 			}
-		case strings.EqualFold(k, "nextCursor"):
+		case bytes.EqualFold(k, []byte("nextCursor")):
 			switch result[i] {
 			case 'n':
 			case '"':

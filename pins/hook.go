@@ -45,6 +45,8 @@ type Hook struct {
 	pages   []registry.ToolDef // earlier pages of a paginated answer
 	stale   bool               // the server said its tools changed
 
+	touching sync.WaitGroup // the last answer's unchanged tools being marked seen
+
 	// pinned caches which tools are settled, so the common call costs a
 	// map lookup, not a query. It is reloaded after each comparison and
 	// at most a second old otherwise (another proxy of the same server may
@@ -78,16 +80,12 @@ func (h *Hook) settled(ctx context.Context, tool string, wait bool) bool {
 	}
 	defer h.mu.Unlock()
 	if h.pinned == nil || time.Since(h.pinnedAt) > time.Second {
-		tools, err := h.DB.Tools(ctx, h.Server.ID)
+		pinned, err := h.DB.Settled(ctx, h.Server.ID)
 		if err != nil {
 			h.pinned = nil
 			return false
 		}
-		h.pinned = make(map[string]bool, len(tools))
-		for _, t := range tools {
-			h.pinned[t.Name] = t.State == registry.ToolPinned
-		}
-		h.pinnedAt = time.Now()
+		h.pinned, h.pinnedAt = pinned, time.Now()
 	}
 	return h.pinned[tool]
 }
@@ -144,7 +142,19 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	// The answer is compared even when the session is ending: what the
 	// server showed is evidence.
 	ctx = context.WithoutCancel(ctx)
-	changes, err := h.DB.ObserveTools(ctx, h.Server.ID, defs, h.now())
+	// The tools listed as they were are marked seen after the answer is
+	// compared, off the path of the calls that wait for the comparison:
+	// what they were last seen at decides nothing.
+	h.touching.Wait()
+	now := h.now()
+	changes, unchanged, err := h.DB.CompareTools(ctx, h.Server.ID, defs, now)
+	if len(unchanged) > 0 {
+		h.touching.Add(1)
+		go func() {
+			defer h.touching.Done()
+			h.DB.TouchTools(ctx, h.Server.ID, unchanged, now)
+		}()
+	}
 	if err != nil {
 		h.alert("error: cannot compare the tools of server %q with their pins: %v; calls to its tools need approval", h.Server.Name, err)
 		h.last, h.lastRaw = "", [32]byte{}

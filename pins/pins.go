@@ -20,15 +20,17 @@ package pins
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -71,9 +73,9 @@ func parseList(result json.RawMessage, judge func(d *registry.ToolDef)) (p Page,
 	p.NextCursor = cursor
 	defs := make([]registry.ToolDef, len(tools))
 	errs := make([]error, len(tools))
-	one := func(i int) {
+	one := func(c *canonizer, i int) {
 		// The answer was valid JSON as a whole, so each tool is.
-		d, err := canonicalRaw(tools[i])
+		d, err := c.tool(tools[i])
 		if err == nil && judge != nil {
 			judge(&d)
 		}
@@ -85,15 +87,17 @@ func parseList(result json.RawMessage, judge func(d *registry.ToolDef)) (p Page,
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				var c canonizer
 				for i := w; i < len(tools); i += workers {
-					one(i)
+					one(&c, i)
 				}
 			}()
 		}
 		wg.Wait()
 	} else {
+		var c canonizer
 		for i := range tools {
-			one(i)
+			one(&c, i)
 		}
 	}
 	p.Tools = defs[:0]
@@ -114,12 +118,26 @@ const parallelTools = 64
 // listDigest sums up a complete answer, in name order, so that the same
 // tools in another order or with other annotations sum alike.
 func listDigest(defs []registry.ToolDef) string {
-	hs := make([]string, 0, len(defs))
-	for _, d := range defs {
-		hs = append(hs, d.Name+"\x00"+d.Hash)
+	order := make([]int, len(defs))
+	for i := range order {
+		order[i] = i
 	}
-	slices.Sort(hs)
-	return canon.Sum([]byte(strings.Join(hs, "\n")))
+	slices.SortFunc(order, func(a, b int) int {
+		if c := strings.Compare(defs[a].Name, defs[b].Name); c != 0 {
+			return c
+		}
+		return strings.Compare(defs[a].Hash, defs[b].Hash)
+	})
+	h := sha256.New()
+	for n, i := range order {
+		if n > 0 {
+			h.Write([]byte{'\n'})
+		}
+		io.WriteString(h, defs[i].Name)
+		h.Write([]byte{0})
+		io.WriteString(h, defs[i].Hash)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Changed names the members of two pinned definitions that differ.

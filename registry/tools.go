@@ -91,27 +91,66 @@ type ToolChange struct {
 // back to its pinned definition is reverted. Unaccepted new tools that go
 // away again are forgotten.
 func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) ([]ToolChange, error) {
+	changes, _, err := r.observeTools(ctx, serverID, defs, now, true)
+	return changes, err
+}
+
+// CompareTools is ObserveTools, except that the tools listed as they were
+// are only named, not written: the caller marks them seen with TouchTools
+// when it can afford to. Every session lists a server's thousands of
+// tools again, nearly always unchanged, and then compares them without
+// writing.
+func (r *DB) CompareTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) (changes []ToolChange, unchanged []string, err error) {
+	return r.observeTools(ctx, serverID, defs, now, false)
+}
+
+// TouchTools records that a tools/list answer at now showed the named
+// tools of a server (a later answer's time is kept).
+func (r *DB) TouchTools(ctx context.Context, serverID string, names []string, now time.Time) error {
+	if len(names) == 0 {
+		return nil
+	}
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return fmt.Errorf("touch tools: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := queryTools(ctx, tx, serverID)
+	if err := touchTools(ctx, tx, serverID, names, fmtTime(now), true); err != nil {
+		return fmt.Errorf("touch tools: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("touch tools: %w", err)
+	}
+	return nil
+}
+
+func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time, touch bool) ([]ToolChange, []string, error) {
+	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
+	}
+	defer tx.Rollback()
+	// The pins are read without their definitions: an answer is compared
+	// by digest, and a definition is read only for a tool that changes.
+	rows, err := queryToolDigests(ctx, tx, serverID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
+	}
+	full := func(name string) (Tool, error) {
+		return scanTool(tx.QueryRowContext(ctx, toolSelect+` WHERE server_id = ? AND name = ?`, serverID, name))
 	}
 	// A server may list thousands of tools: each statement is parsed once
 	// for the whole answer, not once a tool.
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
 		pinned_hash, pinned_def, state, changed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
 	defer insert.Close()
 	update, err := tx.PrepareContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
 		changed_at = ?, seen_at = ?, pinned_hash = ?, pinned_def = ? WHERE server_id = ? AND name = ?`)
 	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
 	defer update.Close()
 	// The first answer of a session pins. Rows that only a scan outside
@@ -142,7 +181,7 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		if ann == "" {
 			ann = "{}"
 		}
-		old, ok := known[d.Name]
+		slim, ok := known[d.Name]
 		if !ok {
 			state, pinnedDef, pinnedHash, change := ToolNew, "", "", ChangeNew
 			switch {
@@ -153,7 +192,7 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			}
 			if _, err := insert.ExecContext(ctx,
 				serverID, d.Name, string(d.Definition), d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts); err != nil {
-				return nil, fmt.Errorf("observe tools: %w", err)
+				return nil, nil, fmt.Errorf("observe tools: %w", err)
 			}
 			t := Tool{ServerID: serverID, Name: d.Name, State: state, Definition: d.Definition, Hash: d.Hash,
 				Annotations: json.RawMessage(ann), PinnedDef: rawOrNil(pinnedDef), PinnedHash: pinnedHash, ChangedAt: now, SeenAt: now}
@@ -161,12 +200,13 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			continue
 		}
 		var state, change string
-		pinnedHash, pinnedDef := old.PinnedHash, string(old.PinnedDef)
+		old := slim
+		pinnedHash, repin := old.PinnedHash, false
 		switch {
 		case first && !d.Hold && old.PinnedHash == "":
 			// Quarantined by a scan only, and clean as the session's
 			// first answer shows it: pinned, as any tool of a first answer.
-			state, change, pinnedHash, pinnedDef = ToolPinned, ChangePinned, d.Hash, string(d.Definition)
+			state, change, pinnedHash, repin = ToolPinned, ChangePinned, d.Hash, true
 		case d.Hold && d.Hash != old.PinnedHash:
 			state = ToolQuarantined
 			if old.State != ToolQuarantined || d.Hash != old.Hash {
@@ -192,17 +232,24 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 		if change != "" {
 			changedAt = now
 		}
-		if change == "" && state == old.State && d.Hash == old.Hash && string(d.Definition) == string(old.Definition) &&
-			ann == string(old.Annotations) && pinnedHash == old.PinnedHash && pinnedDef == string(old.PinnedDef) {
-			// As it was: only seen_at changes, for many tools in one
-			// statement (every session lists a server's thousands of
-			// tools again, nearly always unchanged).
+		if change == "" && state == old.State && d.Hash == old.Hash && ann == string(old.Annotations) && !repin {
+			// As it was (the same digest is the same definition): only
+			// seen_at changes, for many tools in one statement (every
+			// session lists a server's thousands of tools again, nearly
+			// always unchanged).
 			unchanged = append(unchanged, d.Name)
 			continue
 		}
+		if old, err = full(d.Name); err != nil {
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
+		}
+		pinnedDef := string(old.PinnedDef)
+		if repin {
+			pinnedDef = string(d.Definition)
+		}
 		if _, err := update.ExecContext(ctx,
 			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, pinnedHash, pinnedDef, serverID, d.Name); err != nil {
-			return nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		if change != "" {
 			t := old
@@ -215,12 +262,19 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			changes = append(changes, ToolChange{Tool: t, From: from, Change: change, Before: old})
 		}
 	}
-	if err := touchTools(ctx, tx, serverID, unchanged, ts); err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+	if touch {
+		if err := touchTools(ctx, tx, serverID, unchanged, ts, false); err != nil {
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
+		}
+		unchanged = nil
 	}
-	for _, old := range rows {
-		if seen[old.Name] || old.State == ToolRemoved || old.State == toolRetired {
+	for _, slim := range rows {
+		if seen[slim.Name] || slim.State == ToolRemoved || slim.State == toolRetired {
 			continue
+		}
+		old, err := full(slim.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		if old.PinnedHash == "" || first {
 			// Also a tool the scan saw and this first answer does not list
@@ -228,27 +282,27 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			// capabilities): nothing a session showed, nothing to report.
 			// A new tool that came and went was never trusted: forget it.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM tools WHERE server_id = ? AND name = ?`, serverID, old.Name); err != nil {
-				return nil, fmt.Errorf("observe tools: %w", err)
+				return nil, nil, fmt.Errorf("observe tools: %w", err)
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = '', hash = '', state = ?, changed_at = ?
 			WHERE server_id = ? AND name = ?`, ToolRemoved, ts, serverID, old.Name); err != nil {
-			return nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		t := old
 		t.State, t.Definition, t.Hash, t.ChangedAt = ToolRemoved, nil, "", now
 		changes = append(changes, ToolChange{Tool: t, From: old.State, Change: ChangeRemoved, Before: old})
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
-	return changes, nil
+	return changes, unchanged, nil
 }
 
 // touchTools sets seen_at of a server's named tools, a few hundred names a
-// statement.
-func touchTools(ctx context.Context, tx *sql.Tx, serverID string, names []string, ts string) error {
+// statement; with keepLater a later time already there is kept.
+func touchTools(ctx context.Context, tx *sql.Tx, serverID string, names []string, ts string, keepLater bool) error {
 	const chunk = 500
 	for len(names) > 0 {
 		n := min(len(names), chunk)
@@ -257,7 +311,11 @@ func touchTools(ctx context.Context, tx *sql.Tx, serverID string, names []string
 		for _, name := range names[:n] {
 			args = append(args, name)
 		}
-		q := `UPDATE tools SET seen_at = ? WHERE server_id = ? AND name IN (?` + strings.Repeat(", ?", n-1) + `)`
+		set := `seen_at = ?`
+		if keepLater {
+			set = `seen_at = max(seen_at, ?)`
+		}
+		q := `UPDATE tools SET ` + set + ` WHERE server_id = ? AND name IN (?` + strings.Repeat(", ?", n-1) + `)`
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
@@ -404,6 +462,29 @@ func (r *DB) Tool(ctx context.Context, serverID, name string) (Tool, error) {
 	return t, nil
 }
 
+// Settled maps each of a server's tools to whether it is pinned and
+// unchanged, without reading a definition: what a proxy checks each call
+// against.
+func (r *DB) Settled(ctx context.Context, serverID string) (map[string]bool, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT name, state FROM tools WHERE server_id = ? AND state != ?`, serverID, toolRetired)
+	if err != nil {
+		return nil, fmt.Errorf("list tools: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name, state string
+		if err := rows.Scan(&name, &state); err != nil {
+			return nil, fmt.Errorf("list tools: %w", err)
+		}
+		out[name] = state == ToolPinned
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tools: %w", err)
+	}
+	return out, nil
+}
+
 // HasPins reports whether a server's tools were ever pinned (its first
 // tools/list answer was seen).
 func (r *DB) HasPins(ctx context.Context, serverID string) (bool, error) {
@@ -433,6 +514,28 @@ func queryTools(ctx context.Context, q querier, serverID string) ([]Tool, error)
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// queryToolDigests is queryTools without the definitions.
+func queryToolDigests(ctx context.Context, q querier, serverID string) ([]Tool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, hash, annotations, pinned_hash, state, changed_at, seen_at
+		FROM tools WHERE server_id = ? ORDER BY name`, serverID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Tool
+	for rows.Next() {
+		t := Tool{ServerID: serverID}
+		var ann, changed, seen string
+		if err := rows.Scan(&t.Name, &t.Hash, &ann, &t.PinnedHash, &t.State, &changed, &seen); err != nil {
+			return nil, err
+		}
+		t.Annotations = rawOrNil(ann)
+		t.ChangedAt, t.SeenAt = parseTime(changed), parseTime(seen)
 		out = append(out, t)
 	}
 	return out, rows.Err()

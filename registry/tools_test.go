@@ -231,3 +231,53 @@ func TestQuarantineScanned(t *testing.T) {
 		t.Errorf("clean in session: pinned %q", x.PinnedHash)
 	}
 }
+
+// TestCompareToolsWritesNothingUnchanged: a later answer with the same
+// tools is compared without a write; the tools are named for TouchTools,
+// which marks them seen and keeps a later time already there. A changed
+// tool is written as ObserveTools writes it.
+func TestCompareToolsWritesNothingUnchanged(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if _, err := db.ObserveTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	seen := func() map[string]time.Time {
+		ts, err := db.Tools(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]time.Time{}
+		for _, tl := range ts {
+			out[tl.Name] = tl.SeenAt
+		}
+		return out
+	}
+	t1 := t0.Add(time.Hour)
+	cs, unchanged, err := db.CompareTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B2")}, t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]change{{"b", ToolPinned, ChangeChanged, ToolChanged}}, changesOf(cs)); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a"}, unchanged); diff != "" {
+		t.Fatalf("unchanged (-want +got):\n%s", diff)
+	}
+	if got := seen(); !got["a"].Equal(t0) || !got["b"].Equal(t1) {
+		t.Fatalf("seen at %v, want a at %v (not written) and b at %v", got, t0, t1)
+	}
+	if err := db.TouchTools(ctx, s.ID, unchanged, t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.TouchTools(ctx, s.ID, []string{"a", "b"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(); !got["a"].Equal(t1) || !got["b"].Equal(t1) {
+		t.Fatalf("seen at %v, want both at %v", got, t1)
+	}
+	if diff := cmp.Diff(map[string]string{"a": ToolPinned, "b": ToolChanged}, states(t, db, s.ID)); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+}
