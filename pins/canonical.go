@@ -407,3 +407,119 @@ func skipValue(src []byte, i int) int {
 		return j
 	}
 }
+
+// decodeCanonical decodes a compact definition (as canonicalRaw and
+// canon write them) as encoding/json decodes it with UseNumber, for the
+// scanner, without encoding/json's reflection. ok is false for anything
+// else (not valid JSON, not an object, whitespace between tokens): the
+// caller decodes that with encoding/json.
+func decodeCanonical(def []byte) (map[string]any, bool) {
+	if !json.Valid(def) {
+		return nil, false
+	}
+	return decodeValid(def)
+}
+
+// decodeValid is decodeCanonical for a definition known to be valid JSON
+// (canonicalRaw wrote it).
+func decodeValid(def []byte) (map[string]any, bool) {
+	if len(def) == 0 || def[0] != '{' {
+		return nil, false
+	}
+	d := decoder{src: def}
+	v, i := d.value(0)
+	m, ok := v.(map[string]any)
+	return m, ok && !d.loose && i == len(def)
+}
+
+// decoder reads valid JSON with no whitespace between tokens; loose is set
+// when it meets any.
+type decoder struct {
+	src   []byte
+	loose bool
+}
+
+// at reports whether the byte at i is b; a miss is whitespace (the input
+// is valid), which this decoder does not read.
+func (d *decoder) at(i int, b byte) bool {
+	if i < len(d.src) && d.src[i] == b {
+		return true
+	}
+	d.loose = true
+	return false
+}
+
+func (d *decoder) value(i int) (any, int) {
+	src := d.src
+	if i >= len(src) {
+		d.loose = true
+		return nil, i
+	}
+	switch src[i] {
+	case '{':
+		m := map[string]any{}
+		i++
+		if i < len(src) && src[i] == '}' {
+			return m, i + 1
+		}
+		for !d.loose {
+			if !d.at(i, '"') {
+				break
+			}
+			end := stringEnd(src, i)
+			k, _ := decodeString(src[i:end])
+			if !d.at(end, ':') {
+				break
+			}
+			var v any
+			v, i = d.value(end + 1)
+			m[k] = v
+			if i < len(src) && src[i] == '}' {
+				return m, i + 1
+			}
+			if !d.at(i, ',') {
+				break
+			}
+			i++
+		}
+		return nil, i
+	case '[':
+		a := []any{}
+		i++
+		if i < len(src) && src[i] == ']' {
+			return a, i + 1
+		}
+		for !d.loose {
+			var v any
+			v, i = d.value(i)
+			a = append(a, v)
+			if i < len(src) && src[i] == ']' {
+				return a, i + 1
+			}
+			if !d.at(i, ',') {
+				break
+			}
+			i++
+		}
+		return nil, i
+	case '"':
+		end := stringEnd(src, i)
+		s, _ := decodeString(src[i:end])
+		return s, end
+	case 't':
+		return true, i + 4
+	case 'f':
+		return false, i + 5
+	case 'n':
+		return nil, i + 4
+	case ' ', '\t', '\n', '\r':
+		d.loose = true
+		return nil, i
+	default:
+		j := i
+		for j < len(src) && !isDelim(src[j]) {
+			j++
+		}
+		return json.Number(src[i:j]), j
+	}
+}

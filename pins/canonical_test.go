@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/opena2a-org/aim-mcp/internal/canon"
@@ -301,4 +302,40 @@ func (g gen) tool() {
 		g.value(1)
 	}
 	g.b.WriteByte('}')
+}
+
+// TestDecodeCanonicalAsDecoded: the scanner reads a definition as
+// encoding/json decodes it, whichever decoder read it; what is not compact
+// is left to encoding/json.
+func TestDecodeCanonicalAsDecoded(t *testing.T) {
+	r := rand.New(rand.NewPCG(5000, 21))
+	check := func(def []byte) {
+		t.Helper()
+		dec := json.NewDecoder(bytes.NewReader(def))
+		dec.UseNumber()
+		var want map[string]any
+		werr := dec.Decode(&want)
+		got, ok := decodeCanonical(def)
+		if !ok {
+			if werr == nil && want != nil && bytes.Equal(def, canon.Value(want)) {
+				t.Fatalf("%q: canonical, not decoded", def)
+			}
+			return
+		}
+		if werr != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: decoded %#v, want %#v (%v)", def, got, want, werr)
+		}
+	}
+	for range 3000 {
+		var b bytes.Buffer
+		g := gen{r: r, b: &b}
+		g.tool()
+		check(b.Bytes())
+		if d, err := Canonical(b.Bytes()); err == nil {
+			check(d.Definition)
+		}
+	}
+	for _, s := range []string{`{"a":1}`, `{"a" :1}`, `{"a":[1, 2]}`, `{"a":1} `, `{"a":{}}x`, `{}`, `[]`, `null`, `{"a":"\u00e9\n"}`} {
+		check([]byte(s))
+	}
 }

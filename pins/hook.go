@@ -191,7 +191,7 @@ func (h *Hook) parse(ctx context.Context, result json.RawMessage, sum [32]byte) 
 		if h.Scan == nil || d.Hash == "" || h.acceptedHash(ctx, d.Name) == d.Hash {
 			return
 		}
-		d.Hold = poison.HasHard(h.verdict(*d))
+		d.Hold = poison.HasHard(h.verdictOf(*d, true))
 	})
 }
 
@@ -358,6 +358,12 @@ func Quote(s string) string {
 
 // verdict scans a definition once per digest.
 func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
+	return h.verdictOf(d, false)
+}
+
+// verdictOf is verdict; valid says the definition is known to be valid
+// JSON (canonicalRaw wrote it), so it is not checked again.
+func (h *Hook) verdictOf(d registry.ToolDef, valid bool) []poison.Finding {
 	if h.Scan == nil || d.Hash == "" {
 		return nil
 	}
@@ -367,7 +373,15 @@ func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
 	if ok {
 		return v
 	}
-	v = Verdict(h.Scan, d)
+	var m map[string]any
+	if valid {
+		m, valid = decodeValid(d.Definition)
+	}
+	if valid {
+		v = h.Scan.ToolValue("", m, nil) // as Verdict reads it
+	} else {
+		v = Verdict(h.Scan, d)
+	}
 	h.vmu.Lock()
 	if h.verdicts == nil {
 		h.verdicts = map[string][]poison.Finding{}
