@@ -141,12 +141,34 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	}
 	// A server may list thousands of tools: each statement is parsed once
 	// for the whole answer, not once a tool.
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
-		pinned_hash, pinned_def, state, changed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// New tools are inserted insertRows to a statement: a server's first
+	// answer inserts thousands, and each statement costs more than a row.
+	var inserts []any
+	insertN := func(n int) string {
+		return `INSERT INTO tools (server_id, name, definition, hash, annotations, pinned_hash, pinned_def, state,
+			changed_at, seen_at) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ")
+	}
+	batch, err := tx.PrepareContext(ctx, insertN(insertRows))
 	if err != nil {
 		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
-	defer insert.Close()
+	defer batch.Close()
+	flush := func(all bool) error {
+		for len(inserts) >= insertRows*10 || all && len(inserts) > 0 {
+			n := min(len(inserts)/10, insertRows)
+			var err error
+			if n == insertRows {
+				_, err = batch.ExecContext(ctx, inserts[:n*10]...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertN(n), inserts[:n*10]...)
+			}
+			if err != nil {
+				return err
+			}
+			inserts = inserts[n*10:]
+		}
+		return nil
+	}
 	update, err := tx.PrepareContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
 		changed_at = ?, seen_at = ?, pinned_hash = ?, pinned_def = ? WHERE server_id = ? AND name = ?`)
 	if err != nil {
@@ -190,8 +212,8 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 			case first:
 				state, pinnedDef, pinnedHash, change = ToolPinned, string(d.Definition), d.Hash, ChangePinned
 			}
-			if _, err := insert.ExecContext(ctx,
-				serverID, d.Name, string(d.Definition), d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts); err != nil {
+			inserts = append(inserts, serverID, d.Name, string(d.Definition), d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts)
+			if err := flush(false); err != nil {
 				return nil, nil, fmt.Errorf("observe tools: %w", err)
 			}
 			t := Tool{ServerID: serverID, Name: d.Name, State: state, Definition: d.Definition, Hash: d.Hash,
@@ -262,6 +284,9 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 			changes = append(changes, ToolChange{Tool: t, From: from, Change: change, Before: old})
 		}
 	}
+	if err := flush(true); err != nil {
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
+	}
 	if touch {
 		if err := touchTools(ctx, tx, serverID, unchanged, ts, false); err != nil {
 			return nil, nil, fmt.Errorf("observe tools: %w", err)
@@ -299,6 +324,10 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	}
 	return changes, unchanged, nil
 }
+
+// insertRows is how many new tools one statement inserts (ten values a
+// row, well under SQLite's limit on a statement's parameters).
+const insertRows = 100
 
 // touchTools sets seen_at of a server's named tools, a few hundred names a
 // statement; with keepLater a later time already there is kept.
