@@ -250,10 +250,6 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 				change = ChangeChanged
 			}
 		}
-		changedAt := old.ChangedAt
-		if change != "" {
-			changedAt = now
-		}
 		if change == "" && state == old.State && d.Hash == old.Hash && ann == string(old.Annotations) && !repin {
 			// As it was (the same digest is the same definition): only
 			// seen_at changes, for many tools in one statement (every
@@ -264,6 +260,10 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 		if old, err = full(d.Name); err != nil {
 			return nil, nil, fmt.Errorf("observe tools: %w", err)
+		}
+		changedAt := old.ChangedAt
+		if change != "" {
+			changedAt = now
 		}
 		pinnedDef := string(old.PinnedDef)
 		if repin {
@@ -548,9 +548,10 @@ func queryTools(ctx context.Context, q querier, serverID string) ([]Tool, error)
 	return out, rows.Err()
 }
 
-// queryToolDigests is queryTools without the definitions.
+// queryToolDigests is queryTools without the definitions and times (SeenAt
+// is only zero or not).
 func queryToolDigests(ctx context.Context, q querier, serverID string) ([]Tool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, hash, annotations, pinned_hash, state, changed_at, seen_at
+	rows, err := q.QueryContext(ctx, `SELECT name, hash, annotations, pinned_hash, state, seen_at != ''
 		FROM tools WHERE server_id = ? ORDER BY name`, serverID)
 	if err != nil {
 		return nil, err
@@ -559,12 +560,15 @@ func queryToolDigests(ctx context.Context, q querier, serverID string) ([]Tool, 
 	var out []Tool
 	for rows.Next() {
 		t := Tool{ServerID: serverID}
-		var ann, changed, seen string
-		if err := rows.Scan(&t.Name, &t.Hash, &ann, &t.PinnedHash, &t.State, &changed, &seen); err != nil {
+		var ann string
+		var seen bool
+		if err := rows.Scan(&t.Name, &t.Hash, &ann, &t.PinnedHash, &t.State, &seen); err != nil {
 			return nil, err
 		}
 		t.Annotations = rawOrNil(ann)
-		t.ChangedAt, t.SeenAt = parseTime(changed), parseTime(seen)
+		if seen {
+			t.SeenAt = time.Unix(0, 0) // seen, at a time not read here
+		}
 		out = append(out, t)
 	}
 	return out, rows.Err()
