@@ -99,7 +99,9 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 // are only named, not written: the caller marks them seen with TouchTools
 // when it can afford to. Every session lists a server's thousands of
 // tools again, nearly always unchanged, and then compares them without
-// writing.
+// writing. The tools that a first answer pins (ChangePinned, not drift)
+// are not in changes: a first answer of thousands of tools would list
+// each.
 func (r *DB) CompareTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) (changes []ToolChange, unchanged []string, err error) {
 	return r.observeTools(ctx, serverID, defs, now, false)
 }
@@ -154,19 +156,21 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	}
 	defer batch.Close()
 	flush := func(all bool) error {
-		for len(inserts) >= insertRows*10 || all && len(inserts) > 0 {
-			n := min(len(inserts)/10, insertRows)
+		rest := inserts
+		for len(rest) >= insertRows*10 || all && len(rest) > 0 {
+			n := min(len(rest)/10, insertRows)
 			var err error
 			if n == insertRows {
-				_, err = batch.ExecContext(ctx, inserts[:n*10]...)
+				_, err = batch.ExecContext(ctx, rest[:n*10]...)
 			} else {
-				_, err = tx.ExecContext(ctx, insertN(n), inserts[:n*10]...)
+				_, err = tx.ExecContext(ctx, insertN(n), rest[:n*10]...)
 			}
 			if err != nil {
 				return err
 			}
-			inserts = inserts[n*10:]
+			rest = rest[n*10:]
 		}
+		inserts = append(inserts[:0], rest...) // the array is reused
 		return nil
 	}
 	update, err := tx.PrepareContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
@@ -205,16 +209,20 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 		slim, ok := known[d.Name]
 		if !ok {
+			def := string(d.Definition)
 			state, pinnedDef, pinnedHash, change := ToolNew, "", "", ChangeNew
 			switch {
 			case d.Hold:
 				state, change = ToolQuarantined, ChangeQuarantined
 			case first:
-				state, pinnedDef, pinnedHash, change = ToolPinned, string(d.Definition), d.Hash, ChangePinned
+				state, pinnedDef, pinnedHash, change = ToolPinned, def, d.Hash, ChangePinned
 			}
-			inserts = append(inserts, serverID, d.Name, string(d.Definition), d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts)
+			inserts = append(inserts, serverID, d.Name, def, d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts)
 			if err := flush(false); err != nil {
 				return nil, nil, fmt.Errorf("observe tools: %w", err)
+			}
+			if change == ChangePinned && !touch {
+				continue // not drift: CompareTools does not list it
 			}
 			t := Tool{ServerID: serverID, Name: d.Name, State: state, Definition: d.Definition, Hash: d.Hash,
 				Annotations: json.RawMessage(ann), PinnedDef: rawOrNil(pinnedDef), PinnedHash: pinnedHash, ChangedAt: now, SeenAt: now}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -279,5 +280,46 @@ func TestCompareToolsWritesNothingUnchanged(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"a": ToolPinned, "b": ToolChanged}, states(t, db, s.ID)); diff != "" {
 		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+}
+
+// TestObserveToolsManyNew: a first answer longer than a batch of inserts
+// (and not a multiple of it) pins every tool as listed; CompareTools
+// does not list what a first answer pins, and reports the drift after.
+func TestObserveToolsManyNew(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	var defs []ToolDef
+	for i := range 2*insertRows + 57 {
+		defs = append(defs, def(fmt.Sprintf("t%04d", i), fmt.Sprintf("D%d", i)))
+	}
+	cs, unchanged, err := db.CompareTools(ctx, s.ID, defs, time.Now())
+	if err != nil || len(cs) != 0 || len(unchanged) != 0 {
+		t.Fatalf("first answer: %d changes, %d unchanged, %v; want none", len(cs), len(unchanged), err)
+	}
+	ts, err := db.Tools(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != len(defs) {
+		t.Fatalf("%d tools pinned, want %d", len(ts), len(defs))
+	}
+	for i, tl := range ts {
+		d := defs[i]
+		if tl.Name != d.Name || tl.State != ToolPinned || string(tl.Definition) != string(d.Definition) ||
+			string(tl.PinnedDef) != string(d.Definition) || tl.Hash != d.Hash || tl.PinnedHash != d.Hash {
+			t.Fatalf("tool %d is %+v, want %s pinned at %s", i, tl, d.Name, d.Hash)
+		}
+	}
+	defs[3] = def(defs[3].Name, "changed")
+	cs, unchanged, err = db.CompareTools(ctx, s.ID, append(defs, def("zz", "new")), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]change{{defs[3].Name, ToolPinned, ChangeChanged, ToolChanged}, {"zz", "", ChangeNew, ToolNew}}, changesOf(cs)); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+	if len(unchanged) != len(defs)-1 {
+		t.Fatalf("%d unchanged, want %d", len(unchanged), len(defs)-1)
 	}
 }
