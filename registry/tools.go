@@ -183,9 +183,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	// any session wrote (QuarantineScanned: never seen by a session) do
 	// not make an answer a later one.
 	first := true
-	known := map[string]Tool{}
 	for _, t := range rows {
-		known[t.Name] = t
 		if !t.SeenAt.IsZero() {
 			first = false
 		}
@@ -193,21 +191,33 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	ts := fmtTime(now)
 	var changes []ToolChange
 	var unchanged []string
-	seen := map[string]bool{}
 	// By name, so that changes come in the same order whatever the
-	// server's; a name listed twice counts once, first come.
+	// server's; a name listed twice counts once, first come. The pins
+	// are in name order too (SQLite's and Go's orders of strings are both
+	// by bytes): the two are walked side by side, with no map of
+	// thousands of names.
 	defs = slices.Clone(defs)
 	slices.SortStableFunc(defs, func(a, b ToolDef) int { return strings.Compare(a.Name, b.Name) })
-	for _, d := range defs {
-		if d.Name == "" || seen[d.Name] {
+	var unlisted []Tool // pins the answer does not list
+	next := 0
+	for n, d := range defs {
+		if d.Name == "" || n > 0 && d.Name == defs[n-1].Name {
 			continue // a server that lists a name twice is held to the first
 		}
-		seen[d.Name] = true
+		for next < len(rows) && rows[next].Name < d.Name {
+			unlisted = append(unlisted, rows[next])
+			next++
+		}
+		ok := next < len(rows) && rows[next].Name == d.Name
+		var slim Tool
+		if ok {
+			slim = rows[next]
+			next++
+		}
 		ann := string(d.Annotations)
 		if ann == "" {
 			ann = "{}"
 		}
-		slim, ok := known[d.Name]
 		if !ok {
 			def := string(d.Definition)
 			state, pinnedDef, pinnedHash, change := ToolNew, "", "", ChangeNew
@@ -301,8 +311,9 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 		unchanged = nil
 	}
-	for _, slim := range rows {
-		if seen[slim.Name] || slim.State == ToolRemoved || slim.State == toolRetired {
+	unlisted = append(unlisted, rows[next:]...)
+	for _, slim := range unlisted {
+		if slim.State == ToolRemoved || slim.State == toolRetired {
 			continue
 		}
 		old, err := full(slim.Name)

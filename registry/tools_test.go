@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func openTestDB(t *testing.T) (*DB, Server) {
@@ -321,5 +322,37 @@ func TestObserveToolsManyNew(t *testing.T) {
 	}
 	if len(unchanged) != len(defs)-1 {
 		t.Fatalf("%d unchanged, want %d", len(unchanged), len(defs)-1)
+	}
+}
+
+// TestObserveToolsNameOrder: the answer and the pins are walked side by
+// side in byte order, whatever the server's order and alphabet.
+func TestObserveToolsNameOrder(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	now := time.Now()
+	names := []string{"z", "é", "B", "a", "a_", "Ä", "😀", "a b"}
+	var defs []ToolDef
+	for _, n := range names {
+		defs = append(defs, def(n, "D"))
+	}
+	if _, err := db.ObserveTools(ctx, s.ID, defs, now); err != nil {
+		t.Fatal(err)
+	}
+	// é is gone, B changed, 😀 listed twice (the first counts), n is new.
+	later := []ToolDef{def("😀", "D"), def("z", "D"), def("B", "B2"), def("a", "D"), def("a_", "D"), def("Ä", "D"),
+		def("😀", "other"), def("a b", "D"), def("n", "N")}
+	cs, err := db.ObserveTools(ctx, s.ID, later, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []change{{"B", ToolPinned, ChangeChanged, ToolChanged}, {"n", "", ChangeNew, ToolNew}, {"é", ToolPinned, ChangeRemoved, ToolRemoved}}
+	if diff := cmp.Diff(want, changesOf(cs), cmpopts.SortSlices(func(a, b change) bool { return a.Name < b.Name })); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+	wantStates := map[string]string{"z": ToolPinned, "é": ToolRemoved, "B": ToolChanged, "a": ToolPinned, "a_": ToolPinned,
+		"Ä": ToolPinned, "😀": ToolPinned, "a b": ToolPinned, "n": ToolNew}
+	if diff := cmp.Diff(wantStates, states(t, db, s.ID)); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
 	}
 }
