@@ -129,7 +129,10 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 		return
 	}
 	single := h.pages == nil
-	defs := append(h.pages, page.Tools...)
+	defs := page.Tools
+	if !single {
+		defs = append(h.pages, page.Tools...)
+	}
 	h.pages = nil
 	if !single {
 		sum = [32]byte{} // only a one-page answer is known by its bytes

@@ -184,7 +184,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	// not make an answer a later one.
 	first := true
 	for _, t := range rows {
-		if !t.SeenAt.IsZero() {
+		if t.Seen {
 			first = false
 		}
 	}
@@ -198,7 +198,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	// thousands of names.
 	defs = slices.Clone(defs)
 	slices.SortStableFunc(defs, func(a, b ToolDef) int { return strings.Compare(a.Name, b.Name) })
-	var unlisted []Tool // pins the answer does not list
+	var unlisted []pin // pins the answer does not list
 	next := 0
 	for n, d := range defs {
 		if d.Name == "" || n > 0 && d.Name == defs[n-1].Name {
@@ -209,7 +209,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 			next++
 		}
 		ok := next < len(rows) && rows[next].Name == d.Name
-		var slim Tool
+		var slim pin
 		if ok {
 			slim = rows[next]
 			next++
@@ -240,35 +240,34 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 			continue
 		}
 		var state, change string
-		old := slim
-		pinnedHash, repin := old.PinnedHash, false
+		pinnedHash, repin := slim.PinnedHash, false
 		switch {
-		case first && !d.Hold && old.PinnedHash == "":
+		case first && !d.Hold && slim.PinnedHash == "":
 			// Quarantined by a scan only, and clean as the session's
 			// first answer shows it: pinned, as any tool of a first answer.
 			state, change, pinnedHash, repin = ToolPinned, ChangePinned, d.Hash, true
-		case d.Hold && d.Hash != old.PinnedHash:
+		case d.Hold && d.Hash != slim.PinnedHash:
 			state = ToolQuarantined
-			if old.State != ToolQuarantined || d.Hash != old.Hash {
+			if slim.State != ToolQuarantined || d.Hash != slim.Hash {
 				change = ChangeQuarantined
 			}
-		case old.PinnedHash == "": // new, not accepted yet
+		case slim.PinnedHash == "": // new, not accepted yet
 			state = ToolNew
-			if d.Hash != old.Hash {
+			if d.Hash != slim.Hash {
 				change = ChangeNew // a different unaccepted definition: report it again
 			}
-		case d.Hash == old.PinnedHash:
+		case d.Hash == slim.PinnedHash:
 			state = ToolPinned
-			if old.State != ToolPinned {
+			if slim.State != ToolPinned {
 				change = ChangeReverted
 			}
 		default:
 			state = ToolChanged
-			if old.State != ToolChanged || d.Hash != old.Hash {
+			if slim.State != ToolChanged || d.Hash != slim.Hash {
 				change = ChangeChanged
 			}
 		}
-		if change == "" && state == old.State && d.Hash == old.Hash && ann == string(old.Annotations) && !repin {
+		if change == "" && state == slim.State && d.Hash == slim.Hash && ann == slim.Annotations && !repin {
 			// As it was (the same digest is the same definition): only
 			// seen_at changes, for many tools in one statement (every
 			// session lists a server's thousands of tools again, nearly
@@ -276,7 +275,8 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 			unchanged = append(unchanged, d.Name)
 			continue
 		}
-		if old, err = full(d.Name); err != nil {
+		old, err := full(d.Name)
+		if err != nil {
 			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		changedAt := old.ChangedAt
@@ -567,28 +567,28 @@ func queryTools(ctx context.Context, q querier, serverID string) ([]Tool, error)
 	return out, rows.Err()
 }
 
-// queryToolDigests is queryTools without the definitions and times (SeenAt
-// is only zero or not).
-func queryToolDigests(ctx context.Context, q querier, serverID string) ([]Tool, error) {
+// pin is a tool's row as an answer is compared with it: no definition,
+// no time (Seen says whether a session ever listed it).
+type pin struct {
+	Name, Hash, Annotations, PinnedHash, State string
+	Seen                                       bool
+}
+
+// queryToolDigests reads a server's pins, by name, as pins.
+func queryToolDigests(ctx context.Context, q querier, serverID string) ([]pin, error) {
 	rows, err := q.QueryContext(ctx, `SELECT name, hash, annotations, pinned_hash, state, seen_at != ''
 		FROM tools WHERE server_id = ? ORDER BY name`, serverID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Tool
+	var out []pin
+	var p pin
 	for rows.Next() {
-		t := Tool{ServerID: serverID}
-		var ann string
-		var seen bool
-		if err := rows.Scan(&t.Name, &t.Hash, &ann, &t.PinnedHash, &t.State, &seen); err != nil {
+		if err := rows.Scan(&p.Name, &p.Hash, &p.Annotations, &p.PinnedHash, &p.State, &p.Seen); err != nil {
 			return nil, err
 		}
-		t.Annotations = rawOrNil(ann)
-		if seen {
-			t.SeenAt = time.Unix(0, 0) // seen, at a time not read here
-		}
-		out = append(out, t)
+		out = append(out, p)
 	}
 	return out, rows.Err()
 }
