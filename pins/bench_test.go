@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/poison"
@@ -23,36 +25,76 @@ func BenchmarkFirstList5000(b *testing.B) {
 	}
 	list := json.RawMessage(`{"tools":[` + strings.Join(tools, ",") + `]}`)
 	b.Run("first", func(b *testing.B) {
+		var cpu time.Duration
+		var gcs uint32
 		for range b.N {
 			b.StopTimer()
 			s := newSession(b, audit.ActionApprove)
 			s.hook.Scan = poison.New(nil)
+			c, gc := cpuTime(), numGC()
 			b.StartTimer()
 			s.hook.ToolsListed(context.Background(), list)
+			b.StopTimer()
+			cpu, gcs = cpu+cpuTime()-c, gcs+numGC()-gc
+			b.StartTimer()
 		}
+		reportCPU(b, cpu, gcs)
 	})
 	// The first list of every later session of the server: the same tools,
-	// pinned by an earlier session.
+	// pinned by an earlier session. Marking them seen happens after the
+	// comparison, off the calls' path; sessions start minutes apart, so
+	// the last one's is waited for with the timer stopped.
 	b.Run("next-session", func(b *testing.B) {
 		s := newSession(b, audit.ActionApprove)
 		s.hook.Scan = poison.New(nil)
 		s.hook.ToolsListed(context.Background(), list)
+		last := s.hook
+		var cpu time.Duration
+		var gcs uint32
 		b.ResetTimer()
 		for range b.N {
 			b.StopTimer()
+			last.touching.Wait()
 			h := s.newHook(audit.ActionApprove)
 			h.Scan = s.hook.Scan
+			last = h
+			c, gc := cpuTime(), numGC()
 			b.StartTimer()
 			h.ToolsListed(context.Background(), list)
+			b.StopTimer()
+			cpu, gcs = cpu+cpuTime()-c, gcs+numGC()-gc
+			b.StartTimer()
 		}
+		b.StopTimer()
+		last.touching.Wait()
+		reportCPU(b, cpu, gcs)
 	})
 	b.Run("repeated", func(b *testing.B) {
 		s := newSession(b, audit.ActionApprove)
 		s.hook.Scan = poison.New(nil)
 		s.hook.ToolsListed(context.Background(), list)
 		b.ResetTimer()
+		c, gc := cpuTime(), numGC()
 		for range b.N {
 			s.hook.ToolsListed(context.Background(), list)
 		}
+		reportCPU(b, cpuTime()-c, numGC()-gc)
 	})
+}
+
+// reportCPU adds the CPU time per list (every core's), which a busy
+// shared machine changes less than the wall time, and the garbage
+// collections per list (run with GOMEMLIMIT=16MiB, the proxy's limit, it
+// shows whether the limit makes the collector run back to back).
+func reportCPU(b *testing.B, cpu time.Duration, gcs uint32) {
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N)/1e6, "cpu-ms/op")
+	}
+	b.ReportMetric(float64(gcs)/float64(b.N), "gc/op")
+}
+
+func numGC() uint32 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.NumGC
 }

@@ -45,6 +45,8 @@ type Hook struct {
 	pages   []registry.ToolDef // earlier pages of a paginated answer
 	stale   bool               // the server said its tools changed
 
+	touching sync.WaitGroup // the last answer's unchanged tools being marked seen
+
 	// pinned caches which tools are settled, so the common call costs a
 	// map lookup, not a query. It is reloaded after each comparison and
 	// at most a second old otherwise (another proxy of the same server may
@@ -78,16 +80,12 @@ func (h *Hook) settled(ctx context.Context, tool string, wait bool) bool {
 	}
 	defer h.mu.Unlock()
 	if h.pinned == nil || time.Since(h.pinnedAt) > time.Second {
-		tools, err := h.DB.Tools(ctx, h.Server.ID)
+		pinned, err := h.DB.Settled(ctx, h.Server.ID)
 		if err != nil {
 			h.pinned = nil
 			return false
 		}
-		h.pinned = make(map[string]bool, len(tools))
-		for _, t := range tools {
-			h.pinned[t.Name] = t.State == registry.ToolPinned
-		}
-		h.pinnedAt = time.Now()
+		h.pinned, h.pinnedAt = pinned, time.Now()
 	}
 	return h.pinned[tool]
 }
@@ -131,7 +129,10 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 		return
 	}
 	single := h.pages == nil
-	defs := append(h.pages, page.Tools...)
+	defs := page.Tools
+	if !single {
+		defs = append(h.pages, page.Tools...)
+	}
 	h.pages = nil
 	if !single {
 		sum = [32]byte{} // only a one-page answer is known by its bytes
@@ -144,7 +145,19 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	// The answer is compared even when the session is ending: what the
 	// server showed is evidence.
 	ctx = context.WithoutCancel(ctx)
-	changes, err := h.DB.ObserveTools(ctx, h.Server.ID, defs, h.now())
+	// The tools listed as they were are marked seen after the answer is
+	// compared, off the path of the calls that wait for the comparison:
+	// what they were last seen at decides nothing.
+	h.touching.Wait()
+	now := h.now()
+	changes, unchanged, err := h.DB.CompareTools(ctx, h.Server.ID, defs, now)
+	if len(unchanged) > 0 {
+		h.touching.Add(1)
+		go func() {
+			defer h.touching.Done()
+			h.DB.TouchTools(ctx, h.Server.ID, unchanged, now)
+		}()
+	}
 	if err != nil {
 		h.alert("error: cannot compare the tools of server %q with their pins: %v; calls to its tools need approval", h.Server.Name, err)
 		h.last, h.lastRaw = "", [32]byte{}
@@ -177,11 +190,11 @@ func (h *Hook) parse(ctx context.Context, result json.RawMessage, sum [32]byte) 
 	}
 	h.parsed = nil
 	h.vmu.Unlock()
-	return parseList(result, func(d *registry.ToolDef, v map[string]any) {
+	return parseList(result, func(d *registry.ToolDef) {
 		if h.Scan == nil || d.Hash == "" || h.acceptedHash(ctx, d.Name) == d.Hash {
 			return
 		}
-		d.Hold = poison.HasHard(h.verdictOf(*d, v))
+		d.Hold = poison.HasHard(h.verdictOf(*d, true))
 	})
 }
 
@@ -348,12 +361,12 @@ func Quote(s string) string {
 
 // verdict scans a definition once per digest.
 func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
-	return h.verdictOf(d, nil)
+	return h.verdictOf(d, false)
 }
 
-// verdictOf is verdict, with the definition already decoded when decoded is
-// not nil.
-func (h *Hook) verdictOf(d registry.ToolDef, decoded map[string]any) []poison.Finding {
+// verdictOf is verdict; valid says the definition is known to be valid
+// JSON (canonicalRaw wrote it), so it is not checked again.
+func (h *Hook) verdictOf(d registry.ToolDef, valid bool) []poison.Finding {
 	if h.Scan == nil || d.Hash == "" {
 		return nil
 	}
@@ -363,8 +376,12 @@ func (h *Hook) verdictOf(d registry.ToolDef, decoded map[string]any) []poison.Fi
 	if ok {
 		return v
 	}
-	if decoded != nil {
-		v = h.Scan.ToolValue("", decoded, nil) // as Verdict reads it
+	var m map[string]any
+	if valid {
+		m, valid = decodeValid(d.Definition)
+	}
+	if valid {
+		v = h.Scan.ToolValue("", m, nil) // as Verdict reads it
 	} else {
 		v = Verdict(h.Scan, d)
 	}

@@ -20,15 +20,17 @@ package pins
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -37,40 +39,12 @@ var Fields = []string{"name", "description", "inputSchema", "outputSchema"}
 
 // Canonical returns a tool's pinned definition: the canonical JSON of the
 // members in Fields that it has (a null counts as absent), its digest, and
-// its annotations as they came.
+// its annotations, in canonical form too.
 func Canonical(tool json.RawMessage) (registry.ToolDef, error) {
-	d, _, err := canonical(tool)
-	return d, err
-}
-
-// canonical is Canonical, and the pinned members decoded: what the pinned
-// definition decodes to, for the scanner.
-func canonical(tool json.RawMessage) (registry.ToolDef, map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(tool))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return registry.ToolDef{}, nil, fmt.Errorf("tool definition: %w", err)
+	if !json.Valid(tool) {
+		return registry.ToolDef{}, errors.New("tool definition: not valid JSON")
 	}
-	if m == nil {
-		return registry.ToolDef{}, nil, errors.New("tool definition: not an object")
-	}
-	name, ok := m["name"].(string)
-	if !ok || name == "" {
-		return registry.ToolDef{}, nil, errors.New("tool definition: no name")
-	}
-	def := map[string]any{}
-	for _, f := range Fields {
-		if v, ok := m[f]; ok && v != nil {
-			def[f] = v
-		}
-	}
-	text := canon.Value(def)
-	d := registry.ToolDef{Name: name, Definition: text, Hash: canon.Sum(text)}
-	if a, ok := m["annotations"]; ok && a != nil {
-		d.Annotations = canon.Value(a)
-	}
-	return d, def, nil
+	return canonicalRaw(tool)
 }
 
 // Page is one tools/list answer.
@@ -89,43 +63,41 @@ func ParseList(result json.RawMessage) (p Page, ok bool) {
 }
 
 // parseList is ParseList; judge, when given, is called with each tool's
-// pinned definition and that definition decoded, so that the scanner reads
-// what was decoded once, while it is at hand (a list's decoded tools are
-// never all held at once). A long list is read on every core: judge must be
-// safe for concurrent use.
-func parseList(result json.RawMessage, judge func(d *registry.ToolDef, v map[string]any)) (p Page, ok bool) {
-	var r struct {
-		Tools      []json.RawMessage `json:"tools"`
-		NextCursor string            `json:"nextCursor"`
-	}
-	if json.Unmarshal(result, &r) != nil || r.Tools == nil {
+// pinned definition. A long list is read on every core: judge must be safe
+// for concurrent use.
+func parseList(result json.RawMessage, judge func(d *registry.ToolDef)) (p Page, ok bool) {
+	tools, cursor, ok := splitList(result)
+	if !ok {
 		return Page{}, false
 	}
-	p.NextCursor = r.NextCursor
-	defs := make([]registry.ToolDef, len(r.Tools))
-	errs := make([]error, len(r.Tools))
-	one := func(i int) {
-		d, v, err := canonical(r.Tools[i])
+	p.NextCursor = cursor
+	defs := make([]registry.ToolDef, len(tools))
+	errs := make([]error, len(tools))
+	one := func(c *canonizer, i int) {
+		// The answer was valid JSON as a whole, so each tool is.
+		d, err := c.tool(tools[i])
 		if err == nil && judge != nil {
-			judge(&d, v)
+			judge(&d)
 		}
 		defs[i], errs[i] = d, err
 	}
-	if workers := runtime.GOMAXPROCS(0); workers > 1 && len(r.Tools) >= parallelTools {
+	if workers := runtime.GOMAXPROCS(0); workers > 1 && len(tools) >= parallelTools {
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := w; i < len(r.Tools); i += workers {
-					one(i)
+				var c canonizer
+				for i := w; i < len(tools); i += workers {
+					one(&c, i)
 				}
 			}()
 		}
 		wg.Wait()
 	} else {
-		for i := range r.Tools {
-			one(i)
+		var c canonizer
+		for i := range tools {
+			one(&c, i)
 		}
 	}
 	p.Tools = defs[:0]
@@ -146,12 +118,26 @@ const parallelTools = 64
 // listDigest sums up a complete answer, in name order, so that the same
 // tools in another order or with other annotations sum alike.
 func listDigest(defs []registry.ToolDef) string {
-	hs := make([]string, 0, len(defs))
-	for _, d := range defs {
-		hs = append(hs, d.Name+"\x00"+d.Hash)
+	order := make([]int, len(defs))
+	for i := range order {
+		order[i] = i
 	}
-	slices.Sort(hs)
-	return canon.Sum([]byte(strings.Join(hs, "\n")))
+	slices.SortFunc(order, func(a, b int) int {
+		if c := strings.Compare(defs[a].Name, defs[b].Name); c != 0 {
+			return c
+		}
+		return strings.Compare(defs[a].Hash, defs[b].Hash)
+	})
+	h := sha256.New()
+	for n, i := range order {
+		if n > 0 {
+			h.Write([]byte{'\n'})
+		}
+		io.WriteString(h, defs[i].Name)
+		h.Write([]byte{0})
+		io.WriteString(h, defs[i].Hash)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Changed names the members of two pinned definitions that differ.

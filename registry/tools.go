@@ -91,69 +91,128 @@ type ToolChange struct {
 // back to its pinned definition is reverted. Unaccepted new tools that go
 // away again are forgotten.
 func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) ([]ToolChange, error) {
+	changes, _, err := r.observeTools(ctx, serverID, defs, now, true)
+	return changes, err
+}
+
+// CompareTools is ObserveTools, except that the tools listed as they were
+// are only named, not written: the caller marks them seen with TouchTools
+// when it can afford to. Every session lists a server's thousands of
+// tools again, nearly always unchanged, and then compares them without
+// writing. The tools that a first answer pins (ChangePinned, not drift)
+// are not in changes: a first answer of thousands of tools would list
+// each.
+func (r *DB) CompareTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) (changes []ToolChange, unchanged []string, err error) {
+	return r.observeTools(ctx, serverID, defs, now, false)
+}
+
+func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time, touch bool) ([]ToolChange, []string, error) {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := queryTools(ctx, tx, serverID)
+	// The pins are read without their definitions: an answer is compared
+	// by digest, and a definition is read only for a tool that changes.
+	rows, err := queryToolDigests(ctx, tx, serverID)
 	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
+	}
+	full := func(name string) (Tool, error) {
+		return scanTool(tx.QueryRowContext(ctx, toolSelect+` WHERE server_id = ? AND name = ?`, serverID, name))
 	}
 	// A server may list thousands of tools: each statement is parsed once
 	// for the whole answer, not once a tool.
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO tools (server_id, name, definition, hash, annotations,
-		pinned_hash, pinned_def, state, changed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+	// New tools are inserted insertRows to a statement: a server's first
+	// answer inserts thousands, and each statement costs more than a row.
+	var inserts []any
+	insertN := func(n int) string {
+		return `INSERT INTO tools (server_id, name, definition, hash, annotations, pinned_hash, pinned_def, state,
+			changed_at, seen_at) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ")
 	}
-	defer insert.Close()
+	batch, err := tx.PrepareContext(ctx, insertN(insertRows))
+	if err != nil {
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
+	}
+	defer batch.Close()
+	flush := func(all bool) error {
+		rest := inserts
+		for len(rest) >= insertRows*10 || all && len(rest) > 0 {
+			n := min(len(rest)/10, insertRows)
+			var err error
+			if n == insertRows {
+				_, err = batch.ExecContext(ctx, rest[:n*10]...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertN(n), rest[:n*10]...)
+			}
+			if err != nil {
+				return err
+			}
+			rest = rest[n*10:]
+		}
+		inserts = append(inserts[:0], rest...) // the array is reused
+		return nil
+	}
 	update, err := tx.PrepareContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
 		changed_at = ?, seen_at = ?, pinned_hash = ?, pinned_def = ? WHERE server_id = ? AND name = ?`)
 	if err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
 	defer update.Close()
 	// The first answer of a session pins. Rows that only a scan outside
 	// any session wrote (QuarantineScanned: never seen by a session) do
 	// not make an answer a later one.
 	first := true
-	known := map[string]Tool{}
 	for _, t := range rows {
-		known[t.Name] = t
-		if !t.SeenAt.IsZero() {
+		if t.Seen {
 			first = false
 		}
 	}
 	ts := fmtTime(now)
 	var changes []ToolChange
 	var unchanged []string
-	seen := map[string]bool{}
 	// By name, so that changes come in the same order whatever the
-	// server's; a name listed twice counts once, first come.
+	// server's; a name listed twice counts once, first come. The pins
+	// are in name order too (SQLite's and Go's orders of strings are both
+	// by bytes): the two are walked side by side, with no map of
+	// thousands of names.
 	defs = slices.Clone(defs)
 	slices.SortStableFunc(defs, func(a, b ToolDef) int { return strings.Compare(a.Name, b.Name) })
-	for _, d := range defs {
-		if d.Name == "" || seen[d.Name] {
+	var unlisted []pin // pins the answer does not list
+	next := 0
+	for n, d := range defs {
+		if d.Name == "" || n > 0 && d.Name == defs[n-1].Name {
 			continue // a server that lists a name twice is held to the first
 		}
-		seen[d.Name] = true
+		for next < len(rows) && rows[next].Name < d.Name {
+			unlisted = append(unlisted, rows[next])
+			next++
+		}
+		ok := next < len(rows) && rows[next].Name == d.Name
+		var slim pin
+		if ok {
+			slim = rows[next]
+			next++
+		}
 		ann := string(d.Annotations)
 		if ann == "" {
 			ann = "{}"
 		}
-		old, ok := known[d.Name]
 		if !ok {
+			def := string(d.Definition)
 			state, pinnedDef, pinnedHash, change := ToolNew, "", "", ChangeNew
 			switch {
 			case d.Hold:
 				state, change = ToolQuarantined, ChangeQuarantined
 			case first:
-				state, pinnedDef, pinnedHash, change = ToolPinned, string(d.Definition), d.Hash, ChangePinned
+				state, pinnedDef, pinnedHash, change = ToolPinned, def, d.Hash, ChangePinned
 			}
-			if _, err := insert.ExecContext(ctx,
-				serverID, d.Name, string(d.Definition), d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts); err != nil {
-				return nil, fmt.Errorf("observe tools: %w", err)
+			inserts = append(inserts, serverID, d.Name, def, d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts)
+			if err := flush(false); err != nil {
+				return nil, nil, fmt.Errorf("observe tools: %w", err)
+			}
+			if change == ChangePinned && !touch {
+				continue // not drift: CompareTools does not list it
 			}
 			t := Tool{ServerID: serverID, Name: d.Name, State: state, Definition: d.Definition, Hash: d.Hash,
 				Annotations: json.RawMessage(ann), PinnedDef: rawOrNil(pinnedDef), PinnedHash: pinnedHash, ChangedAt: now, SeenAt: now}
@@ -161,48 +220,56 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			continue
 		}
 		var state, change string
-		pinnedHash, pinnedDef := old.PinnedHash, string(old.PinnedDef)
+		pinnedHash, repin := slim.PinnedHash, false
 		switch {
-		case first && !d.Hold && old.PinnedHash == "":
+		case first && !d.Hold && slim.PinnedHash == "":
 			// Quarantined by a scan only, and clean as the session's
 			// first answer shows it: pinned, as any tool of a first answer.
-			state, change, pinnedHash, pinnedDef = ToolPinned, ChangePinned, d.Hash, string(d.Definition)
-		case d.Hold && d.Hash != old.PinnedHash:
+			state, change, pinnedHash, repin = ToolPinned, ChangePinned, d.Hash, true
+		case d.Hold && d.Hash != slim.PinnedHash:
 			state = ToolQuarantined
-			if old.State != ToolQuarantined || d.Hash != old.Hash {
+			if slim.State != ToolQuarantined || d.Hash != slim.Hash {
 				change = ChangeQuarantined
 			}
-		case old.PinnedHash == "": // new, not accepted yet
+		case slim.PinnedHash == "": // new, not accepted yet
 			state = ToolNew
-			if d.Hash != old.Hash {
+			if d.Hash != slim.Hash {
 				change = ChangeNew // a different unaccepted definition: report it again
 			}
-		case d.Hash == old.PinnedHash:
+		case d.Hash == slim.PinnedHash:
 			state = ToolPinned
-			if old.State != ToolPinned {
+			if slim.State != ToolPinned {
 				change = ChangeReverted
 			}
 		default:
 			state = ToolChanged
-			if old.State != ToolChanged || d.Hash != old.Hash {
+			if slim.State != ToolChanged || d.Hash != slim.Hash {
 				change = ChangeChanged
 			}
+		}
+		if change == "" && state == slim.State && d.Hash == slim.Hash && ann == slim.Annotations && !repin {
+			// As it was (the same digest is the same definition): only
+			// seen_at changes, for many tools in one statement (every
+			// session lists a server's thousands of tools again, nearly
+			// always unchanged).
+			unchanged = append(unchanged, d.Name)
+			continue
+		}
+		old, err := full(d.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		changedAt := old.ChangedAt
 		if change != "" {
 			changedAt = now
 		}
-		if change == "" && state == old.State && d.Hash == old.Hash && string(d.Definition) == string(old.Definition) &&
-			ann == string(old.Annotations) && pinnedHash == old.PinnedHash && pinnedDef == string(old.PinnedDef) {
-			// As it was: only seen_at changes, for many tools in one
-			// statement (every session lists a server's thousands of
-			// tools again, nearly always unchanged).
-			unchanged = append(unchanged, d.Name)
-			continue
+		pinnedDef := string(old.PinnedDef)
+		if repin {
+			pinnedDef = string(d.Definition)
 		}
 		if _, err := update.ExecContext(ctx,
 			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, pinnedHash, pinnedDef, serverID, d.Name); err != nil {
-			return nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		if change != "" {
 			t := old
@@ -215,12 +282,23 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			changes = append(changes, ToolChange{Tool: t, From: from, Change: change, Before: old})
 		}
 	}
-	if err := touchTools(ctx, tx, serverID, unchanged, ts); err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+	if err := flush(true); err != nil {
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
-	for _, old := range rows {
-		if seen[old.Name] || old.State == ToolRemoved || old.State == toolRetired {
+	if touch {
+		if err := touchTools(ctx, tx, serverID, unchanged, ts, false); err != nil {
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
+		}
+		unchanged = nil
+	}
+	unlisted = append(unlisted, rows[next:]...)
+	for _, slim := range unlisted {
+		if slim.State == ToolRemoved || slim.State == toolRetired {
 			continue
+		}
+		old, err := full(slim.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		if old.PinnedHash == "" || first {
 			// Also a tool the scan saw and this first answer does not list
@@ -228,42 +306,22 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 			// capabilities): nothing a session showed, nothing to report.
 			// A new tool that came and went was never trusted: forget it.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM tools WHERE server_id = ? AND name = ?`, serverID, old.Name); err != nil {
-				return nil, fmt.Errorf("observe tools: %w", err)
+				return nil, nil, fmt.Errorf("observe tools: %w", err)
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = '', hash = '', state = ?, changed_at = ?
 			WHERE server_id = ? AND name = ?`, ToolRemoved, ts, serverID, old.Name); err != nil {
-			return nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, fmt.Errorf("observe tools: %w", err)
 		}
 		t := old
 		t.State, t.Definition, t.Hash, t.ChangedAt = ToolRemoved, nil, "", now
 		changes = append(changes, ToolChange{Tool: t, From: old.State, Change: ChangeRemoved, Before: old})
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, fmt.Errorf("observe tools: %w", err)
 	}
-	return changes, nil
-}
-
-// touchTools sets seen_at of a server's named tools, a few hundred names a
-// statement.
-func touchTools(ctx context.Context, tx *sql.Tx, serverID string, names []string, ts string) error {
-	const chunk = 500
-	for len(names) > 0 {
-		n := min(len(names), chunk)
-		args := make([]any, 0, n+2)
-		args = append(args, ts, serverID)
-		for _, name := range names[:n] {
-			args = append(args, name)
-		}
-		q := `UPDATE tools SET seen_at = ? WHERE server_id = ? AND name IN (?` + strings.Repeat(", ?", n-1) + `)`
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
-		names = names[n:]
-	}
-	return nil
+	return changes, unchanged, nil
 }
 
 // QuarantineScanned records, for a server no session has listed yet, the

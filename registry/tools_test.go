@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func openTestDB(t *testing.T) (*DB, Server) {
@@ -229,5 +231,128 @@ func TestQuarantineScanned(t *testing.T) {
 	}
 	if x, _ := db2.Tool(ctx, s2.ID, "x"); x.PinnedHash != "h:x:good" {
 		t.Errorf("clean in session: pinned %q", x.PinnedHash)
+	}
+}
+
+// TestCompareToolsWritesNothingUnchanged: a later answer with the same
+// tools is compared without a write; the tools are named for TouchTools,
+// which marks them seen and keeps a later time already there. A changed
+// tool is written as ObserveTools writes it.
+func TestCompareToolsWritesNothingUnchanged(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if _, err := db.ObserveTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	seen := func() map[string]time.Time {
+		ts, err := db.Tools(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]time.Time{}
+		for _, tl := range ts {
+			out[tl.Name] = tl.SeenAt
+		}
+		return out
+	}
+	t1 := t0.Add(time.Hour)
+	cs, unchanged, err := db.CompareTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B2")}, t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]change{{"b", ToolPinned, ChangeChanged, ToolChanged}}, changesOf(cs)); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a"}, unchanged); diff != "" {
+		t.Fatalf("unchanged (-want +got):\n%s", diff)
+	}
+	if got := seen(); !got["a"].Equal(t0) || !got["b"].Equal(t1) {
+		t.Fatalf("seen at %v, want a at %v (not written) and b at %v", got, t0, t1)
+	}
+	if err := db.TouchTools(ctx, s.ID, unchanged, t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.TouchTools(ctx, s.ID, []string{"a", "b"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(); !got["a"].Equal(t1) || !got["b"].Equal(t1) {
+		t.Fatalf("seen at %v, want both at %v", got, t1)
+	}
+	if diff := cmp.Diff(map[string]string{"a": ToolPinned, "b": ToolChanged}, states(t, db, s.ID)); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+}
+
+// TestObserveToolsManyNew: a first answer longer than a batch of inserts
+// (and not a multiple of it) pins every tool as listed; CompareTools
+// does not list what a first answer pins, and reports the drift after.
+func TestObserveToolsManyNew(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	var defs []ToolDef
+	for i := range 2*insertRows + 57 {
+		defs = append(defs, def(fmt.Sprintf("t%04d", i), fmt.Sprintf("D%d", i)))
+	}
+	cs, unchanged, err := db.CompareTools(ctx, s.ID, defs, time.Now())
+	if err != nil || len(cs) != 0 || len(unchanged) != 0 {
+		t.Fatalf("first answer: %d changes, %d unchanged, %v; want none", len(cs), len(unchanged), err)
+	}
+	ts, err := db.Tools(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != len(defs) {
+		t.Fatalf("%d tools pinned, want %d", len(ts), len(defs))
+	}
+	for i, tl := range ts {
+		d := defs[i]
+		if tl.Name != d.Name || tl.State != ToolPinned || string(tl.Definition) != string(d.Definition) ||
+			string(tl.PinnedDef) != string(d.Definition) || tl.Hash != d.Hash || tl.PinnedHash != d.Hash {
+			t.Fatalf("tool %d is %+v, want %s pinned at %s", i, tl, d.Name, d.Hash)
+		}
+	}
+	defs[3] = def(defs[3].Name, "changed")
+	cs, unchanged, err = db.CompareTools(ctx, s.ID, append(defs, def("zz", "new")), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]change{{defs[3].Name, ToolPinned, ChangeChanged, ToolChanged}, {"zz", "", ChangeNew, ToolNew}}, changesOf(cs)); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+	if len(unchanged) != len(defs)-1 {
+		t.Fatalf("%d unchanged, want %d", len(unchanged), len(defs)-1)
+	}
+}
+
+// TestObserveToolsNameOrder: the answer and the pins are walked side by
+// side in byte order, whatever the server's order and alphabet.
+func TestObserveToolsNameOrder(t *testing.T) {
+	ctx := context.Background()
+	db, s := openTestDB(t)
+	now := time.Now()
+	names := []string{"z", "é", "B", "a", "a_", "Ä", "😀", "a b"}
+	var defs []ToolDef
+	for _, n := range names {
+		defs = append(defs, def(n, "D"))
+	}
+	if _, err := db.ObserveTools(ctx, s.ID, defs, now); err != nil {
+		t.Fatal(err)
+	}
+	// é is gone, B changed, 😀 listed twice (the first counts), n is new.
+	later := []ToolDef{def("😀", "D"), def("z", "D"), def("B", "B2"), def("a", "D"), def("a_", "D"), def("Ä", "D"),
+		def("😀", "other"), def("a b", "D"), def("n", "N")}
+	cs, err := db.ObserveTools(ctx, s.ID, later, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []change{{"B", ToolPinned, ChangeChanged, ToolChanged}, {"n", "", ChangeNew, ToolNew}, {"é", ToolPinned, ChangeRemoved, ToolRemoved}}
+	if diff := cmp.Diff(want, changesOf(cs), cmpopts.SortSlices(func(a, b change) bool { return a.Name < b.Name })); diff != "" {
+		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+	wantStates := map[string]string{"z": ToolPinned, "é": ToolRemoved, "B": ToolChanged, "a": ToolPinned, "a_": ToolPinned,
+		"Ä": ToolPinned, "😀": ToolPinned, "a b": ToolPinned, "n": ToolNew}
+	if diff := cmp.Diff(wantStates, states(t, db, s.ID)); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
 	}
 }
