@@ -173,7 +173,9 @@ func (a *Activity) MarshalJSON() ([]byte, error) {
 	for k, n := range a.orphans {
 		j.Orphans = append(j.Orphans, keyedJSON{ID: []byte(k.id), Tool: k.tool, N: n})
 	}
-	byKey := func(x, y keyedJSON) int { return cmp.Or(strings.Compare(string(x.ID), string(y.ID)), strings.Compare(x.Tool, y.Tool)) }
+	byKey := func(x, y keyedJSON) int {
+		return cmp.Or(strings.Compare(string(x.ID), string(y.ID)), strings.Compare(x.Tool, y.Tool))
+	}
 	slices.SortFunc(j.Open, byKey) // the same activity, the same bytes
 	slices.SortFunc(j.Orphans, byKey)
 	return json.Marshal(j)
