@@ -15,10 +15,14 @@ import (
 // each server's records counted by UTC day (the days of the live window)
 // and in all. It is kept in the registry (registry.Tallies) up to the last
 // record verified, so each run reads only the records appended since.
+//
+// Days read from the registry stay encoded until a new record is added to
+// them: memory holds the kept rows' bytes, not an Activity for each.
 type counted struct {
-	from   string                    // the oldest day kept: every record of a day from it on is counted
-	days   map[string]days           // server id → its days
-	totals map[string]registry.Stats // server id → all its records
+	from   string                       // the oldest day kept: every record of a day from it on is counted
+	days   map[string]days              // server id → its days that changed since read
+	kept   map[string]map[string][]byte // server id → day → its row as read, unchanged
+	totals map[string]registry.Stats    // server id → all its records
 }
 
 // totalKey is the key of a server's totals among its rows; its days are
@@ -35,7 +39,7 @@ type totalJSON struct {
 }
 
 func newCounted(from string) *counted {
-	return &counted{from: from, days: map[string]days{}, totals: map[string]registry.Stats{}}
+	return &counted{from: from, days: map[string]days{}, kept: map[string]map[string][]byte{}, totals: map[string]registry.Stats{}}
 }
 
 // add counts one record, in chain order.
@@ -56,17 +60,24 @@ func (c *counted) add(r registry.Record) {
 		st.Last = r.Time
 	}
 	c.totals[r.ServerID] = st
-	if dayKey(r.Time) >= c.from {
+	if k := dayKey(r.Time); k >= c.from {
 		d := c.days[r.ServerID]
 		if d == nil {
 			d = days{}
 			c.days[r.ServerID] = d
 		}
+		if raw, ok := c.kept[r.ServerID][k]; ok {
+			a := &Activity{}
+			json.Unmarshal(raw, a) // load checked it
+			d[k] = a
+			delete(c.kept[r.ServerID], k)
+		}
 		d.add(r)
 	}
 }
 
-// load adds a saved row; days before from are dropped.
+// load adds a saved row, checked but left encoded; days before from are
+// dropped.
 func (c *counted) load(row registry.TallyRow) error {
 	if row.Key == totalKey {
 		var t totalJSON
@@ -80,17 +91,31 @@ func (c *counted) load(row registry.TallyRow) error {
 	if row.Key < c.from {
 		return nil
 	}
-	a := &Activity{}
-	if err := json.Unmarshal(row.Data, a); err != nil {
+	if err := json.Unmarshal(row.Data, &Activity{}); err != nil {
 		return fmt.Errorf("server %s, %s: %w", row.ServerID, row.Key, err)
 	}
-	d := c.days[row.ServerID]
-	if d == nil {
-		d = days{}
-		c.days[row.ServerID] = d
+	k := c.kept[row.ServerID]
+	if k == nil {
+		k = map[string][]byte{}
+		c.kept[row.ServerID] = k
 	}
-	d[row.Key] = a
+	k[row.Key] = row.Data
 	return nil
+}
+
+// serverDays returns a server's days, those left encoded decoded for the
+// caller alone.
+func (c *counted) serverDays(id string) days {
+	d := days{}
+	for k, a := range c.days[id] {
+		d[k] = a
+	}
+	for k, raw := range c.kept[id] {
+		a := &Activity{}
+		json.Unmarshal(raw, a) // load checked it
+		d[k] = a
+	}
+	return d
 }
 
 // rows is what is saved.
@@ -102,6 +127,11 @@ func (c *counted) rows() ([]registry.TallyRow, error) {
 			return nil, err
 		}
 		out = append(out, registry.TallyRow{ServerID: id, Key: totalKey, Data: b})
+	}
+	for id, d := range c.kept {
+		for k, raw := range d {
+			out = append(out, registry.TallyRow{ServerID: id, Key: k, Data: raw})
+		}
 	}
 	for id, d := range c.days {
 		for k, a := range d {
@@ -174,7 +204,7 @@ func (s *Source) activity(ctx context.Context, id string, now time.Time) (*Activ
 	case !ok:
 		return &Activity{}, nil // no records
 	case dayKey(since) >= s.counted.from && !total.Last.After(now):
-		return s.counted.days[id].sum(since, now), nil
+		return s.counted.serverDays(id).sum(since, now), nil
 	}
 	d := days{}
 	err := s.DB.EachRecord(ctx, registry.Filter{ServerID: id, Since: since, Until: now.Add(time.Nanosecond)},
