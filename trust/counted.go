@@ -20,7 +20,7 @@ import (
 // them: memory holds the kept rows' bytes, not an Activity for each.
 type counted struct {
 	from   string                       // the oldest day kept: every record of a day from it on is counted
-	days   map[string]days              // server id → its days that changed since read
+	days   map[string]days              // server id → its days counted into this run (new, or changed since read)
 	kept   map[string]map[string][]byte // server id → day → its row as read, unchanged
 	totals map[string]registry.Stats    // server id → all its records
 }
