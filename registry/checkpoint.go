@@ -3,9 +3,7 @@ package registry
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,24 +133,11 @@ func (r *DB) checkpoint(ctx context.Context) (cp checkpointBody, distrust string
 	if err := json.Unmarshal([]byte(text), &cp); err != nil {
 		return cp, "the checkpoint is not valid JSON", nil
 	}
-	var triggers int
-	var edited sql.NullInt64
-	err = r.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'
-		AND name IN ('records_updated', 'records_deleted')), (SELECT min(seq) FROM record_edits)`).Scan(&triggers, &edited)
-	switch {
-	case err != nil || triggers != 2:
-		return cp, "the triggers that note edited records are gone", nil
-	case edited.Valid:
-		return cp, fmt.Sprintf("record %d was changed or deleted in place", edited.Int64), nil
-	}
-	var body, hash string
-	err = r.db.QueryRowContext(ctx, `SELECT body, hash FROM records WHERE seq = ?`, cp.Seq).Scan(&body, &hash)
-	if err != nil {
-		return cp, fmt.Sprintf("record %d, the checkpoint's, is gone", cp.Seq), nil
-	}
-	bsum := sha256.Sum256([]byte(body))
-	if hash != cp.Hash || hex.EncodeToString(bsum[:]) != cp.Hash {
-		return cp, fmt.Sprintf("record %d no longer has the hash verified at the checkpoint: it or a record before it was changed", cp.Seq), nil
+	// Any edit noted, even after its seq: the records after it are
+	// checked next, and a checkpoint that moved past the edit must not
+	// forget it.
+	if why := r.anchored(ctx, cp.Seq, cp.Hash, false); why != "" {
+		return cp, why, nil
 	}
 	return cp, "", nil
 }

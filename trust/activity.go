@@ -23,14 +23,16 @@ type Activity struct {
 	succeeded int
 	errored   int
 
-	// security_alerts: alerts by kind, and their severities summed in
-	// record order
+	// security_alerts: alerts by kind (their severities are summed from
+	// these counts, so a sum of days is the same as one of records)
 	alerts map[string]int
-	points float64
 
 	// compliance: the times of calls waiting for their outcome, by request
-	// id and tool (the newest is answered first)
+	// id and tool (the newest is answered first), and the outcomes that
+	// found no call waiting: when activities are merged (see merge) these
+	// answer the calls the earlier one left waiting
 	open                              map[callKey][]time.Time
+	orphans                           map[callKey]int
 	complete, denied, cancelledByUser int
 
 	// drift_detection: changes a person accepted
@@ -80,6 +82,11 @@ func (a *Activity) Add(r registry.Record) {
 				a.open[k] = q[:len(q)-1]
 			}
 			a.complete++
+		} else {
+			if a.orphans == nil {
+				a.orphans = map[callKey]int{}
+			}
+			a.orphans[k]++
 		}
 	case registry.KindCall:
 		if a.open == nil {
@@ -100,7 +107,6 @@ func (a *Activity) Add(r registry.Record) {
 	}
 	if al := alertOf(r); al != "" {
 		a.count(&a.alerts, al)
-		a.points += Severity[al]
 	}
 }
 

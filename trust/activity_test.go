@@ -36,7 +36,7 @@ func TestActivityLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	clock := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC) // midnight: the window of whole days is 30 days to the nanosecond
 	var evs []registry.Event
 	add := func(ago time.Duration, kind, tool, decision string, id int, data any) {
 		ev := registry.Event{Time: clock.Add(-ago), ServerID: srv.ID, Server: srv.Name, Client: srv.Client,
@@ -107,7 +107,7 @@ func TestActivityLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Records, err = db.Records(ctx, registry.Filter{ServerID: srv.ID, Since: clock.Add(-Window), Until: clock.Add(time.Nanosecond)}); err != nil {
+	if ev.Records, err = db.Records(ctx, registry.Filter{ServerID: srv.ID, Since: WindowStart(clock), Until: clock.Add(time.Nanosecond)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(ev.Records) < 4000 {

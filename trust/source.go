@@ -12,19 +12,35 @@ import (
 // Source gathers evidence from the registry. It verifies the audit chain
 // once for all the servers it scores, from the last checkpoint on (only when
 // the whole chain does not verify is each server's part checked on its
-// own), so scoring every server for "aim-mcp list" costs what was appended
-// since the last look.
+// own), and counts the records once for all of them, from the tallies the
+// last run left (see counted) on, so scoring every server for "aim-mcp
+// list" costs what was appended since the last look, not the length of the
+// trail.
 type Source struct {
 	DB *registry.DB
 	// Now is the end of the window; zero is the time of each call.
 	Now time.Time
 
-	mu        sync.Mutex
-	chain     *registry.Verification
-	chainErr  error
-	stats     map[string]registry.Stats
-	approvals map[string][]registry.Approval
-	loaded    bool
+	mu            sync.Mutex
+	chain         *registry.Verification
+	chainErr      error
+	counted       *counted
+	tallyDistrust string
+	stats         map[string]registry.Stats
+	approvals     map[string][]registry.Approval
+	loaded        bool
+}
+
+// TallyDistrust says why the counts saved by an earlier run were not
+// used and every record was counted again (they or a record before them
+// were edited); empty when they were used or there were none.
+func (s *Source) TallyDistrust(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil {
+		return "", err
+	}
+	return s.tallyDistrust, nil
 }
 
 func (s *Source) load(ctx context.Context) error {
@@ -38,7 +54,7 @@ func (s *Source) load(ctx context.Context) error {
 	} else {
 		s.chain = &v
 	}
-	if s.stats, err = s.DB.Stats(ctx); err != nil {
+	if err := s.count(ctx); err != nil {
 		return err
 	}
 	as, err := s.DB.Approvals(ctx)
@@ -54,7 +70,8 @@ func (s *Source) load(ctx context.Context) error {
 }
 
 // Stats is each server's activity by id, as [registry.DB.Stats] sums it,
-// read once for every score.
+// counted once for every score (up to the last record verified when the
+// chain verifies).
 func (s *Source) Stats(ctx context.Context) (map[string]registry.Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,13 +96,7 @@ func (s *Source) Evidence(ctx context.Context, srv registry.Server) (Evidence, e
 		return Evidence{}, err
 	}
 	now := s.now()
-	// Added up as they are read: a server's million records cost one's memory.
-	act := &Activity{}
-	err := s.DB.EachRecord(ctx, registry.Filter{ServerID: srv.ID, Since: now.Add(-Window), Until: now.Add(time.Nanosecond)},
-		func(r registry.Record) error {
-			act.Add(r)
-			return nil
-		})
+	act, err := s.activity(ctx, srv.ID, now)
 	if err != nil {
 		return Evidence{}, err
 	}
@@ -138,11 +149,9 @@ func (s *Source) Score(ctx context.Context, srv registry.Server) (Score, error) 
 }
 
 // EachScore scores many servers as [Source.Score] scores each, with one
-// read of the window's records and one of the tools for all of them rather
-// than a query per server, and calls fn with each score, in no particular
-// order. A server's records are added up as they are read, and its score
-// handed to fn before the next server's are: memory holds one server's
-// activity, whatever the number of servers or records.
+// count of the records and one read of the tools for all of them rather
+// than a query per server, and calls fn with each score, in the servers'
+// order.
 func (s *Source) EachScore(ctx context.Context, servers []registry.Server, fn func(registry.Server, Score)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -155,42 +164,12 @@ func (s *Source) EachScore(ctx context.Context, servers []registry.Server, fn fu
 		return err
 	}
 	keyErrs := s.keyErrs(servers)
-	byID := make(map[string]int, len(servers))
 	for i, srv := range servers {
-		byID[srv.ID] = i
-	}
-	done := make([]bool, len(servers))
-	score := func(i int, act *Activity) {
-		done[i] = true
-		srv := servers[i]
+		act, err := s.activity(ctx, srv.ID, now)
+		if err != nil {
+			return err
+		}
 		fn(srv, Compute(s.evidence(ctx, srv, now, keyErrs[i], act, tools[srv.ID])))
-	}
-	cur, act := -1, (*Activity)(nil)
-	err = s.DB.EachServerRecord(ctx, now.Add(-Window), now.Add(time.Nanosecond), func(id string, r registry.Record) error {
-		if cur < 0 || id != servers[cur].ID {
-			if cur >= 0 {
-				score(cur, act)
-			}
-			i, ok := byID[id]
-			if !ok {
-				cur = -1 // a server not asked for, or purged: skip its records
-				return nil
-			}
-			cur, act = i, &Activity{}
-		}
-		act.Add(r)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if cur >= 0 {
-		score(cur, act)
-	}
-	for i := range servers {
-		if !done[i] {
-			score(i, &Activity{})
-		}
 	}
 	return nil
 }

@@ -162,7 +162,7 @@ func Compute(ev Evidence) Score {
 	if ev.Now.IsZero() {
 		ev.Now = time.Now()
 	}
-	since := ev.Now.Add(-Window)
+	since := WindowStart(ev.Now)
 	act := ev.Activity
 	if act == nil {
 		act = Tally(ev.Records)
@@ -314,7 +314,7 @@ func alertOf(r registry.Record) string {
 
 func securityAlerts(a *Activity) Factor {
 	counts := copyCounts(a.alerts)
-	points := a.points
+	points := a.points()
 	if a.records == 0 {
 		return neutral("no records in the last 30 days")
 	}

@@ -15,7 +15,7 @@ Usage: aim-mcp trust SERVER [--detailed] [--json]
 
 Prints the server's trust score, 0.0 to 1.0: the weighted sum of eight
 factors (the AIM backend's), each measured from the server's own record of
-the last 30 days. --detailed shows each factor's value, weight,
+the last 30 days (from the UTC midnight 30 days ago). --detailed shows each factor's value, weight,
 contribution and the evidence behind it.
 
   verification_status 0.25  registered, key present and valid, records verify
