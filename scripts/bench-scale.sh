@@ -110,9 +110,16 @@ echo "  full verification, batched: $rate records/s (wall, $(nproc) cores)"
 for n in "$r1" "$r2"; do "$work/scalegen" records --home "$work/hr$n" --n 100; done
 row "audit verify --since-checkpoint" "$r1" "$r2" "$r1+100" "$r2+100" \
 	"$aim" audit verify --since-checkpoint --home "$work/hr$r1" -- "$aim" audit verify --since-checkpoint --home "$work/hr$r2"
+# The first list after an upgrade (or after the kept counts were refused)
+# counts the trust window's records once; later ones read what is new.
+row "list, first (counts the window)" "$r1" "$r2" "$r1 rec" "$r2 rec" \
+	"$aim" list --config "$work/orig-$s1.json" --home "$work/hr$r1" -- "$aim" list --config "$work/orig-$s1.json" --home "$work/hr$r2"
 for n in "$r1" "$r2"; do "$work/scalegen" records --home "$work/hr$n" --n 100; done
 row "list (checkpoint + 100 new)" "$r1" "$r2" "$r1 rec" "$r2 rec" \
 	"$aim" list --config "$work/orig-$s1.json" --home "$work/hr$r1" -- "$aim" list --config "$work/orig-$s1.json" --home "$work/hr$r2"
+for n in "$r1" "$r2"; do "$work/scalegen" records --home "$work/hr$n" --n 100; done
+row "trust SERVER (100 new)" "$r1" "$r2" "$r1 rec" "$r2 rec" \
+	"$aim" trust everything --home "$work/hr$r1" -- "$aim" trust everything --home "$work/hr$r2"
 row "logs" "$r1" "$r2" "$r1 rec" "$r2 rec" \
 	"$aim" logs --home "$work/hr$r1" -- "$aim" logs --home "$work/hr$r2"
 row "logs --json" "$r1" "$r2" "$r1 rec" "$r2 rec" \
