@@ -190,11 +190,11 @@ func (h *Hook) parse(ctx context.Context, result json.RawMessage, sum [32]byte) 
 	}
 	h.parsed = nil
 	h.vmu.Unlock()
-	return parseList(result, func(d *registry.ToolDef) {
+	return parseList(result, func(d *registry.ToolDef, v map[string]any) {
 		if h.Scan == nil || d.Hash == "" || h.acceptedHash(ctx, d.Name) == d.Hash {
 			return
 		}
-		d.Hold = poison.HasHard(h.verdictOf(*d, true))
+		d.Hold = poison.HasHard(h.verdictOf(*d, v))
 	})
 }
 
@@ -361,12 +361,12 @@ func Quote(s string) string {
 
 // verdict scans a definition once per digest.
 func (h *Hook) verdict(d registry.ToolDef) []poison.Finding {
-	return h.verdictOf(d, false)
+	return h.verdictOf(d, nil)
 }
 
-// verdictOf is verdict; valid says the definition is known to be valid
-// JSON (canonicalRaw wrote it), so it is not checked again.
-func (h *Hook) verdictOf(d registry.ToolDef, valid bool) []poison.Finding {
+// verdictOf is verdict, with the definition already decoded when decoded is
+// not nil.
+func (h *Hook) verdictOf(d registry.ToolDef, decoded map[string]any) []poison.Finding {
 	if h.Scan == nil || d.Hash == "" {
 		return nil
 	}
@@ -376,12 +376,8 @@ func (h *Hook) verdictOf(d registry.ToolDef, valid bool) []poison.Finding {
 	if ok {
 		return v
 	}
-	var m map[string]any
-	if valid {
-		m, valid = decodeValid(d.Definition)
-	}
-	if valid {
-		v = h.Scan.ToolValue("", m, nil) // as Verdict reads it
+	if decoded != nil {
+		v = h.Scan.ToolValue("", decoded, nil) // as Verdict reads it
 	} else {
 		v = Verdict(h.Scan, d)
 	}

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/opena2a-org/aim-mcp/internal/canon"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -41,10 +42,38 @@ var Fields = []string{"name", "description", "inputSchema", "outputSchema"}
 // members in Fields that it has (a null counts as absent), its digest, and
 // its annotations, in canonical form too.
 func Canonical(tool json.RawMessage) (registry.ToolDef, error) {
-	if !json.Valid(tool) {
-		return registry.ToolDef{}, errors.New("tool definition: not valid JSON")
+	d, _, err := canonical(tool)
+	return d, err
+}
+
+// canonical is Canonical, and the pinned members decoded: what the pinned
+// definition decodes to, for the scanner.
+func canonical(tool json.RawMessage) (registry.ToolDef, map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(tool))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return registry.ToolDef{}, nil, fmt.Errorf("tool definition: %w", err)
 	}
-	return canonicalRaw(tool)
+	if m == nil {
+		return registry.ToolDef{}, nil, errors.New("tool definition: not an object")
+	}
+	name, ok := m["name"].(string)
+	if !ok || name == "" {
+		return registry.ToolDef{}, nil, errors.New("tool definition: no name")
+	}
+	def := map[string]any{}
+	for _, f := range Fields {
+		if v, ok := m[f]; ok && v != nil {
+			def[f] = v
+		}
+	}
+	text := canon.Value(def)
+	d := registry.ToolDef{Name: name, Definition: text, Hash: canon.Sum(text)}
+	if a, ok := m["annotations"]; ok && a != nil {
+		d.Annotations = canon.Value(a)
+	}
+	return d, def, nil
 }
 
 // Page is one tools/list answer.
@@ -63,41 +92,43 @@ func ParseList(result json.RawMessage) (p Page, ok bool) {
 }
 
 // parseList is ParseList; judge, when given, is called with each tool's
-// pinned definition. A long list is read on every core: judge must be safe
-// for concurrent use.
-func parseList(result json.RawMessage, judge func(d *registry.ToolDef)) (p Page, ok bool) {
-	tools, cursor, ok := splitList(result)
-	if !ok {
+// pinned definition and that definition decoded, so that the scanner reads
+// what was decoded once, while it is at hand (a list's decoded tools are
+// never all held at once). A long list is read on every core: judge must be
+// safe for concurrent use.
+func parseList(result json.RawMessage, judge func(d *registry.ToolDef, v map[string]any)) (p Page, ok bool) {
+	var r struct {
+		Tools      []json.RawMessage `json:"tools"`
+		NextCursor string            `json:"nextCursor"`
+	}
+	if json.Unmarshal(result, &r) != nil || r.Tools == nil {
 		return Page{}, false
 	}
-	p.NextCursor = cursor
-	defs := make([]registry.ToolDef, len(tools))
-	errs := make([]error, len(tools))
-	one := func(c *canonizer, i int) {
-		// The answer was valid JSON as a whole, so each tool is.
-		d, err := c.tool(tools[i])
+	p.NextCursor = r.NextCursor
+	defs := make([]registry.ToolDef, len(r.Tools))
+	errs := make([]error, len(r.Tools))
+	one := func(i int) {
+		d, v, err := canonical(r.Tools[i])
 		if err == nil && judge != nil {
-			judge(&d)
+			judge(&d, v)
 		}
 		defs[i], errs[i] = d, err
 	}
-	if workers := runtime.GOMAXPROCS(0); workers > 1 && len(tools) >= parallelTools {
+	if workers := runtime.GOMAXPROCS(0); workers > 1 && len(r.Tools) >= parallelTools {
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var c canonizer
-				for i := w; i < len(tools); i += workers {
-					one(&c, i)
+				for i := w; i < len(r.Tools); i += workers {
+					one(i)
 				}
 			}()
 		}
 		wg.Wait()
 	} else {
-		var c canonizer
-		for i := range tools {
-			one(&c, i)
+		for i := range r.Tools {
+			one(i)
 		}
 	}
 	p.Tools = defs[:0]

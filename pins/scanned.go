@@ -14,12 +14,6 @@ import (
 // reaches it: the definition alone, with no other server's tools, so that
 // what install says of a tool is what every session will do with it.
 func Verdict(s *poison.Scanner, d registry.ToolDef) []poison.Finding {
-	// A definition from the registry or from canonicalRaw is canonical,
-	// and decoded here without encoding/json's reflection (a server's
-	// first list of thousands of tools is scanned tool by tool).
-	if v, ok := decodeCanonical(d.Definition); ok {
-		return s.ToolValue("", v, nil)
-	}
 	return s.Tool("", d.Definition, nil)
 }
 
