@@ -3,9 +3,11 @@ package pins
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -40,10 +42,12 @@ type Hook struct {
 	Scan *poison.Scanner
 
 	mu      sync.Mutex
-	last    string             // digest of the last complete answer compared
-	lastRaw [32]byte           // its SHA-256 as sent, when it was one page
-	pages   []registry.ToolDef // earlier pages of a paginated answer
-	stale   bool               // the server said its tools changed
+	last    string                      // digest of the last complete answer compared
+	lastRaw [32]byte                    // its SHA-256 as sent, when it was one page
+	pages   []registry.ToolDef          // earlier pages of a paginated answer
+	sources map[string]registry.ToolDef // the pages' tools by source (see Page)
+	known   int                         // how many of them were known by their source
+	stale   bool                        // the server said its tools changed
 
 	touching sync.WaitGroup // the last answer's unchanged tools being marked seen
 
@@ -114,6 +118,23 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	if same {
 		return // the same bytes as the last answer: one digest, nothing to parse
 	}
+	if h.settledAnswer(ctx, sum) {
+		// What the last session listed, in the same bytes, with every pin
+		// as it left them: comparing it again would find nothing.
+		h.mu.Lock()
+		if h.pages == nil {
+			h.last, h.lastRaw, h.stale = "answer "+hex.EncodeToString(sum[:]), sum, false
+			h.pinned = nil
+		}
+		h.mu.Unlock()
+		h.touching.Wait()
+		h.touching.Add(1)
+		go func() {
+			defer h.touching.Done()
+			h.DB.TouchSettled(context.WithoutCancel(ctx), h.Server.ID, h.now())
+		}()
+		return
+	}
 	page, ok := h.parse(ctx, result, sum)
 	if !ok {
 		return
@@ -123,6 +144,11 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	for _, s := range page.Skipped {
 		h.alert("warning: server %q listed a tool that cannot be pinned (%s); calls to it need approval", h.Server.Name, s)
 	}
+	if h.sources == nil {
+		h.sources = map[string]registry.ToolDef{}
+	}
+	maps.Copy(h.sources, page.Sources)
+	h.known += page.Known
 	if page.NextCursor != "" {
 		h.pages = append(h.pages, page.Tools...)
 		h.lastRaw = [32]byte{}
@@ -133,7 +159,8 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	if !single {
 		defs = append(h.pages, page.Tools...)
 	}
-	h.pages = nil
+	sources, known := h.sources, h.known
+	h.pages, h.sources, h.known = nil, nil, 0
 	if !single {
 		sum = [32]byte{} // only a one-page answer is known by its bytes
 	}
@@ -150,12 +177,28 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	// what they were last seen at decides nothing.
 	h.touching.Wait()
 	now := h.now()
-	changes, unchanged, err := h.DB.CompareTools(ctx, h.Server.ID, defs, now)
-	if len(unchanged) > 0 {
+	cmp, err := h.DB.CompareTools(ctx, h.Server.ID, defs, now)
+	if errors.Is(err, registry.ErrStale) && single {
+		// A pin changed since its tools were looked up by their bytes:
+		// the answer is read whole, and compared again.
+		page, _ = parseList(result, nil, h.judge(ctx))
+		defs, sources, known = page.Tools, page.Sources, 0
+		cmp, err = h.DB.CompareTools(ctx, h.Server.ID, defs, now)
+	}
+	changes, unchanged := cmp.Changes, cmp.Unchanged
+	if err == nil {
 		h.touching.Add(1)
 		go func() {
 			defer h.touching.Done()
 			h.DB.TouchTools(ctx, h.Server.ID, unchanged, now)
+			// What the next session need not read again: the tools by
+			// their bytes, and a one-page answer whole.
+			if known < len(sources) {
+				h.DB.RememberSources(ctx, h.Server.ID, sources)
+			}
+			if single {
+				h.DB.RememberAnswer(ctx, h.Server.ID, hex.EncodeToString(sum[:]), cmp.Gen)
+			}
 		}()
 	}
 	if err != nil {
@@ -176,6 +219,20 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	}
 }
 
+// settledAnswer says whether a whole answer is the server's kept settled
+// one (registry.DB.SettledAnswer): neither read nor compared again. Not
+// while the pages of an answer are being gathered.
+func (h *Hook) settledAnswer(ctx context.Context, sum [32]byte) bool {
+	h.mu.Lock()
+	paging := h.pages != nil
+	h.mu.Unlock()
+	if paging {
+		return false
+	}
+	ok, err := h.DB.SettledAnswer(ctx, h.Server.ID, hex.EncodeToString(sum[:]))
+	return err == nil && ok
+}
+
 // parse reads a tools/list answer and judges each definition: Hold is set
 // when the scanner has a hard finding in it. A definition pinned as it is
 // (accepted, by digest) is not scanned: whatever it says, it is not held.
@@ -190,12 +247,21 @@ func (h *Hook) parse(ctx context.Context, result json.RawMessage, sum [32]byte) 
 	}
 	h.parsed = nil
 	h.vmu.Unlock()
-	return parseList(result, func(d *registry.ToolDef, v map[string]any) {
+	// Tools listed in the bytes they were last listed in, and pinned as
+	// those read, are not read again. Without them (the registry cannot be
+	// read) every tool is.
+	known, _ := h.DB.KnownSources(ctx, h.Server.ID)
+	return parseList(result, known, h.judge(ctx))
+}
+
+// judge scans a definition as it is read, unless it is the pinned one.
+func (h *Hook) judge(ctx context.Context) func(d *registry.ToolDef, v map[string]any) {
+	return func(d *registry.ToolDef, v map[string]any) {
 		if h.Scan == nil || d.Hash == "" || h.acceptedHash(ctx, d.Name) == d.Hash {
 			return
 		}
 		d.Hold = poison.HasHard(h.verdictOf(*d, v))
-	})
+	}
 }
 
 // ToolsChanged marks the pins for a full re-check on the next answer, even
@@ -420,6 +486,9 @@ func (h *Hook) FilterTools(ctx context.Context, result json.RawMessage) (json.Ra
 		return out, out != nil
 	}
 	h.vmu.Unlock()
+	if h.settledAnswer(ctx, sum) {
+		return nil, false // every tool is pinned as it reads: none is held
+	}
 	page, ok := h.parse(ctx, result, sum)
 	if !ok {
 		return nil, false

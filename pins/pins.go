@@ -81,6 +81,12 @@ type Page struct {
 	Tools      []registry.ToolDef
 	NextCursor string // more pages follow
 	Skipped    []string
+	// Sources are the tools read, by the SHA-256 of their bytes (hex),
+	// without their definitions: what a later answer in the same bytes
+	// reads as (see registry.DB.KnownSources).
+	Sources map[string]registry.ToolDef
+	// Known counts the tools known by their source, not decoded.
+	Known int
 }
 
 // ParseList reads a tools/list result. ok is false when the result has no
@@ -88,15 +94,18 @@ type Page struct {
 // removed". Tools without a name or that are not objects are skipped and
 // named in Skipped.
 func ParseList(result json.RawMessage) (p Page, ok bool) {
-	return parseList(result, nil)
+	return parseList(result, nil, nil)
 }
 
 // parseList is ParseList; judge, when given, is called with each tool's
 // pinned definition and that definition decoded, so that the scanner reads
 // what was decoded once, while it is at hand (a list's decoded tools are
 // never all held at once). A long list is read on every core: judge must be
-// safe for concurrent use.
-func parseList(result json.RawMessage, judge func(d *registry.ToolDef, v map[string]any)) (p Page, ok bool) {
+// safe for concurrent use. A tool whose bytes' SHA-256 is in known is taken
+// as known says, neither decoded nor judged: the same bytes read the same,
+// and known holds only tools settled as they read (its ToolDefs have no
+// Definition).
+func parseList(result json.RawMessage, known map[string]registry.ToolDef, judge func(d *registry.ToolDef, v map[string]any)) (p Page, ok bool) {
 	var r struct {
 		Tools      []json.RawMessage `json:"tools"`
 		NextCursor string            `json:"nextCursor"`
@@ -107,7 +116,20 @@ func parseList(result json.RawMessage, judge func(d *registry.ToolDef, v map[str
 	p.NextCursor = r.NextCursor
 	defs := make([]registry.ToolDef, len(r.Tools))
 	errs := make([]error, len(r.Tools))
+	sources := make([]string, len(r.Tools))
+	isKnown := func(i int) bool {
+		sum := sha256.Sum256(r.Tools[i])
+		sources[i] = hex.EncodeToString(sum[:])
+		d, ok := known[sources[i]]
+		if ok {
+			defs[i] = d
+		}
+		return ok
+	}
 	one := func(i int) {
+		if isKnown(i) {
+			return
+		}
 		d, v, err := canonical(r.Tools[i])
 		if err == nil && judge != nil {
 			judge(&d, v)
@@ -132,12 +154,19 @@ func parseList(result json.RawMessage, judge func(d *registry.ToolDef, v map[str
 		}
 	}
 	p.Tools = defs[:0]
+	p.Sources = make(map[string]registry.ToolDef, len(defs))
 	for i := range defs {
 		if errs[i] != nil {
 			p.Skipped = append(p.Skipped, fmt.Sprintf("tool %d: %v", i, errs[i]))
 			continue
 		}
-		p.Tools = append(p.Tools, defs[i])
+		d := defs[i]
+		if d.Definition == nil {
+			p.Known++
+		}
+		p.Tools = append(p.Tools, d)
+		d.Definition = nil
+		p.Sources[sources[i]] = d
 	}
 	return p, true
 }

@@ -356,6 +356,38 @@ var migrations = []string{
 		seen_at    TEXT NOT NULL,
 		PRIMARY KEY (server_id, name)
 	);`,
+	// Comparing a tools/list answer with the pins reads each tool's digests
+	// and state, not its definition: from this index alone, not from the
+	// table's wide rows. And the SHA-256 of the bytes each tool was last
+	// listed in, so that the same bytes again are not read (tool_sources.go).
+	`CREATE INDEX tools_pins ON tools (server_id, name, state, hash, pinned_hash, annotations);
+	CREATE TABLE tool_sources (
+		server_id   TEXT NOT NULL,
+		source      TEXT NOT NULL,
+		name        TEXT NOT NULL,
+		hash        TEXT NOT NULL,
+		annotations TEXT NOT NULL,
+		PRIMARY KEY (server_id, source)
+	);
+	CREATE TABLE tool_answers (
+		server_id TEXT PRIMARY KEY,
+		answer    TEXT NOT NULL,
+		gen       INTEGER NOT NULL
+	);
+	CREATE TABLE tool_gens (
+		server_id TEXT PRIMARY KEY,
+		gen       INTEGER NOT NULL
+	);
+	CREATE TRIGGER tools_gen_update AFTER UPDATE OF name, definition, hash, annotations, pinned_hash, pinned_def, state ON tools
+	BEGIN
+		INSERT OR IGNORE INTO tool_gens (server_id, gen) VALUES (NEW.server_id, 0);
+		UPDATE tool_gens SET gen = gen + 1 WHERE server_id = NEW.server_id;
+	END;
+	CREATE TRIGGER tools_gen_delete AFTER DELETE ON tools
+	BEGIN
+		INSERT OR IGNORE INTO tool_gens (server_id, gen) VALUES (OLD.server_id, 0);
+		UPDATE tool_gens SET gen = gen + 1 WHERE server_id = OLD.server_id;
+	END;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

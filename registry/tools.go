@@ -91,7 +91,7 @@ type ToolChange struct {
 // back to its pinned definition is reverted. Unaccepted new tools that go
 // away again are forgotten.
 func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) ([]ToolChange, error) {
-	changes, _, err := r.observeTools(ctx, serverID, defs, now, true)
+	changes, _, _, err := r.observeTools(ctx, serverID, defs, now, true)
 	return changes, err
 }
 
@@ -102,21 +102,42 @@ func (r *DB) ObserveTools(ctx context.Context, serverID string, defs []ToolDef, 
 // writing. The tools that a first answer pins (ChangePinned, not drift)
 // are not in changes: a first answer of thousands of tools would list
 // each.
-func (r *DB) CompareTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) (changes []ToolChange, unchanged []string, err error) {
-	return r.observeTools(ctx, serverID, defs, now, false)
+func (r *DB) CompareTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time) (Comparison, error) {
+	changes, unchanged, gen, err := r.observeTools(ctx, serverID, defs, now, false)
+	return Comparison{Changes: changes, Unchanged: unchanged, Gen: gen}, err
 }
 
-func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time, touch bool) ([]ToolChange, []string, error) {
+// Comparison is what CompareTools found.
+type Comparison struct {
+	Changes   []ToolChange
+	Unchanged []string // the tools listed as they were: for TouchTools
+	// Gen is the server's tool generation the comparison left: what
+	// RememberAnswer keeps the answer with.
+	Gen int64
+}
+
+// known says whether a tool known by its source (no Definition) is as
+// its pin still is: pinned at that digest with those annotations, so that
+// comparing it changes nothing and needs no definition.
+func known(d ToolDef, slim pin) bool {
+	ann := string(d.Annotations)
+	if ann == "" {
+		ann = "{}"
+	}
+	return slim.State == ToolPinned && slim.Hash == d.Hash && slim.PinnedHash == d.Hash && slim.Annotations == ann && !d.Hold
+}
+
+func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time, touch bool) ([]ToolChange, []string, int64, error) {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
 	defer tx.Rollback()
 	// The pins are read without their definitions: an answer is compared
 	// by digest, and a definition is read only for a tool that changes.
 	rows, err := queryToolDigests(ctx, tx, serverID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
 	full := func(name string) (Tool, error) {
 		return scanTool(tx.QueryRowContext(ctx, toolSelect+` WHERE server_id = ? AND name = ?`, serverID, name))
@@ -132,7 +153,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	}
 	batch, err := tx.PrepareContext(ctx, insertN(insertRows))
 	if err != nil {
-		return nil, nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
 	defer batch.Close()
 	flush := func(all bool) error {
@@ -156,18 +177,18 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	update, err := tx.PrepareContext(ctx, `UPDATE tools SET definition = ?, hash = ?, annotations = ?, state = ?,
 		changed_at = ?, seen_at = ?, pinned_hash = ?, pinned_def = ? WHERE server_id = ? AND name = ?`)
 	if err != nil {
-		return nil, nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
 	defer update.Close()
 	// The first answer of a session pins. Rows that only a scan outside
 	// any session wrote (QuarantineScanned: never seen by a session) do
 	// not make an answer a later one.
-	first := true
-	for _, t := range rows {
-		if t.Seen {
-			first = false
-		}
+	var seen bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tools WHERE server_id = ? AND seen_at != '')`,
+		serverID).Scan(&seen); err != nil {
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
+	first := !seen
 	ts := fmtTime(now)
 	var changes []ToolChange
 	var unchanged []string
@@ -198,6 +219,9 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		if ann == "" {
 			ann = "{}"
 		}
+		if d.Definition == nil && !(ok && known(d, slim)) {
+			return nil, nil, 0, ErrStale // known by its source, and gone or changed since
+		}
 		if !ok {
 			def := string(d.Definition)
 			state, pinnedDef, pinnedHash, change := ToolNew, "", "", ChangeNew
@@ -209,7 +233,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 			}
 			inserts = append(inserts, serverID, d.Name, def, d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts)
 			if err := flush(false); err != nil {
-				return nil, nil, fmt.Errorf("observe tools: %w", err)
+				return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 			}
 			if change == ChangePinned && !touch {
 				continue // not drift: CompareTools does not list it
@@ -257,7 +281,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 		old, err := full(d.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 		}
 		changedAt := old.ChangedAt
 		if change != "" {
@@ -269,7 +293,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 		if _, err := update.ExecContext(ctx,
 			string(d.Definition), d.Hash, ann, state, fmtTime(changedAt), ts, pinnedHash, pinnedDef, serverID, d.Name); err != nil {
-			return nil, nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 		}
 		if change != "" {
 			t := old
@@ -283,11 +307,11 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 	}
 	if err := flush(true); err != nil {
-		return nil, nil, fmt.Errorf("observe tools: %w", err)
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
 	if touch {
 		if err := touchTools(ctx, tx, serverID, unchanged, ts, false); err != nil {
-			return nil, nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 		}
 		unchanged = nil
 	}
@@ -298,7 +322,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 		}
 		old, err := full(slim.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 		}
 		if old.PinnedHash == "" || first {
 			// Also a tool the scan saw and this first answer does not list
@@ -306,22 +330,27 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 			// capabilities): nothing a session showed, nothing to report.
 			// A new tool that came and went was never trusted: forget it.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM tools WHERE server_id = ? AND name = ?`, serverID, old.Name); err != nil {
-				return nil, nil, fmt.Errorf("observe tools: %w", err)
+				return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tools SET definition = '', hash = '', state = ?, changed_at = ?
 			WHERE server_id = ? AND name = ?`, ToolRemoved, ts, serverID, old.Name); err != nil {
-			return nil, nil, fmt.Errorf("observe tools: %w", err)
+			return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 		}
 		t := old
 		t.State, t.Definition, t.Hash, t.ChangedAt = ToolRemoved, nil, "", now
 		changes = append(changes, ToolChange{Tool: t, From: old.State, Change: ChangeRemoved, Before: old})
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, nil, fmt.Errorf("observe tools: %w", err)
+	// The generation the comparison leaves (tool_sources.go).
+	var gen int64
+	if err := tx.QueryRowContext(ctx, `SELECT IFNULL((SELECT gen FROM tool_gens WHERE server_id = ?), 0)`, serverID).Scan(&gen); err != nil {
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
-	return changes, unchanged, nil
+	if err := tx.Commit(); err != nil {
+		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
+	}
+	return changes, unchanged, gen, nil
 }
 
 // QuarantineScanned records, for a server no session has listed yet, the

@@ -47,7 +47,7 @@ func BenchmarkObserveTools5000(b *testing.B) {
 		}
 		b.ResetTimer()
 		for range b.N {
-			if _, _, err := db.CompareTools(ctx, s.ID, defs, time.Now()); err != nil {
+			if _, err := db.CompareTools(ctx, s.ID, defs, time.Now()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -84,15 +84,14 @@ func (r *DB) Settled(ctx context.Context, serverID string) (map[string]bool, err
 }
 
 // pin is a tool's row as an answer is compared with it: no definition,
-// no time (Seen says whether a session ever listed it).
+// no time. What it reads is all in the tools_pins index.
 type pin struct {
 	Name, Hash, Annotations, PinnedHash, State string
-	Seen                                       bool
 }
 
 // queryToolDigests reads a server's pins, by name, as pins.
 func queryToolDigests(ctx context.Context, q querier, serverID string) ([]pin, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, hash, annotations, pinned_hash, state, seen_at != ''
+	rows, err := q.QueryContext(ctx, `SELECT name, hash, annotations, pinned_hash, state
 		FROM tools WHERE server_id = ? ORDER BY name`, serverID)
 	if err != nil {
 		return nil, err
@@ -101,7 +100,7 @@ func queryToolDigests(ctx context.Context, q querier, serverID string) ([]pin, e
 	var out []pin
 	var p pin
 	for rows.Next() {
-		if err := rows.Scan(&p.Name, &p.Hash, &p.Annotations, &p.PinnedHash, &p.State, &p.Seen); err != nil {
+		if err := rows.Scan(&p.Name, &p.Hash, &p.Annotations, &p.PinnedHash, &p.State); err != nil {
 			return nil, err
 		}
 		out = append(out, p)

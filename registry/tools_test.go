@@ -257,7 +257,8 @@ func TestCompareToolsWritesNothingUnchanged(t *testing.T) {
 		return out
 	}
 	t1 := t0.Add(time.Hour)
-	cs, unchanged, err := db.CompareTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B2")}, t1)
+	cmpd, err := db.CompareTools(ctx, s.ID, []ToolDef{def("a", "A"), def("b", "B2")}, t1)
+	cs, unchanged := cmpd.Changes, cmpd.Unchanged
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,8 @@ func TestObserveToolsManyNew(t *testing.T) {
 	for i := range 2*insertRows + 57 {
 		defs = append(defs, def(fmt.Sprintf("t%04d", i), fmt.Sprintf("D%d", i)))
 	}
-	cs, unchanged, err := db.CompareTools(ctx, s.ID, defs, time.Now())
+	cmpd, err := db.CompareTools(ctx, s.ID, defs, time.Now())
+	cs, unchanged := cmpd.Changes, cmpd.Unchanged
 	if err != nil || len(cs) != 0 || len(unchanged) != 0 {
 		t.Fatalf("first answer: %d changes, %d unchanged, %v; want none", len(cs), len(unchanged), err)
 	}
@@ -313,7 +315,8 @@ func TestObserveToolsManyNew(t *testing.T) {
 		}
 	}
 	defs[3] = def(defs[3].Name, "changed")
-	cs, unchanged, err = db.CompareTools(ctx, s.ID, append(defs, def("zz", "new")), time.Now())
+	cmpd, err = db.CompareTools(ctx, s.ID, append(defs, def("zz", "new")), time.Now())
+	cs, unchanged = cmpd.Changes, cmpd.Unchanged
 	if err != nil {
 		t.Fatal(err)
 	}
