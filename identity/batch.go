@@ -64,6 +64,7 @@ func (s Store) SaveAll(ids []string, keys []*Key) (err error) {
 	if err := syncFiles(s.Dir, paths); err != nil {
 		return fmt.Errorf("save keys: %w", err)
 	}
+	s.remember(ids, keys)
 	return nil
 }
 
