@@ -21,11 +21,11 @@ import (
 // than the registered one.
 var ErrMismatch = errors.New("does not match the registered public key")
 
-// verifiedName is the file, beside the keys, that remembers which key files
-// were seen to hold which public key, and what a stat said of each then.
-// It holds no secret: public keys and file stamps. Losing it costs one
-// full check of every key.
-const verifiedName = "verified"
+// verifiedSuffix names the file, beside the key directory (which holds
+// keys only), that remembers which key files were seen to hold which
+// public key, and what a stat said of each then. It holds no secret:
+// public keys and file stamps. Losing it costs one full check of every key.
+const verifiedSuffix = ".verified"
 
 // settle is how old a key file's last change must be, when it is stat'ed,
 // for its stamp to be remembered: a file's times advance by clock ticks (a
@@ -69,7 +69,7 @@ func (s Store) CheckAll(ids, pubs []string) []error {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(ids); i += workers {
-				out[i], fresh[i] = s.check(ids[i], pubs[i], env, known[ids[i]], start)
+				fresh[i], out[i] = s.check(ids[i], pubs[i], env, known[ids[i]], start)
 			}
 		}()
 	}
@@ -86,9 +86,9 @@ func (s Store) CheckAll(ids, pubs []string) []error {
 	return out
 }
 
-// check is CheckAll's answer for one server, and what to remember of its
-// key file when it was read and found to be the registered key.
-func (s Store) check(id, pub string, env *Key, was seen, start time.Time) (error, *seen) {
+// check is what to remember of a server's key file, when it was read and
+// found to be the registered key, and CheckAll's answer for the server.
+func (s Store) check(id, pub string, env *Key, was seen, start time.Time) (*seen, error) {
 	if env != nil {
 		if env.PublicString() == pub {
 			return nil, nil
@@ -113,13 +113,13 @@ func (s Store) check(id, pub string, env *Key, was seen, start time.Time) (error
 	k, err := s.LoadFile(id)
 	switch {
 	case err != nil:
-		return err, nil
+		return nil, err
 	case k.PublicString() != pub:
-		return ErrMismatch, nil
+		return nil, ErrMismatch
 	case !ok || st.ctime >= start.Add(-settle).UnixNano():
 		return nil, nil
 	}
-	return nil, &seen{pub: pub, st: st}
+	return &seen{pub: pub, st: st}, nil
 }
 
 func (s Store) warnExposed(p string, ex *private.Exposure) {
@@ -156,20 +156,24 @@ func (s Store) remember(ids []string, keys []*Key) {
 		}()
 	}
 	wg.Wait()
-	known := s.readVerified()
+	known, n := s.readVerified(), 0
 	for i, f := range fresh {
 		if f != nil {
-			known[ids[i]] = *f
+			known[ids[i]], n = *f, n+1
 		}
 	}
-	s.writeVerified(known)
+	if n > 0 {
+		s.writeVerified(known)
+	}
 }
+
+func (s Store) verifiedPath() string { return filepath.Clean(s.Dir) + verifiedSuffix }
 
 // readVerified reads the remembered key files; a missing or damaged line
 // is a key to check again.
 func (s Store) readVerified() map[string]seen {
 	out := map[string]seen{}
-	b, err := os.ReadFile(filepath.Join(s.Dir, verifiedName))
+	b, err := os.ReadFile(s.verifiedPath())
 	if err != nil {
 		return out
 	}
@@ -206,7 +210,7 @@ func (s Store) writeVerified(known map[string]seen) error {
 		fmt.Fprintf(w, "%s %s %d %d %d %d\n", id, v.pub, v.st.ino, v.st.size, v.st.mtime, v.st.ctime)
 	}
 	w.Flush()
-	final := filepath.Join(s.Dir, verifiedName)
+	final := s.verifiedPath()
 	tmp := final + "." + strconv.Itoa(os.Getpid()) + ".tmp"
 	os.Remove(tmp) // a leftover of a process that had this id
 	if _, err := private.WriteNew(tmp, buf.Bytes()); err != nil {
