@@ -503,22 +503,6 @@ func (f *File) Bytes() []byte {
 	return f.src
 }
 
-// digest stands for the bytes as read or last saved once they are edited:
-// a file of tens of megabytes is not held twice, as read and as edited, for
-// Changed and OnDisk to compare.
-type digest struct {
-	n   int
-	sum [sha256.Size]byte
-}
-
-// loadedDigest is the digest of the bytes as read or last saved.
-func (f *File) loadedDigest() digest {
-	if f.same {
-		return digest{n: len(f.src), sum: sha256.Sum256(f.src)}
-	}
-	return f.loaded
-}
-
 // Changed reports whether the contents differ from what was loaded or last
 // saved.
 func (f *File) Changed() bool {

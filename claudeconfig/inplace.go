@@ -1,6 +1,7 @@
 package claudeconfig
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -80,4 +81,20 @@ func editInPlace(src []byte, edits []jsonedit.Edit) ([]byte, bool, error) {
 		r = e.Start
 	}
 	return out, true, nil
+}
+
+// digest stands for the bytes as read or last saved once they are edited:
+// a file of tens of megabytes is not held twice, as read and as edited, for
+// Changed and OnDisk to compare.
+type digest struct {
+	n   int
+	sum [sha256.Size]byte
+}
+
+// loadedDigest is the digest of the bytes as read or last saved.
+func (f *File) loadedDigest() digest {
+	if f.same {
+		return digest{n: len(f.src), sum: sha256.Sum256(f.src)}
+	}
+	return f.loaded
 }

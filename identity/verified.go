@@ -41,15 +41,14 @@ type seen struct {
 }
 
 // CheckAll reports, for each server ids[i] whose registered public key is
-// pubs[i], what loading its key as [Store.Load] does would say: nil when
-// the key is there and is the registered one, an error wrapping
-// [ErrMismatch] when it is another key, and Load's error when it cannot be
-// read. It warns as Load does. Checking a key means reading its file and
+// pubs[i], what [Store.Load] of its key would say: nil when the key is
+// there and is the registered one, [ErrMismatch] when it is another key,
+// and Load's error when it cannot be read. It warns as Load does. Checking a key means reading its file and
 // deriving a public key from the seed, about 30 µs of CPU: ten thousand
 // servers listed on every run would pay that each time. So a key file
 // verified once is remembered with its stamp (inode, size, modification
 // and change times), and the next look only stats it: any write, rename,
-// chmod or replacement changes the change time, which nobody can set back.
+// chmod or replacement moves the change time, which no program can set.
 func (s Store) CheckAll(ids, pubs []string) []error {
 	out := make([]error, len(ids))
 	env, envErr := FromEnv()
