@@ -127,12 +127,11 @@ func (s Store) warnExposed(p string, ex *private.Exposure) {
 	}
 }
 
-// remember records the key files of ids, just written with keys, as
-// verified, so that the first "aim-mcp list" after an install need not
-// check them again. Each file is read back and compared with what was
-// written, stat'ed before the read as check does; one changed within the
-// last [settle] is left for a look to check.
-func (s Store) remember(ids []string, keys []*Key) {
+// readBack reads back the key files of ids, just written with keys, for
+// remember: each file is compared with what was written, stat'ed before
+// the read as check does; one changed within the last [settle] is left
+// for a look to check.
+func (s Store) readBack(ids []string, keys []*Key) []*seen {
 	start := time.Now()
 	fresh := make([]*seen, len(ids))
 	var wg sync.WaitGroup
@@ -155,6 +154,13 @@ func (s Store) remember(ids []string, keys []*Key) {
 		}()
 	}
 	wg.Wait()
+	return fresh
+}
+
+// remember records the key files of ids that readBack found as written as
+// verified, so that the first "aim-mcp list" after an install need not
+// check them again.
+func (s Store) remember(ids []string, fresh []*seen) {
 	known, n := s.readVerified(), 0
 	for i, f := range fresh {
 		if f != nil {
