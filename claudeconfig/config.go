@@ -27,6 +27,7 @@ package claudeconfig
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -126,7 +127,9 @@ type File struct {
 
 	format  Format
 	src     []byte // current bytes, before the pending edits
-	loaded  []byte // bytes as read or last saved
+	loaded  digest // of the bytes as read or last saved, once src is not them
+	same    bool   // src is still the bytes as read or last saved
+	owned   bool   // src was read by Load, which leaves room to edit it in place
 	entries []entry
 	index   map[string]int // entryKey → index in entries
 	newline string
@@ -175,11 +178,16 @@ func Load(path string, f Format) (*File, error) {
 	if st, err := os.Stat(path); err == nil && st.Size() > MaxFileSize {
 		return nil, &LimitError{Path: path, What: "bytes", Has: st.Size(), Limit: MaxFileSize}
 	}
-	data, err := os.ReadFile(path)
+	data, err := readRoomy(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data, f)
+	cf, err := Parse(path, data, f)
+	if err != nil {
+		return nil, err
+	}
+	cf.owned = true
+	return cf, nil
 }
 
 // Parse parses data as the config at path. It checks every entry's command,
@@ -192,13 +200,14 @@ func Parse(path string, data []byte, f Format) (*File, error) {
 	if len(data) > MaxFileSize {
 		return nil, &LimitError{Path: path, What: "bytes", Has: int64(len(data)), Limit: MaxFileSize}
 	}
-	cf := &File{Path: path, format: f, loaded: data, newline: "\n"}
+	cf := &File{Path: path, format: f, newline: "\n"}
 	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
 		cf.newline = "\r\n"
 	}
 	if err := cf.reparse(data); err != nil {
 		return nil, err
 	}
+	cf.same = true
 	return cf, nil
 }
 
@@ -210,9 +219,9 @@ func (f *File) Replace(data []byte) error {
 	if err != nil {
 		return err
 	}
-	loaded := f.loaded
+	loaded := f.loadedDigest()
 	*f = *g
-	f.loaded = loaded
+	f.loaded, f.same = loaded, false
 	return nil
 }
 
@@ -487,22 +496,21 @@ func (f *File) Entries() []Entry {
 	return out
 }
 
-// Bytes returns the file's current contents. The slice is the File's own:
-// read it, never change it.
+// Bytes returns the file's current contents. The slice is the File's own,
+// valid until its next edit: read it, never change it.
 func (f *File) Bytes() []byte {
 	f.flush()
 	return f.src
 }
 
-// Loaded returns the contents as read or last saved: what is on disk unless
-// someone else wrote the file since. The slice is the File's own.
-func (f *File) Loaded() []byte { return f.loaded }
-
 // Changed reports whether the contents differ from what was loaded or last
 // saved.
 func (f *File) Changed() bool {
 	f.flush()
-	return f.err != nil || !bytes.Equal(f.src, f.loaded)
+	if f.err != nil {
+		return true
+	}
+	return !f.same && (len(f.src) != f.loaded.n || sha256.Sum256(f.src) != f.loaded.sum)
 }
 
 // OnDisk reports whether the file at f.Path still holds what was loaded or
@@ -513,21 +521,13 @@ func (f *File) OnDisk() (bool, error) {
 		return false, fmt.Errorf("read config: %w", err)
 	}
 	defer r.Close()
-	want := f.loaded
-	buf := make([]byte, 256<<10)
-	for {
-		n, err := io.ReadFull(r, buf)
-		if n > len(want) || !bytes.Equal(buf[:n], want[:n]) {
-			return false, nil
-		}
-		want = want[n:]
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return len(want) == 0, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("read config: %w", err)
-		}
+	want := f.loadedDigest()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(r, int64(want.n)+1))
+	if err != nil {
+		return false, fmt.Errorf("read config: %w", err)
 	}
+	return n == int64(want.n) && [sha256.Size]byte(h.Sum(nil)) == want.sum, nil
 }
 
 // Save writes the contents atomically to f.Path, keeping the file's mode
@@ -540,7 +540,7 @@ func (f *File) Save() error {
 	if err := atomicfile.WriteFile(f.Path, f.src, 0o600); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
-	f.loaded = f.src
+	f.same = true
 	return nil
 }
 
@@ -580,18 +580,32 @@ func (f *File) queue(i int, edits []jsonedit.Edit) error {
 // flush applies the pending edits in one pass and parses the result once.
 // Each edit was checked on its entry's bytes, and replacing an object by an
 // object keeps the document valid, so the parse cannot fail; if it ever
-// does, that is a bug: the file keeps its bytes and Save reports it.
+// does, that is a bug: Save reports it. A file Load read is edited in
+// place when the room it left is enough (editInPlace): the edited copy of
+// a file of tens of megabytes would double what install holds.
 func (f *File) flush() {
 	if len(f.pending) == 0 {
 		return
 	}
+	if f.same {
+		f.loaded, f.same = f.loadedDigest(), false
+	}
 	old := f.src
-	src, err := jsonedit.Apply(old, f.pending)
+	src, inPlace, err := []byte(nil), false, error(nil)
+	if f.owned {
+		src, inPlace, err = editInPlace(old, f.pending)
+	}
+	if err == nil && !inPlace {
+		src, err = jsonedit.Apply(old, f.pending)
+	}
 	if err == nil {
 		err = f.reparse(src)
 	}
 	if err != nil {
-		f.reparse(old) // parsed before
+		if !inPlace {
+			f.reparse(old) // parsed before
+		}
+		f.pending = nil
 		f.err = fmt.Errorf("internal error: edited config does not parse: %w", err)
 	}
 }

@@ -64,6 +64,9 @@ func (s Store) SaveAll(ids []string, keys []*Key) (err error) {
 	if err := syncFiles(s.Dir, paths); err != nil {
 		return fmt.Errorf("save keys: %w", err)
 	}
+	// Read back after the flush, not during it: the flush is time for the
+	// last keys written to settle, so that almost all are remembered.
+	s.remember(ids, s.readBack(ids, keys))
 	return nil
 }
 

@@ -27,7 +27,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/opena2a-org/aim-mcp/internal/oshint"
 	"github.com/opena2a-org/aim-mcp/internal/private"
 )
 
@@ -204,8 +203,8 @@ func (s Store) LoadFile(id string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
-	if ex != nil && s.Warn != nil {
-		s.Warn(fmt.Sprintf("key file %s %s; it should be readable by you alone (%s)", oshint.Quote(p), ex.Who, ex.Fix))
+	if ex != nil {
+		s.warnExposed(p, ex)
 	}
 	k, err := ParsePrivateKey(string(b))
 	if err != nil {

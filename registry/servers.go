@@ -118,13 +118,14 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
-	// Prepared once: parsing the SQL again for each of ten thousand
-	// servers would cost more than running it.
-	find, err := tx.PrepareContext(ctx, serverSelect+` WHERE client = ? AND name = ?`)
+	// The servers already there, read in one query per client rather than
+	// one per server: ten thousand lookups would cost more than the inserts.
+	known, err := serversOf(ctx, tx, ins)
 	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
-	defer find.Close()
+	// Prepared once: parsing the SQL again for each of ten thousand
+	// servers would cost more than running it.
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO servers
 		(id, client, name, agent_type, command, args, env_names, public_key, status, registered_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -146,10 +147,10 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 		if in.EnvNames == nil {
 			in.EnvNames = []string{}
 		}
-		s, err := scanServer(find.QueryRowContext(ctx, in.Client, in.Name))
+		s, found := known[clientName{in.Client, in.Name}]
 		created := false
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case !found:
 			s = Server{
 				ID: uuid.NewString(), Client: in.Client, Name: in.Name, AgentType: cmp.Or(in.AgentType, MCPServer),
 				Command: in.Command, Args: in.Args, EnvNames: in.EnvNames,
@@ -175,8 +176,6 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 				return nil, fmt.Errorf("register %q: %w", in.Name, err)
 			}
 			created = true
-		case err != nil:
-			return nil, fmt.Errorf("register %q: %w", in.Name, err)
 		case s.Command == in.Command && slices.Equal(s.Args, in.Args) &&
 			slices.Equal(s.EnvNames, in.EnvNames) && s.Status == StatusActive:
 			// Already registered as it is.
@@ -190,6 +189,7 @@ func (r *DB) RegisterAll(ctx context.Context, ins []Registration) ([]Registered,
 				return nil, fmt.Errorf("register %q: %w", in.Name, err)
 			}
 		}
+		known[clientName{in.Client, in.Name}] = s
 		out = append(out, Registered{Server: s, Created: created})
 	}
 	// The keys are on disk before the rows that name them are committed.
@@ -286,6 +286,39 @@ func (r *DB) Purge(ctx context.Context, id string) error {
 		return fmt.Errorf("purge %q: %w", id, err)
 	}
 	return r.keys.Remove(id)
+}
+
+type clientName struct{ client, name string }
+
+// serversOf reads the registered servers of the clients of ins, by client
+// and name.
+func serversOf(ctx context.Context, tx *sql.Tx, ins []Registration) (map[clientName]Server, error) {
+	out := map[clientName]Server{}
+	seen := map[string]bool{}
+	for _, in := range ins {
+		if seen[in.Client] {
+			continue
+		}
+		seen[in.Client] = true
+		rows, err := tx.QueryContext(ctx, serverSelect+` WHERE client = ?`, in.Client)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			s, err := scanServer(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[clientName{s.Client, s.Name}] = s
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Key loads a server's private key.

@@ -2,10 +2,11 @@ package trust
 
 import (
 	"context"
-	"runtime"
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/opena2a-org/aim-mcp/identity"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -174,21 +175,22 @@ func (s *Source) EachScore(ctx context.Context, servers []registry.Server, fn fu
 	return nil
 }
 
-// keyErrs checks the servers' keys, each a file to read and a public key
-// to derive from its seed: spread over the cores.
+// keyErrs checks the servers' keys as keyErr checks one, in one pass that
+// stats a key file verified before instead of reading it again and
+// deriving its public key from the seed (identity.Store.CheckAll).
 func (s *Source) keyErrs(servers []registry.Server) []string {
-	out := make([]string, len(servers))
-	var wg sync.WaitGroup
-	workers := min(len(servers), runtime.GOMAXPROCS(0))
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(servers); i += workers {
-				out[i] = s.keyErr(servers[i])
-			}
-		}()
+	ids, pubs := make([]string, len(servers)), make([]string, len(servers))
+	for i, srv := range servers {
+		ids[i], pubs[i] = srv.ID, srv.PublicKey
 	}
-	wg.Wait()
+	out := make([]string, len(servers))
+	for i, err := range s.DB.Keys().CheckAll(ids, pubs) {
+		switch {
+		case errors.Is(err, identity.ErrMismatch):
+			out[i] = "does not match the registered public key"
+		case err != nil:
+			out[i] = "missing or unreadable: " + err.Error()
+		}
+	}
 	return out
 }
