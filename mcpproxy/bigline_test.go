@@ -1,0 +1,97 @@
+package mcpproxy
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/opena2a-org/aim-mcp/internal/canon"
+)
+
+// randomLines builds JSON-ish lines from pieces that matter to the fast
+// paths: quotes, slashes, escapes, controls, non-ASCII.
+func randomLines(seed uint64, pieces []string) [][]byte {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	var out [][]byte
+	for range 5000 {
+		var sb strings.Builder
+		for range r.IntN(30) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		out = append(out, []byte(sb.String()))
+	}
+	for c := range 256 {
+		for at := range 17 {
+			b := []byte(strings.Repeat("abcdefgh", 3))
+			b[at] = byte(c)
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func TestAsksClientMatchesContains(t *testing.T) {
+	pieces := []string{`"`, "/", "elicitation", "sampling", "/create", `/create"`, `/createMessage"`, `"elicitation/create"`,
+		`"sampling/createMessage"`, `"method":`, "x", `\/`, "create", "Message"}
+	for _, b := range randomLines(7, pieces) {
+		want := bytes.Contains(b, []byte(`"elicitation/create"`)) || bytes.Contains(b, []byte(`"sampling/createMessage"`))
+		if got := asksClient(b); got != want {
+			t.Fatalf("asksClient(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
+
+func TestHasControlMatchesBytes(t *testing.T) {
+	for _, b := range randomLines(9, []string{"a", "\x00", "\x1f", " ", "\x7f", "\x80", "é", "\xff", "\t", "\n"}) {
+		want := false
+		for _, c := range b {
+			want = want || c < 0x20
+		}
+		if got := hasControl(b); got != want {
+			t.Fatalf("hasControl(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
+
+// A long string is shared with the line rather than copied: the value and
+// the digest must be what a copy gives.
+func TestDecodeValueSharesLongStrings(t *testing.T) {
+	long := strings.Repeat("x", shareAbove)
+	for _, in := range []string{
+		`{"text":"` + long + `"}`,
+		`{"text":"` + long + `é😀\u2028"}`,
+		`{"text":"` + long + `\n\"escaped\""}`,
+		`{"a":["` + long + `","short",{"b":"` + long + `"}],"n":1.50}`,
+		`"` + long + "\u2028\u2029" + `"`,
+	} {
+		got, err := decodeValue([]byte(in))
+		if err != nil {
+			t.Fatalf("decodeValue: %v", err)
+		}
+		want, err := decodeArgs([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("decodeValue differs from encoding/json (-want +got):\n%.400s", d)
+		}
+		wantDigest, err := canon.Digest([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := canon.DigestValue(got); d != wantDigest {
+			t.Errorf("digest of the shared value %s, want %s", d, wantDigest)
+		}
+	}
+	line := []byte(`{"text":"` + long + `"}`)
+	v, _ := decodeValue(line)
+	s := v.(map[string]any)["text"].(string)
+	if len(s) == 0 || &line[len(`{"text":"`)] != unsafeData(s) {
+		t.Error("a long string without escapes was copied, want it shared with the line")
+	}
+}
+
+func unsafeData(s string) *byte { return unsafe.StringData(s) }
