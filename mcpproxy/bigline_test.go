@@ -95,3 +95,38 @@ func TestDecodeValueSharesLongStrings(t *testing.T) {
 }
 
 func unsafeData(s string) *byte { return unsafe.StringData(s) }
+
+// The pump hands over every line whole, whatever its length: in the
+// reader's buffer, in the reused head, or gathered in chunks and joined.
+func TestPumpLongLines(t *testing.T) {
+	var want [][]byte
+	var in bytes.Buffer
+	for i, n := range []int{0, 10, 64<<10 - 1, 64 << 10, 64<<10 + 1, 1<<20 - 1, 1 << 20, 1<<20 + 1, 5<<20 + 17, 3, 1<<20 + 7<<10, 2 << 20} {
+		line := make([]byte, n, n+1)
+		for j := range line {
+			line[j] = byte('a' + (i+j)%26)
+		}
+		line = append(line, '\n')
+		in.Write(line)
+		want = append(want, line)
+	}
+	in.WriteString(strings.Repeat("z", 3<<20)) // a last line without its newline
+	want = append(want, []byte(strings.Repeat("z", 3<<20)+"\n"))
+
+	var p Proxy
+	var got [][]byte
+	p.pump(&in, func(line []byte, owned bool) {
+		if len(line) > spillHead+64<<10 && !owned {
+			t.Errorf("a line of %d bytes was not handed over", len(line))
+		}
+		got = append(got, bytes.Clone(line))
+	})
+	if len(got) != len(want) {
+		t.Fatalf("%d lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("line %d: %d bytes, want %d (or the bytes differ)", i, len(got[i]), len(want[i]))
+		}
+	}
+}
