@@ -130,3 +130,20 @@ func TestPumpLongLines(t *testing.T) {
 		}
 	}
 }
+
+// A record keeps the arguments folded; many small values fold no further,
+// so past maxRecorded the record keeps only their size.
+func TestRecordedArgsBounded(t *testing.T) {
+	small := `{"path":"/tmp/x","text":"` + strings.Repeat("y", 8<<20) + `"}`
+	if got := Redacted([]byte(small)); len(got) > 2<<10 || !bytes.Contains(got, []byte(`"path":"/tmp/x"`)) {
+		t.Errorf("Redacted(a long string) = %.200s (%d bytes), want it folded", got, len(got))
+	}
+	many := `{"n":[` + strings.Repeat(`1,`, 1<<20) + `1]}`
+	got := Redacted([]byte(many))
+	if len(got) > maxRecorded {
+		t.Errorf("Redacted(a million numbers) is %d bytes, want at most %d", len(got), maxRecorded)
+	}
+	if !bytes.Contains(got, []byte("bytes of arguments")) {
+		t.Errorf("Redacted(a million numbers) = %.200s, want it to say how big they were", got)
+	}
+}
