@@ -147,3 +147,14 @@ func TestRecordedArgsBounded(t *testing.T) {
 		t.Errorf("Redacted(a million numbers) = %.200s, want it to say how big they were", got)
 	}
 }
+
+// BenchmarkPumpBigLine reads one 64 MiB line through the pump: gathered in
+// chunks and joined, as a big call or result is before it is checked.
+func BenchmarkPumpBigLine(b *testing.B) {
+	line := []byte(strings.Repeat("x", 64<<20) + "\n")
+	b.SetBytes(int64(len(line)))
+	var p Proxy
+	for b.Loop() {
+		p.pump(bytes.NewReader(line), func([]byte, bool) {})
+	}
+}
