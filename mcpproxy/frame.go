@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"unsafe"
@@ -55,12 +56,12 @@ func (p *Proxy) pump(r io.Reader, handle func(line []byte, owned bool)) {
 				line = append(line, '\n') // a last line without its newline
 			}
 			handle(line, owned)
-			if owned {
+			if owned && len(line) >= giveBackAt {
 				// Most often the line is done with now (a result
 				// passed on, a call forwarded): give its memory back
 				// before the next one comes.
 				line = nil
-				debug.FreeOSMemory()
+				giveBack()
 			}
 		}
 		if err != nil {
@@ -76,6 +77,11 @@ const (
 	spillChunk = 1 << 20
 )
 
+// giveBackAt is the size of line past which its memory is given back to
+// the system at once (a full collection, a few milliseconds) rather than
+// when the memory limit's collector gets to it.
+const giveBackAt = 4 << 20
+
 // spill gathers a line longer than the reader's buffer. Past its first
 // MiB, the line waits in chunks that, where the platform allows, lie
 // outside the Go heap and are given back one by one as they are copied
@@ -85,6 +91,9 @@ type spill struct {
 	head   []byte // reused from line to line
 	chunks []chunk
 	n      int // bytes in chunks
+	// nextGiveBack: how much of the line was gathered when heap memory
+	// was last looked at.
+	nextGiveBack int
 }
 
 func (s *spill) add(b []byte) {
@@ -93,14 +102,17 @@ func (s *spill) add(b []byte) {
 		return
 	}
 	for len(b) > 0 {
-		if len(s.chunks) == 0 {
-			// A big line is coming, and gathering it allocates nothing
-			// on the heap, so no collection would run meanwhile: what
-			// the last big line left is given back first, or the two
-			// would be resident at once.
-			debug.FreeOSMemory()
-		}
 		if len(s.chunks) == 0 || len(s.chunks[len(s.chunks)-1].b) == cap(s.chunks[len(s.chunks)-1].b) {
+			if len(s.head)+s.n+spillChunk >= s.nextGiveBack+giveBackAt {
+				// A big line is coming, and gathering it allocates
+				// nothing on the heap, so no collection would run
+				// meanwhile: what the last big line left (it may
+				// still be in use when this one starts) is given back
+				// as soon as it is done with, or the two would be
+				// resident at once.
+				s.nextGiveBack += giveBackAt
+				giveBack()
+			}
 			s.chunks = append(s.chunks, newChunk(spillChunk))
 		}
 		c := &s.chunks[len(s.chunks)-1]
@@ -128,7 +140,7 @@ func (s *spill) join(tail []byte) ([]byte, bool) {
 	}
 	line = append(line, tail...)
 	clear(s.chunks)
-	s.chunks, s.n = s.chunks[:0], 0
+	s.chunks, s.n, s.nextGiveBack = s.chunks[:0], 0, 0
 	s.head = s.head[:0]
 	return line, true
 }
@@ -147,6 +159,18 @@ func rpcError(id json.RawMessage, code int, msg string) []byte {
 	b, _ := marshalNoEscape(response{JSONRPC: "2.0", ID: id,
 		Error: map[string]any{"code": code, "message": msg}})
 	return append(b, '\n')
+}
+
+// giveBack collects and returns freed memory to the system when the heap
+// holds more than a proxy needs between big lines (its objects, live or
+// not yet collected, and free memory not yet given back): reading two
+// metrics is cheap, a full collection is not.
+func giveBack() {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(samples)
+	if samples[0].Value.Uint64()+samples[1].Value.Uint64() > 2*giveBackAt {
+		debug.FreeOSMemory()
+	}
 }
 
 // uncleared returns an empty slice with room for n bytes, not zeroed: a
