@@ -78,6 +78,16 @@ func TestDecodeValueSharesLongStrings(t *testing.T) {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("decodeValue differs from encoding/json (-want +got):\n%.400s", d)
 		}
+		if err := checkKeys([]byte(in)); err != nil {
+			t.Fatal(err)
+		}
+		checked, err := decodeChecked([]byte(in))
+		if err != nil {
+			t.Fatalf("decodeChecked: %v", err)
+		}
+		if d := cmp.Diff(want, checked); d != "" {
+			t.Errorf("decodeChecked differs from encoding/json (-want +got):\n%.400s", d)
+		}
 		wantDigest, err := canon.Digest([]byte(in))
 		if err != nil {
 			t.Fatal(err)

@@ -15,8 +15,13 @@ import (
 // is read once and never written to.
 const shareAbove = 64 << 10
 
-func decodeValue(v []byte) (any, error) {
-	s := scanner{b: v}
+func decodeValue(v []byte) (any, error) { return decodeFrom(scanner{b: v}) }
+
+// decodeChecked is decodeValue for bytes checkKeys accepted (a call's
+// arguments are part of its params): their strings are not checked again.
+func decodeChecked(v []byte) (any, error) { return decodeFrom(scanner{b: v, valid: true}) }
+
+func decodeFrom(s scanner) (any, error) {
 	s.ws()
 	out, err := s.decode()
 	if err != nil {

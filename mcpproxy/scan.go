@@ -181,10 +181,13 @@ func idKey(id []byte) string {
 
 // scanner is a small validating JSON reader that reports spans.
 type scanner struct {
-	b     []byte
-	i     int
-	deep  bool // check keys of nested objects too
-	depth int  // arrays and objects open at s.i
+	b    []byte
+	i    int
+	deep bool // check keys of nested objects too
+	// valid: the bytes were already checked by checkKeys, so strings
+	// need only be skipped, not checked again.
+	valid bool
+	depth int // arrays and objects open at s.i
 }
 
 // enter counts one more level of nesting, refusing more than maxDepth.
@@ -381,7 +384,7 @@ func (s *scanner) number() error {
 // str reads and validates a string starting at the quote.
 func (s *scanner) str() error {
 	start := s.i
-	if err := s.skipString(); err != nil {
+	if err := s.skipString(); err != nil || s.valid {
 		return err
 	}
 	body := s.b[start+1 : s.i-1]
