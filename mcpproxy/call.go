@@ -60,8 +60,10 @@ func (p *Proxy) intercept(line, body []byte, m message, owned bool) {
 		}
 	}
 	// Decode the arguments once: the digest, the log's redacted copy and
-	// the policy's conditions all read the same value.
-	if v, err := decodeValue(c.Args); err == nil {
+	// the policy's conditions all read the same value. checkKeys has
+	// checked every string in them (or they are the {} of a call without
+	// params).
+	if v, err := decodeChecked(c.Args); err == nil {
 		c.value = v
 		c.ArgsDigest = canon.DigestValue(v)
 	} else {

@@ -3,6 +3,7 @@ package mcpproxy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/opena2a-org/aim-mcp/internal/redact"
 )
@@ -42,7 +43,19 @@ func decodeArgs(args []byte) (any, error) {
 	return v, err
 }
 
-func redactedJSON(v any) json.RawMessage { return marshalArgs(logged(v)) }
+// maxRecorded bounds the arguments a record keeps once long strings are
+// folded: a call of a million small values would otherwise be written whole
+// to the spool and moved whole into the chain. Past it the record says how
+// big they were; args_digest still covers every byte.
+const maxRecorded = 64 << 10
+
+func redactedJSON(v any) json.RawMessage {
+	out := marshalArgs(logged(v))
+	if len(out) > maxRecorded {
+		return json.RawMessage(fmt.Sprintf(`"[%d bytes of arguments, folded: more than the %d KiB a record keeps]"`, len(out), maxRecorded>>10))
+	}
+	return out
+}
 
 func approverJSON(v any) json.RawMessage { return marshalArgs(redact.Value(v, redact.Sized)) }
 

@@ -2,6 +2,7 @@ package mcpproxy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,10 +181,13 @@ func idKey(id []byte) string {
 
 // scanner is a small validating JSON reader that reports spans.
 type scanner struct {
-	b     []byte
-	i     int
-	deep  bool // check keys of nested objects too
-	depth int  // arrays and objects open at s.i
+	b    []byte
+	i    int
+	deep bool // check keys of nested objects too
+	// valid: the bytes were already checked by checkKeys, so strings
+	// need only be skipped, not checked again.
+	valid bool
+	depth int // arrays and objects open at s.i
 }
 
 // enter counts one more level of nesting, refusing more than maxDepth.
@@ -380,14 +384,12 @@ func (s *scanner) number() error {
 // str reads and validates a string starting at the quote.
 func (s *scanner) str() error {
 	start := s.i
-	if err := s.skipString(); err != nil {
+	if err := s.skipString(); err != nil || s.valid {
 		return err
 	}
 	body := s.b[start+1 : s.i-1]
-	for _, c := range body {
-		if c < 0x20 {
-			return s.errorf("control character in string")
-		}
+	if hasControl(body) {
+		return s.errorf("control character in string")
 	}
 	if bytes.IndexByte(body, '\\') >= 0 {
 		if !json.Valid(s.b[start:s.i]) {
@@ -399,6 +401,34 @@ func (s *scanner) str() error {
 		return s.errorf("invalid UTF-8 in string")
 	}
 	return nil
+}
+
+// hasControl reports whether b holds a byte below 0x20. Words of eight
+// bytes are tested whole (the "has a byte less than" test, which may flag a
+// word falsely but never misses one): a 64 MiB argument passes here.
+func hasControl(b []byte) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-ones*0x20)&^x&highs == 0 {
+			continue
+		}
+		for _, c := range b[i : i+8] {
+			if c < 0x20 {
+				return true
+			}
+		}
+	}
+	for _, c := range b[i:] {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 // skipString moves past a string starting at the quote. It jumps between
@@ -462,126 +492,4 @@ func (s *scanner) skipNested() error {
 		}
 	}
 	return s.errorf("unterminated value")
-}
-
-// decodeValue decodes JSON into the types encoding/json would use with
-// UseNumber, straight from the bytes: encoding/json's Decoder would first
-// copy a multi-megabyte argument into a buffer of its own.
-func decodeValue(v []byte) (any, error) {
-	s := scanner{b: v}
-	s.ws()
-	out, err := s.decode()
-	if err != nil {
-		return nil, err
-	}
-	s.ws()
-	if s.i != len(s.b) {
-		return nil, fmt.Errorf("trailing data at offset %d", s.i)
-	}
-	return out, nil
-}
-
-func (s *scanner) decode() (any, error) {
-	if s.i >= len(s.b) {
-		return nil, s.errorf("want a value")
-	}
-	start := s.i
-	switch c := s.b[s.i]; {
-	case c == '{':
-		if err := s.enter(); err != nil {
-			return nil, err
-		}
-		defer func() { s.depth-- }()
-		m := map[string]any{}
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.i++
-			return m, nil
-		}
-		for {
-			s.ws()
-			ks := s.i
-			if s.i >= len(s.b) || s.b[s.i] != '"' {
-				return nil, s.errorf("want an object key")
-			}
-			if err := s.str(); err != nil {
-				return nil, err
-			}
-			key, _ := decodeString(s.b[ks:s.i])
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
-				return nil, s.errorf("want ':'")
-			}
-			s.i++
-			s.ws()
-			val, err := s.decode()
-			if err != nil {
-				return nil, err
-			}
-			m[key] = val
-			s.ws()
-			if s.i >= len(s.b) {
-				return nil, s.errorf("unterminated object")
-			}
-			if s.b[s.i] == '}' {
-				s.i++
-				return m, nil
-			}
-			if s.b[s.i] != ',' {
-				return nil, s.errorf("want ',' or '}'")
-			}
-			s.i++
-		}
-	case c == '[':
-		if err := s.enter(); err != nil {
-			return nil, err
-		}
-		defer func() { s.depth-- }()
-		a := []any{}
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
-			return a, nil
-		}
-		for {
-			s.ws()
-			val, err := s.decode()
-			if err != nil {
-				return nil, err
-			}
-			a = append(a, val)
-			s.ws()
-			if s.i >= len(s.b) {
-				return nil, s.errorf("unterminated array")
-			}
-			if s.b[s.i] == ']' {
-				s.i++
-				return a, nil
-			}
-			if s.b[s.i] != ',' {
-				return nil, s.errorf("want ',' or ']'")
-			}
-			s.i++
-		}
-	case c == '"':
-		if err := s.str(); err != nil {
-			return nil, err
-		}
-		str, _ := decodeString(s.b[start:s.i])
-		return str, nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		if err := s.number(); err != nil {
-			return nil, err
-		}
-		return json.Number(s.b[start:s.i]), nil
-	case c == 't':
-		return true, s.lit("true")
-	case c == 'f':
-		return false, s.lit("false")
-	case c == 'n':
-		return nil, s.lit("null")
-	}
-	return nil, s.errorf("unexpected %q", s.b[s.i])
 }

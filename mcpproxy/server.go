@@ -23,8 +23,7 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 		return
 	}
 	body := trimLine(line)
-	if (bytes.Contains(body, []byte(`"elicitation/create"`)) || bytes.Contains(body, []byte(`"sampling/createMessage"`))) &&
-		p.refuseRequest(body) {
+	if asksClient(body) && p.refuseRequest(body) {
 		return
 	}
 	if len(body) > 0 && body[0] != '{' && body[0] != '[' {
@@ -123,6 +122,26 @@ func (p *Proxy) fromServer(line []byte, _ bool) {
 	case "server/discover":
 		p.observeInit(f, m)
 	}
+}
+
+// asksClient reports whether body spells "elicitation/create" or
+// "sampling/createMessage", quotes included: the requests refuseRequest
+// looks at. It hops from slash to slash: bytes.Contains, put off by the
+// quotes at the start of every JSON line, would search the rest of a
+// 64 MiB result the slow way, twice.
+func asksClient(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		j := bytes.IndexByte(body[i:], '/')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if bytes.HasSuffix(body[:i], []byte(`"elicitation`)) && bytes.HasPrefix(body[i:], []byte(`/create"`)) ||
+			bytes.HasSuffix(body[:i], []byte(`"sampling`)) && bytes.HasPrefix(body[i:], []byte(`/createMessage"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 // refuseRequest answers a server's elicitation or sampling request that

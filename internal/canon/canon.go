@@ -138,12 +138,18 @@ func write(buf sink, v any) {
 
 // writeString writes s as encoding/json does with HTML escaping off:
 // control characters escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029
-// escaped, everything else literal.
+// escaped, everything else literal. Runs of plain ASCII are skipped eight
+// bytes at a time and written in one piece: a multi-megabyte argument is
+// digested on every call.
 func writeString(buf sink, s string) {
 	const hex = "0123456789abcdef"
 	buf.WriteByte('"')
 	start := 0
 	for i := 0; i < len(s); {
+		i += plainASCII(s[i:])
+		if i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
 				i++
@@ -193,6 +199,32 @@ func writeString(buf sink, s string) {
 	}
 	buf.WriteString(s[start:])
 	buf.WriteByte('"')
+}
+
+// plainASCII is the length of s's leading run, in whole words of eight
+// bytes, of ASCII that needs no escaping: no control, quote, backslash or
+// byte of 0x80 and above.
+func plainASCII(s string) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte below 0x20, one equal to '"' or '\\', or one with its
+		// high bit set, sets the high bit of its lane (the classic
+		// "has less than" and "has zero byte" tests; lanes above a hit
+		// may be marked falsely, which only stops the run early).
+		lt := x - ones*0x20
+		q := x ^ (ones * '"')
+		bs := x ^ (ones * '\\')
+		if (lt|(q-ones)|(bs-ones)|x)&highs != 0 {
+			break
+		}
+	}
+	return i
 }
 
 func compareUTF16(a, b string) int {
