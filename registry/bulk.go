@@ -3,54 +3,11 @@ package registry
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // Reads for commands that look at every server at once ("aim-mcp list",
 // the dashboard's Servers page): one query each, whatever the number of
 // servers, where a query per server would cost ten thousand statements.
-
-// EachServerRecord calls fn with every record whose time is in [since,
-// until), grouped by server (the server_id column, as a [Filter] on
-// ServerID matches it) and, within a server, oldest first, as the rows are
-// read: a million records cost one record's memory. A zero bound is no
-// bound. An error from fn stops it and is returned.
-func (r *DB) EachServerRecord(ctx context.Context, since, until time.Time, fn func(serverID string, rec Record) error) error {
-	q := "SELECT server_id, seq, body, hash, sig FROM records WHERE 1"
-	var args []any
-	if !since.IsZero() {
-		q += " AND time >= ?"
-		args = append(args, fmtTime(since))
-	}
-	if !until.IsZero() {
-		q += " AND time < ?"
-		args = append(args, fmtTime(until))
-	}
-	rows, err := r.db.QueryContext(ctx, q+" ORDER BY server_id, seq", args...)
-	if err != nil {
-		return fmt.Errorf("query records: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, text, hash, sig string
-		var seq int64
-		if err := rows.Scan(&id, &seq, &text, &hash, &sig); err != nil {
-			return fmt.Errorf("query records: %w", err)
-		}
-		rec, err := decodeRecord(text)
-		if err != nil {
-			return fmt.Errorf("query records: %w", err)
-		}
-		rec.Hash, rec.Sig = hash, sig
-		if err := fn(id, rec); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("query records: %w", err)
-	}
-	return nil
-}
 
 // EachTool calls fn with every server's tools as [DB.Tools] lists them
 // (a tool whose removal was accepted left out), grouped by server and by
