@@ -47,7 +47,10 @@ type Hook struct {
 	pages   []registry.ToolDef          // earlier pages of a paginated answer
 	sources map[string]registry.ToolDef // the pages' tools by source (see Page)
 	known   int                         // how many of them were known by their source
-	stale   bool                        // the server said its tools changed
+	// knownSources is what the registry remembered of the tools' sources,
+	// read once a session (CompareTools checks each use against the pins).
+	knownSources map[string]registry.ToolDef
+	stale        bool // the server said its tools changed
 
 	touching sync.WaitGroup // the last answer's unchanged tools being marked seen
 
@@ -181,6 +184,7 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 	if errors.Is(err, registry.ErrStale) && single {
 		// A pin changed since its tools were looked up by their bytes:
 		// the answer is read whole, and compared again.
+		h.knownSources = nil
 		page, _ = parseList(result, nil, h.judge(ctx))
 		defs, sources, known = page.Tools, page.Sources, 0
 		cmp, err = h.DB.CompareTools(ctx, h.Server.ID, defs, now)
@@ -220,13 +224,14 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 }
 
 // settledAnswer says whether a whole answer is the server's kept settled
-// one (registry.DB.SettledAnswer): neither read nor compared again. Not
-// while the pages of an answer are being gathered.
+// one (registry.DB.SettledAnswer): neither read nor compared again. Only
+// for the session's first answer: after it, the session knows its last
+// answer itself.
 func (h *Hook) settledAnswer(ctx context.Context, sum [32]byte) bool {
 	h.mu.Lock()
-	paging := h.pages != nil
+	later := h.pages != nil || h.last != "" // the session's own memory serves from then on
 	h.mu.Unlock()
-	if paging {
+	if later {
 		return false
 	}
 	ok, err := h.DB.SettledAnswer(ctx, h.Server.ID, hex.EncodeToString(sum[:]))
@@ -250,7 +255,15 @@ func (h *Hook) parse(ctx context.Context, result json.RawMessage, sum [32]byte) 
 	// Tools listed in the bytes they were last listed in, and pinned as
 	// those read, are not read again. Without them (the registry cannot be
 	// read) every tool is.
-	known, _ := h.DB.KnownSources(ctx, h.Server.ID)
+	h.mu.Lock()
+	known := h.knownSources
+	h.mu.Unlock()
+	if known == nil {
+		known, _ = h.DB.KnownSources(ctx, h.Server.ID)
+		h.mu.Lock()
+		h.knownSources = known
+		h.mu.Unlock()
+	}
 	return parseList(result, known, h.judge(ctx))
 }
 
@@ -487,7 +500,11 @@ func (h *Hook) FilterTools(ctx context.Context, result json.RawMessage) (json.Ra
 	}
 	h.vmu.Unlock()
 	if h.settledAnswer(ctx, sum) {
-		return nil, false // every tool is pinned as it reads: none is held
+		// Every tool is pinned as it reads: none is held.
+		h.vmu.Lock()
+		h.filterIn, h.filterOut, h.filterAt = sum, nil, time.Now()
+		h.vmu.Unlock()
+		return nil, false
 	}
 	page, ok := h.parse(ctx, result, sum)
 	if !ok {
