@@ -52,7 +52,9 @@ type Hook struct {
 	knownSources map[string]registry.ToolDef
 	stale        bool // the server said its tools changed
 
-	touching sync.WaitGroup // the last answer's unchanged tools being marked seen
+	// touching is the writes after the last comparison (seen times, the
+	// sources and answer remembered): waited for and added to under mu.
+	touching sync.WaitGroup
 
 	// pinned caches which tools are settled, so the common call costs a
 	// map lookup, not a query. It is reloaded after each comparison and
@@ -125,11 +127,13 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 		// What the last session listed, in the same bytes, with every pin
 		// as it left them: comparing it again would find nothing.
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		if h.pages == nil {
 			h.last, h.lastRaw, h.stale = "answer "+hex.EncodeToString(sum[:]), sum, false
 			h.pinned = nil
 		}
-		h.mu.Unlock()
+		// Waited for and added to under h.mu, as below: answers are
+		// observed on goroutines of their own.
 		h.touching.Wait()
 		h.touching.Add(1)
 		go func() {
