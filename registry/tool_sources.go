@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -110,9 +111,19 @@ func (r *DB) RememberSources(ctx context.Context, serverID string, sources map[s
 // Most sessions list a server's tools in the very bytes the last one did.
 // When that answer left every tool of the server pinned as it read, it is
 // kept (by its SHA-256) with the server's tool generation, which triggers
-// on the tools table bump at any change of a pin but its seen time. The
+// on the tools table bump at any change or removal of a pin but its seen
+// time, and a comparison that inserts tools bumps once. The
 // same answer again, with the generation unchanged and still no tool
 // unsettled, needs no comparison: it would find what the last one did.
+
+// bumpGen moves a server's tool generation on.
+func bumpGen(ctx context.Context, tx *sql.Tx, serverID string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tool_gens (server_id, gen) VALUES (?, 0)`, serverID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE tool_gens SET gen = gen + 1 WHERE server_id = ?`, serverID)
+	return err
+}
 
 // SettledAnswer says whether answer (the SHA-256 of a whole tools/list
 // answer, hex) is the server's kept answer, with no pin changed since and

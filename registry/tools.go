@@ -147,6 +147,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	// New tools are inserted insertRows to a statement: a server's first
 	// answer inserts thousands, and each statement costs more than a row.
 	var inserts []any
+	inserted := false
 	insertN := func(n int) string {
 		return `INSERT INTO tools (server_id, name, definition, hash, annotations, pinned_hash, pinned_def, state,
 			changed_at, seen_at) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ")
@@ -232,6 +233,7 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 				state, pinnedDef, pinnedHash, change = ToolPinned, def, d.Hash, ChangePinned
 			}
 			inserts = append(inserts, serverID, d.Name, def, d.Hash, ann, pinnedHash, pinnedDef, state, ts, ts)
+			inserted = true
 			if err := flush(false); err != nil {
 				return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 			}
@@ -308,6 +310,13 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	}
 	if err := flush(true); err != nil {
 		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
+	}
+	if inserted {
+		// New pins change the generation too; once for the answer, where
+		// a trigger would run once a row (tool_sources.go).
+		if err := bumpGen(ctx, tx, serverID); err != nil {
+			return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
+		}
 	}
 	if touch {
 		if err := touchTools(ctx, tx, serverID, unchanged, ts, false); err != nil {
@@ -396,6 +405,11 @@ func (r *DB) QuarantineScanned(ctx context.Context, serverID string, defs []Tool
 		t := Tool{ServerID: serverID, Name: d.Name, State: ToolQuarantined, Definition: d.Definition, Hash: d.Hash,
 			Annotations: json.RawMessage(ann), ChangedAt: now}
 		changes = append(changes, ToolChange{Tool: t, Change: ChangeQuarantined})
+	}
+	if len(changes) > 0 {
+		if err := bumpGen(ctx, tx, serverID); err != nil {
+			return nil, fmt.Errorf("quarantine tools: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("quarantine tools: %w", err)
