@@ -321,8 +321,9 @@ type Filter struct {
 	Since     time.Time
 	Until     time.Time
 	AfterSeq  int64
-	Limit     int // the newest Limit records (after Offset), still returned oldest first
-	Offset    int // skip this many of the newest
+	UpToSeq   int64 // records up to this seq only (0: no bound)
+	Limit     int   // the newest Limit records (after Offset), still returned oldest first
+	Offset    int   // skip this many of the newest
 }
 
 // Records returns the records that match f, oldest first.
@@ -372,6 +373,9 @@ func (r *DB) EachRecord(ctx context.Context, f Filter, fn func(Record) error) er
 	if f.AfterSeq > 0 {
 		add("seq > ?", f.AfterSeq)
 	}
+	if f.UpToSeq > 0 {
+		add("seq <= ?", f.UpToSeq)
+	}
 	q := "SELECT seq, body, hash, sig FROM records"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -410,6 +414,15 @@ func (r *DB) EachRecord(ctx context.Context, f Filter, fn func(Record) error) er
 		return fmt.Errorf("query records: %w", err)
 	}
 	return nil
+}
+
+// LastSeq is the seq of the chain's newest record, 0 when it is empty.
+func (r *DB) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := r.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM records`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("the chain's last record: %w", err)
+	}
+	return seq, nil
 }
 
 // in adds "column IN (?, ?, ...)" for values to a query's conditions.

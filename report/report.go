@@ -243,7 +243,17 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 
 	// The period's records, oldest first, added up; the calls are read
 	// again as they are written.
-	f := registry.Filter{Since: opt.Since, Until: opt.Until}
+	// Both reads end where the chain did when it was checked (or, broken,
+	// when the report began): records moved in meanwhile, which may be
+	// of the period, wait for the next report rather than be listed
+	// unchecked and uncounted.
+	upTo := v.Head
+	if !v.OK() {
+		if upTo, err = db.LastSeq(ctx); err != nil {
+			return nil, err
+		}
+	}
+	f := registry.Filter{Since: opt.Since, Until: opt.Until, UpToSeq: upTo}
 	if !opt.All {
 		for _, s := range opt.Servers {
 			f.ServerIDs = append(f.ServerIDs, s.ID)
