@@ -108,17 +108,17 @@ func (h *httpUp) legacyRequest(frame []byte, m upMessage) {
 		h.noteCall(m.ID, cn, nil, nil)
 		if w != nil {
 			h.mu.Lock()
-			if h.leg.pending[key] == w {
+			taken := h.leg.pending[key] != w // by the stream: done is closed at once
+			if !taken {
 				delete(h.leg.pending, key)
 			}
 			h.mu.Unlock()
-			select {
-			case <-w.done: // answered all the same: the server has it
-				if w.held != nil {
+			if taken {
+				<-w.done
+				if w.held != nil { // answered all the same: the server has it
 					h.emit(w.held)
 					return
 				}
-			default:
 			}
 		}
 		h.failRemote(m.ID, err)
