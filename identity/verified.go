@@ -34,6 +34,19 @@ const verifiedSuffix = ".verified"
 // moves the change time.
 const settle = 100 * time.Millisecond
 
+// coarseSettle is settle on a filesystem whose times have whole seconds
+// (FAT keeps two): a change time with no fraction of a second may be one.
+const coarseSettle = 2 * time.Second
+
+// settled says whether a stamp taken at start is old enough to remember.
+func settled(st stamp, start time.Time) bool {
+	age := settle
+	if st.ctime%int64(time.Second) == 0 {
+		age = coarseSettle
+	}
+	return st.ctime < start.Add(-age).UnixNano()
+}
+
 // seen is what was verified of one key file.
 type seen struct {
 	pub string
@@ -115,7 +128,7 @@ func (s Store) check(id, pub string, env *Key, was seen, start time.Time) (*seen
 		return nil, err
 	case k.PublicString() != pub:
 		return nil, ErrMismatch
-	case !ok || st.ctime >= start.Add(-settle).UnixNano():
+	case !ok || !settled(st, start):
 		return nil, nil
 	}
 	return &seen{pub: pub, st: st}, nil
@@ -144,7 +157,7 @@ func (s Store) readBack(ids []string, keys []*Key) []*seen {
 				p := s.path(ids[i])
 				fi, err := os.Stat(p)
 				st, ok := stampOf(fi)
-				if err != nil || !ok || st.ctime >= start.Add(-settle).UnixNano() {
+				if err != nil || !ok || !settled(st, start) {
 					continue
 				}
 				if b, _, err := private.ReadSmall(p, 256); err == nil && string(b) == keys[i].Seed()+"\n" {
