@@ -153,8 +153,14 @@ func TestRecordedArgsBounded(t *testing.T) {
 	if len(got) > maxRecorded {
 		t.Errorf("Redacted(a million numbers) is %d bytes, want at most %d", len(got), maxRecorded)
 	}
-	if !bytes.Contains(got, []byte("bytes of arguments")) {
+	if !bytes.Contains(got, []byte(`"n":"[2097155 bytes, folded`)) {
 		t.Errorf("Redacted(a million numbers) = %.200s, want it to say how big they were", got)
+	}
+	// Padded: what the call does is still in its record.
+	padded := `{"cmd":"rm -rf ~","pad":[` + strings.Repeat(`1,`, 1<<20) + `1]}`
+	got = Redacted([]byte(padded))
+	if len(got) > maxRecorded || !bytes.Contains(got, []byte(`"cmd":"rm -rf ~"`)) || !bytes.Contains(got, []byte(`"pad":"[`)) {
+		t.Errorf("Redacted(a command padded with a million numbers) = %.300s (%d bytes), want cmd kept and pad folded", got, len(got))
 	}
 }
 

@@ -50,12 +50,32 @@ func decodeArgs(args []byte) (any, error) {
 const maxRecorded = 64 << 10
 
 func redactedJSON(v any) json.RawMessage {
-	out := marshalArgs(logged(v))
-	if len(out) > maxRecorded {
-		return json.RawMessage(fmt.Sprintf(`"[%d bytes of arguments, folded: more than the %d KiB a record keeps]"`, len(out), maxRecorded>>10))
+	f := logged(v)
+	out := marshalArgs(f)
+	if len(out) <= maxRecorded {
+		return out
 	}
-	return out
+	// Too big whole: each argument that is small is kept, and each big one
+	// says how big it is, so that a call padded with a huge value still
+	// shows what it does.
+	if m, ok := f.(map[string]any); ok {
+		kept := make(map[string]any, len(m))
+		for k, val := range m {
+			kept[k] = val
+			if b := marshalArgs(val); len(b) > maxMember {
+				kept[k] = fmt.Sprintf("[%d bytes, folded: more than a record keeps of one argument]", len(b))
+			}
+		}
+		if out := marshalArgs(kept); len(out) <= maxRecorded {
+			return out
+		}
+	}
+	return json.RawMessage(fmt.Sprintf(`"[%d bytes of arguments, folded: more than the %d KiB a record keeps]"`, len(out), maxRecorded>>10))
 }
+
+// maxMember is how big one argument may be, folded, in a record whose
+// arguments are over maxRecorded.
+const maxMember = 4 << 10
 
 func approverJSON(v any) json.RawMessage { return marshalArgs(redact.Value(v, redact.Sized)) }
 
