@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
-	"sync"
+	"sync/atomic"
 
+	"github.com/opena2a-org/aim-mcp/internal/par"
 	"github.com/opena2a-org/aim-mcp/internal/private"
 )
 
@@ -39,21 +39,15 @@ func (s Store) SaveAll(ids []string, keys []*Key) (err error) {
 		}
 	}()
 	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	workers := min(len(ids), runtime.GOMAXPROCS(0))
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(ids); i += workers {
-				created[i], errs[i] = s.create(ids[i], keys[i])
-				if errs[i] != nil {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	var failed atomic.Bool // after the first failure, the rest are not created
+	par.Each(len(ids), func(i int) {
+		if failed.Load() {
+			return
+		}
+		if created[i], errs[i] = s.create(ids[i], keys[i]); errs[i] != nil {
+			failed.Store(true)
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

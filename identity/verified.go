@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/opena2a-org/aim-mcp/internal/oshint"
+	"github.com/opena2a-org/aim-mcp/internal/par"
 	"github.com/opena2a-org/aim-mcp/internal/private"
 )
 
@@ -74,18 +73,9 @@ func (s Store) CheckAll(ids, pubs []string) []error {
 	known := s.readVerified()
 	start := time.Now()
 	fresh := make([]*seen, len(ids))
-	var wg sync.WaitGroup
-	workers := min(len(ids), runtime.GOMAXPROCS(0))
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(ids); i += workers {
-				fresh[i], out[i] = s.check(ids[i], pubs[i], env, known[ids[i]], start)
-			}
-		}()
-	}
-	wg.Wait()
+	par.Each(len(ids), func(i int) {
+		fresh[i], out[i] = s.check(ids[i], pubs[i], env, known[ids[i]], start)
+	})
 	changed := false
 	for i, f := range fresh {
 		if f != nil {
@@ -147,26 +137,17 @@ func (s Store) warnExposed(p string, ex *private.Exposure) {
 func (s Store) readBack(ids []string, keys []*Key) []*seen {
 	start := time.Now()
 	fresh := make([]*seen, len(ids))
-	var wg sync.WaitGroup
-	workers := min(len(ids), runtime.GOMAXPROCS(0))
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(ids); i += workers {
-				p := s.path(ids[i])
-				fi, err := os.Stat(p)
-				st, ok := stampOf(fi)
-				if err != nil || !ok || !settled(st, start) {
-					continue
-				}
-				if b, _, err := private.ReadSmall(p, 256); err == nil && string(b) == keys[i].Seed()+"\n" {
-					fresh[i] = &seen{pub: keys[i].PublicString(), st: st}
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	par.Each(len(ids), func(i int) {
+		p := s.path(ids[i])
+		fi, err := os.Stat(p)
+		st, ok := stampOf(fi)
+		if err != nil || !ok || !settled(st, start) {
+			return
+		}
+		if b, _, err := private.ReadSmall(p, 256); err == nil && string(b) == keys[i].Seed()+"\n" {
+			fresh[i] = &seen{pub: keys[i].PublicString(), st: st}
+		}
+	})
 	return fresh
 }
 

@@ -26,12 +26,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/opena2a-org/aim-mcp/internal/canon"
+	"github.com/opena2a-org/aim-mcp/internal/par"
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
@@ -136,18 +135,8 @@ func parseList(result json.RawMessage, known map[string]registry.ToolDef, judge 
 		}
 		defs[i], errs[i] = d, err
 	}
-	if workers := runtime.GOMAXPROCS(0); workers > 1 && len(r.Tools) >= parallelTools {
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < len(r.Tools); i += workers {
-					one(i)
-				}
-			}()
-		}
-		wg.Wait()
+	if len(r.Tools) >= parallelTools {
+		par.Each(len(r.Tools), one)
 	} else {
 		for i := range r.Tools {
 			one(i)
