@@ -14,43 +14,37 @@ import (
 // A report reads the period's records twice, so that a million of them
 // cost the memory of their counts, not of their calls. The first read
 // (tally) adds everything up and pairs each forwarded call with its
-// outcome; the second ([Report.EachCall]) hands the calls over one at a
-// time, oldest first, as the chosen format writes them.
-
-// outcome is what the first read learnt of a forwarded call's outcome.
-type outcome struct {
-	call, seq int64 // the call's record, the outcome's record
-	ms        float64
-	status    string
-}
+// outcome; the second ([Report.EachCall]) pairs them again the same way,
+// handing each call over, oldest first, once its outcome is read: what it
+// holds is the calls still waiting for one, never the period's.
 
 // calls is where the second read finds the period's calls.
 type calls struct {
-	db       *registry.DB
-	filter   registry.Filter
-	ids      map[string]int // server id → index in Report.Servers
-	outcomes []outcome      // sorted by call
+	db     *registry.DB
+	filter registry.Filter
+	ids    map[string]int // server id → index in Report.Servers
+	// unanswered are the forwarded calls the first read found no outcome
+	// for: handed over as they are read, not held for one.
+	unanswered map[int64]bool
 }
 
 // callKinds are the records a call is made of.
-var callKinds = []string{registry.KindCall, registry.KindDenied}
+var callKinds = []string{registry.KindCall, registry.KindDenied, registry.KindOutcome}
 
 // tally is the first read's state.
 type tally struct {
-	r        *Report
-	ids      map[string]int
-	open     map[openKey][]int64 // forwarded calls waiting for their outcome, by their record
-	tools    map[[2]string]*ToolCalls
-	toolOf   map[int64]*ToolCalls // a waiting call's tool counts
-	outcomes []outcome
-	names    map[string]string // one copy of each status, for a million outcomes
+	r      *Report
+	ids    map[string]int
+	open   map[openKey][]int64 // forwarded calls waiting for their outcome, by their record
+	tools  map[[2]string]*ToolCalls
+	toolOf map[int64]*ToolCalls // a waiting call's tool counts
 }
 
 type openKey struct{ server, id, tool string }
 
 func newTally(r *Report, ids map[string]int) *tally {
 	return &tally{r: r, ids: ids, open: map[openKey][]int64{}, tools: map[[2]string]*ToolCalls{},
-		toolOf: map[int64]*ToolCalls{}, names: map[string]string{}}
+		toolOf: map[int64]*ToolCalls{}}
 }
 
 func (t *tally) tool(rec registry.Record, client string) *ToolCalls {
@@ -61,14 +55,6 @@ func (t *tally) tool(rec registry.Record, client string) *ToolCalls {
 		t.tools[k] = tc
 	}
 	return tc
-}
-
-func (t *tally) intern(s string) string {
-	if v, ok := t.names[s]; ok {
-		return v
-	}
-	t.names[s] = s
-	return s
 }
 
 // add counts one record of the period; records come oldest first.
@@ -113,19 +99,11 @@ func (t *tally) add(rec registry.Record) {
 		} else {
 			t.open[k] = q[:len(q)-1]
 		}
-		o := outcome{call: call, seq: rec.Seq, status: t.intern(rec.Decision)}
-		var d struct {
-			MS *float64 `json:"duration_ms"`
-		}
-		if json.Unmarshal(rec.Data, &d) == nil && d.MS != nil {
-			o.ms = *d.MS
-		}
-		t.outcomes = append(t.outcomes, o)
-		if o.status == "" {
+		if rec.Decision == "" {
 			r.noOutcome++
 			t.toolOf[call].Outcomes[outcomeNone]++
 		} else {
-			t.toolOf[call].Outcomes[o.status]++
+			t.toolOf[call].Outcomes[rec.Decision]++
 		}
 		delete(t.toolOf, call)
 		switch s := audit.Status(rec.Decision); {
@@ -144,11 +122,14 @@ func (t *tally) add(rec registry.Record) {
 	}
 }
 
-// done finishes the counts: calls still waiting have no outcome.
-func (t *tally) done() {
-	for _, tc := range t.toolOf {
+// done finishes the counts: calls still waiting have no outcome. It
+// returns them.
+func (t *tally) done() map[int64]bool {
+	unanswered := make(map[int64]bool, len(t.toolOf))
+	for call, tc := range t.toolOf {
 		tc.Outcomes[outcomeNone]++
 		t.r.noOutcome++
+		unanswered[call] = true
 	}
 	for _, tc := range t.tools {
 		t.r.CallsByTool = append(t.r.CallsByTool, *tc)
@@ -163,7 +144,7 @@ func (t *tally) done() {
 		}
 		return a.Tool < b.Tool
 	})
-	sort.Slice(t.outcomes, func(i, j int) bool { return t.outcomes[i].call < t.outcomes[j].call })
+	return unanswered
 }
 
 // What a call's outcome column says when no outcome record does.
@@ -219,11 +200,52 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 		return nil
 	}
 	src := r.calls
-	outs := src.outcomes
-	return src.db.EachRecord(ctx, src.filter, func(rec registry.Record) error {
+	// The calls read and not handed over yet, oldest first: each waits for
+	// its outcome, and those behind it for it.
+	type waiting struct {
+		Call
+		done bool
+	}
+	var queue []*waiting
+	open := map[openKey][]*waiting{}
+	flush := func() error {
+		for len(queue) > 0 && queue[0].done {
+			c := queue[0]
+			queue[0] = nil
+			queue = queue[1:]
+			if err := fn(c.Call); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := src.db.EachRecord(ctx, src.filter, func(rec registry.Record) error {
 		si, ok := src.ids[rec.ServerID]
 		if !ok {
 			return nil // a server not asked for, or purged
+		}
+		k := openKey{rec.ServerID, string(rec.RequestID), rec.Tool}
+		if rec.Kind == registry.KindOutcome {
+			// Paired as the first read paired it: the newest call of the
+			// same id and tool still waiting.
+			q := open[k]
+			if len(q) == 0 {
+				return nil // its call is before the period
+			}
+			w := q[len(q)-1]
+			if len(q) == 1 {
+				delete(open, k)
+			} else {
+				open[k] = q[:len(q)-1]
+			}
+			w.Outcome, w.OutcomeSeq, w.done = rec.Decision, rec.Seq, true
+			var d struct {
+				MS *float64 `json:"duration_ms"`
+			}
+			if json.Unmarshal(rec.Data, &d) == nil && d.MS != nil {
+				w.DurationMS = *d.MS
+			}
+			return flush()
 		}
 		var d struct {
 			Risk       string `json:"risk"`
@@ -233,25 +255,33 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 			ArgsDigest string `json:"args_digest"`
 		}
 		json.Unmarshal(rec.Data, &d)
-		c := Call{Seq: rec.Seq, Time: rec.Time, Server: rec.Server, Client: rec.Client, ServerID: rec.ServerID, Tool: rec.Tool,
-			Decision: rec.Decision, Risk: d.Risk, Source: d.Source, ApprovalID: d.ApprovalID, Approver: d.Approver,
-			ArgsDigest: d.ArgsDigest, Hash: rec.Hash}
-		if c.Client == "" {
-			c.Client = r.Servers[si].Client
+		w := &waiting{Call: Call{Seq: rec.Seq, Time: rec.Time, Server: rec.Server, Client: rec.Client, ServerID: rec.ServerID,
+			Tool: rec.Tool, Decision: rec.Decision, Risk: d.Risk, Source: d.Source, ApprovalID: d.ApprovalID,
+			Approver: d.Approver, ArgsDigest: d.ArgsDigest, Hash: rec.Hash}, done: true}
+		if w.Client == "" {
+			w.Client = r.Servers[si].Client
 		}
 		switch {
 		case rec.Kind == registry.KindDenied && rec.Decision == string(audit.Cancelled):
-			c.Outcome = outcomeCancelled
+			w.Outcome = outcomeCancelled
 		case rec.Kind == registry.KindDenied:
-			c.Outcome = outcomeNotRun
+			w.Outcome = outcomeNotRun
+		case src.unanswered[rec.Seq]:
+			// None in the period: handed over as it is, not waited for.
 		default:
-			for len(outs) > 0 && outs[0].call < rec.Seq {
-				outs = outs[1:]
-			}
-			if len(outs) > 0 && outs[0].call == rec.Seq {
-				c.Outcome, c.OutcomeSeq, c.DurationMS = outs[0].status, outs[0].seq, outs[0].ms
-			}
+			w.done = false
+			open[k] = append(open[k], w)
 		}
-		return fn(c)
+		queue = append(queue, w)
+		return flush()
 	})
+	if err != nil {
+		return err
+	}
+	for _, w := range queue { // only when records changed between the reads
+		if err := fn(w.Call); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -269,9 +269,9 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.done()
+	unanswered := t.done()
 	f.Kinds = callKinds
-	r.calls = &calls{db: db, filter: f, ids: ids, outcomes: t.outcomes}
+	r.calls = &calls{db: db, filter: f, ids: ids, unanswered: unanswered}
 
 	approvals, err := db.Approvals(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -492,5 +493,39 @@ func TestWriteStreams(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "\n  \"calls\": [],\n") || !json.Valid(b.Bytes()) {
 		t.Errorf("no calls: %s", b.String())
+	}
+}
+
+// The second read hands the calls over in their order, each with its own
+// outcome, when outcomes come late and out of order, and an unanswered
+// call in the middle holds nothing up.
+func TestEachCallPairsLateOutcomes(t *testing.T) {
+	f := seed(t)
+	ctx := context.Background()
+	key, err := f.db.Key(f.web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(ev registry.Event) {
+		ev.ServerID, ev.Server, ev.Client = f.web.ID, f.web.Name, f.web.Client
+		if _, err := f.db.Append(ctx, key, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := func(s string) json.RawMessage { return json.RawMessage(`"` + s + `"`) }
+	add(registry.Event{Time: at(12, 0), Kind: registry.KindCall, Tool: "search", Decision: "allow", RequestID: id("x")})
+	add(registry.Event{Time: at(12, 1), Kind: registry.KindCall, Tool: "search", Decision: "allow", RequestID: id("lost")})
+	add(registry.Event{Time: at(12, 2), Kind: registry.KindCall, Tool: "search", Decision: "allow", RequestID: id("y")})
+	add(registry.Event{Time: at(12, 3), Kind: registry.KindOutcome, Tool: "search", Decision: "tool_error", RequestID: id("y")})
+	add(registry.Event{Time: at(12, 4), Kind: registry.KindOutcome, Tool: "search", Decision: "success", RequestID: id("x"),
+		Data: map[string]any{"duration_ms": 7}})
+	r := build(t, f, "soc2", f.web)
+	var got []string
+	for _, c := range callsOf(t, r) {
+		got = append(got, fmt.Sprintf("%s:%s:%g", c.Time.Format("15:04"), c.Outcome, c.DurationMS))
+	}
+	want := []string{"11:01:success:0", "12:00:success:7", "12:01::0", "12:02:tool_error:0"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 }
