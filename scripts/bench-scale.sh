@@ -10,6 +10,7 @@
 #   SCALE_PAD_MIB="4 40" scripts/bench-scale.sh         # size of ~/.claude.json around 100 servers
 #   SCALE_MESSAGE_MIB="8 64" scripts/bench-scale.sh     # one message through a bare relay and the proxy
 #   SCALE_PROXIES=0 scripts/bench-scale.sh              # skip the many-proxies benchmark
+#   SCALE_ONLY="records message" scripts/bench-scale.sh # only these parts (servers, records, message, proxies)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,10 +30,15 @@ echo "building aim-mcp, scalegen and benchrelay..." >&2
 (cd "$root" && go build -o "$work/aim-mcp" ./cmd/aim-mcp && go build -o "$work/scalegen" ./e2e/scalegen &&
 	go build -o "$work/benchrelay" ./e2e/benchrelay)
 aim="$work/aim-mcp"
+# The Go caches stay the user's (go test runs below), the rest is empty.
+export GOPATH="$(go env GOPATH)" GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)"
 # An empty user config, so a personal policy or AIM cannot skew the figures.
 export HOME="$work/user" XDG_CONFIG_HOME="$work/user/.config" XDG_DATA_HOME="$work/user/.local/share"
 export AIM_MCP_CONFIG= AIM_URL= AIM_PRIVATE_KEY=
 mkdir -p "$HOME"
+
+# part NAME: whether SCALE_ONLY (empty: every part) names this part.
+part() { [[ -z "${SCALE_ONLY:-}" || " $SCALE_ONLY " == *" $1 "* ]]; }
 
 # measure NAME CMD...: runs CMD, output discarded, and sets wall, cpu, rss.
 measure() {
@@ -66,6 +72,7 @@ row() {
 	printf '%-34s %10s %8s %8s %10s %6s\n' "" "$label2" "$wall" "$cpu" "$rss" "$k"
 }
 
+if part servers; then
 # install and uninstall: servers in one pretty-printed file. Scanning is
 # off (--scan-timeout 0): it starts the servers, and this measures the
 # config editing.
@@ -93,6 +100,11 @@ row "install (100 srv, ~/.claude.json)" "$size1" "$size2" "${size1} MiB" "${size
 	"$aim" install --scan-timeout 0 --client claude-code --config "$work/claude-$p1.json" --home "$work/hc1" -- \
 	"$aim" install --scan-timeout 0 --client claude-code --config "$work/claude-$p2.json" --home "$work/hc2"
 
+fi
+
+if part records; then
+# list reads the servers of this file (written by the servers part too).
+[[ -f "$work/orig-$s1.json" ]] || "$work/scalegen" config --servers "$s1" >"$work/orig-$s1.json"
 # The audit trail.
 echo "generating $r1 and $r2 records..." >&2
 for n in "$r1" "$r2"; do mkdir -p "$work/hr$n" && "$work/scalegen" records --home "$work/hr$n" --n "$n"; done
@@ -146,6 +158,9 @@ done
 echo "  peak resident: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$dash/status")"
 kill "$dash"
 
+fi
+
+if part message; then
 # One big message each way (a tools/call echo and its result, both the
 # message's size) through a bare line relay and through the proxy: the
 # fastest of three round trips, and each one's peak resident memory.
@@ -158,9 +173,11 @@ for m in "$m1" "$m2"; do
 		printf "%-10s %10.0f %10.0f %7.2f %12.0f %12.0f %10.2f\n", m " MiB", rms, pms, pms / rms, rk / 1024, pk / 1024, pk / 1024 / m }'
 done
 
+fi
+
 # Many proxies on one home, each before its own echo server, driven back
 # to back: records/s the home takes in and the p99 of a round trip.
-if [[ "${SCALE_PROXIES:-1}" != 0 ]]; then
+if part proxies && [[ "${SCALE_PROXIES:-1}" != 0 ]]; then
 	echo
 	echo "proxies on one home (go test -bench BenchmarkProxiesOneHome):"
 	(cd "$root" && go test -run '^$' -bench BenchmarkProxiesOneHome -benchtime 6000x ./mcpproxy) |
