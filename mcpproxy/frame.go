@@ -60,7 +60,6 @@ func (p *Proxy) pump(r io.Reader, handle func(line []byte, owned bool)) {
 				// Most often the line is done with now (a result
 				// passed on, a call forwarded): give its memory back
 				// before the next one comes.
-				line = nil
 				giveBack()
 			}
 		}

@@ -75,6 +75,8 @@ type Hook struct {
 	filterOut  json.RawMessage
 	filterAt   time.Time
 	parsedIn   [32]byte
+	askedIn    [32]byte // the answer last asked about as the settled one
+	askedOK    bool
 	parsed     *Page // the answer FilterTools read, until ToolsListed takes it
 }
 
@@ -238,8 +240,20 @@ func (h *Hook) settledAnswer(ctx context.Context, sum [32]byte) bool {
 	if later {
 		return false
 	}
+	// The filter asks first, then the comparison, of the same answer.
+	h.vmu.Lock()
+	if h.askedIn == sum {
+		ok := h.askedOK
+		h.vmu.Unlock()
+		return ok
+	}
+	h.vmu.Unlock()
 	ok, err := h.DB.SettledAnswer(ctx, h.Server.ID, hex.EncodeToString(sum[:]))
-	return err == nil && ok
+	ok = err == nil && ok
+	h.vmu.Lock()
+	h.askedIn, h.askedOK = sum, ok
+	h.vmu.Unlock()
+	return ok
 }
 
 // parse reads a tools/list answer and judges each definition: Hold is set

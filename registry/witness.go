@@ -92,9 +92,9 @@ type WitnessProblem struct {
 // when the chain holds all it was witnessed to hold. Heads of other homes
 // are ignored.
 func (r *DB) CheckWitness(ctx context.Context, heads []witness.Head) ([]WitnessProblem, error) {
-	var end int64
-	if err := r.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM records`).Scan(&end); err != nil {
-		return nil, fmt.Errorf("check the witness: %w", err)
+	end, err := r.LastSeq(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []WitnessProblem
 	short := int64(0) // the newest witnessed seq past the chain's end

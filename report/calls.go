@@ -35,15 +35,42 @@ var callKinds = []string{registry.KindCall, registry.KindDenied, registry.KindOu
 type tally struct {
 	r      *Report
 	ids    map[string]int
-	open   map[openKey][]int64 // forwarded calls waiting for their outcome, by their record
+	open   waiters[int64] // forwarded calls waiting for their outcome, by their record
 	tools  map[[2]string]*ToolCalls
 	toolOf map[int64]*ToolCalls // a waiting call's tool counts
 }
 
 type openKey struct{ server, id, tool string }
 
+func keyOf(rec registry.Record) openKey {
+	return openKey{rec.ServerID, string(rec.RequestID), rec.Tool}
+}
+
+// waiters are the forwarded calls waiting for their outcome. Both reads
+// pair alike: an outcome goes to the newest call still waiting with the
+// same server, request id and tool.
+type waiters[T any] map[openKey][]T
+
+func (w waiters[T]) push(k openKey, v T) { w[k] = append(w[k], v) }
+
+// pop takes the call an outcome of k answers; ok is false when none waits
+// (its call is before the period).
+func (w waiters[T]) pop(k openKey) (v T, ok bool) {
+	q := w[k]
+	if len(q) == 0 {
+		return v, false
+	}
+	v = q[len(q)-1]
+	if len(q) == 1 {
+		delete(w, k) // ids are rarely reused: keep only what waits
+	} else {
+		w[k] = q[:len(q)-1]
+	}
+	return v, true
+}
+
 func newTally(r *Report, ids map[string]int) *tally {
-	return &tally{r: r, ids: ids, open: map[openKey][]int64{}, tools: map[[2]string]*ToolCalls{},
+	return &tally{r: r, ids: ids, open: waiters[int64]{}, tools: map[[2]string]*ToolCalls{},
 		toolOf: map[int64]*ToolCalls{}}
 }
 
@@ -83,21 +110,13 @@ func (t *tally) add(rec registry.Record) {
 			r.Summary.Refused++
 		default:
 			r.Summary.Forwarded++
-			k := openKey{rec.ServerID, string(rec.RequestID), rec.Tool}
-			t.open[k] = append(t.open[k], rec.Seq)
+			t.open.push(keyOf(rec), rec.Seq)
 			t.toolOf[rec.Seq] = tc
 		}
 	case registry.KindOutcome:
-		k := openKey{rec.ServerID, string(rec.RequestID), rec.Tool}
-		q := t.open[k]
-		if len(q) == 0 {
+		call, ok := t.open.pop(keyOf(rec))
+		if !ok {
 			return // its call is before the period
-		}
-		call := q[len(q)-1]
-		if len(q) == 1 {
-			delete(t.open, k) // ids are rarely reused: keep only what waits
-		} else {
-			t.open[k] = q[:len(q)-1]
 		}
 		if rec.Decision == "" {
 			r.noOutcome++
@@ -207,7 +226,7 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 		done bool
 	}
 	var queue []*waiting
-	open := map[openKey][]*waiting{}
+	open := waiters[*waiting]{}
 	flush := func() error {
 		for len(queue) > 0 && queue[0].done {
 			c := queue[0]
@@ -224,19 +243,10 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 		if !ok {
 			return nil // a server not asked for, or purged
 		}
-		k := openKey{rec.ServerID, string(rec.RequestID), rec.Tool}
 		if rec.Kind == registry.KindOutcome {
-			// Paired as the first read paired it: the newest call of the
-			// same id and tool still waiting.
-			q := open[k]
-			if len(q) == 0 {
+			w, ok := open.pop(keyOf(rec)) // as the first read paired it
+			if !ok {
 				return nil // its call is before the period
-			}
-			w := q[len(q)-1]
-			if len(q) == 1 {
-				delete(open, k)
-			} else {
-				open[k] = q[:len(q)-1]
 			}
 			w.Outcome, w.OutcomeSeq, w.done = rec.Decision, rec.Seq, true
 			var d struct {
@@ -270,7 +280,7 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 			// None in the period: handed over as it is, not waited for.
 		default:
 			w.done = false
-			open[k] = append(open[k], w)
+			open.push(keyOf(rec), w)
 		}
 		queue = append(queue, w)
 		return flush()

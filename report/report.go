@@ -5,11 +5,12 @@
 // verifying the audit chain; and the controls of the chosen framework that
 // this evidence speaks to. It writes JSON, CSV (one row per call) or PDF.
 //
-// [Build] reads the period's records, approvals and drift from the
-// registry, scores each server with trust, and verifies the chain; the
+// [Build] checks the chain from its last checkpoint, scores each server
+// with trust, and adds up the period's records, approvals and drift; the
 // framework's entry in [Frameworks] writes its controls from that evidence;
-// [Render] turns the [Report] into the chosen format. Adding a framework is
-// adding an entry to that table.
+// [Write] writes the [Report] in the chosen format, reading the calls again
+// one at a time ([Report.EachCall]) rather than holding them. Adding a
+// framework is adding an entry to that table.
 //
 // A report collects evidence; it is not an attestation.
 package report
@@ -50,7 +51,7 @@ type Report struct {
 	Summary     Summary     `json:"summary"`
 	Servers     []Server    `json:"servers"`
 	CallsByTool []ToolCalls `json:"calls_by_tool"`
-	Calls       []Call      `json:"calls"`
+	Calls       []Call      `json:"calls"` // a report made by hand; Build's are read by EachCall
 	Approvals   []Approval  `json:"approvals"`
 	Drift       []Drift     `json:"drift"`
 	Chain       Chain       `json:"audit_chain"`
