@@ -7,9 +7,14 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 )
 
-var pageTmpl = template.Must(template.ParseFS(assets, "assets/index.html"))
+// pageTmpl is the page, parsed on first use: every aim-mcp process links
+// this package, and only the dashboard serves it.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(assets, "assets/index.html"))
+})
 
 // page serves the one HTML page; app.js draws the part the path names.
 // The CSRF token rides in a meta tag: the page's script reads it, another
@@ -20,7 +25,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		name = "approvals"
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, map[string]string{"CSRF": s.csrf, "Page": name}); err != nil {
+	if err := pageTmpl().Execute(&buf, map[string]string{"CSRF": s.csrf, "Page": name}); err != nil {
 		s.internal(w, r, err)
 		return
 	}

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"slices"
 	"syscall"
+
+	"github.com/opena2a-org/aim-mcp/internal/supervisor"
 )
 
 // setDeathSignal makes the kernel kill the server if the proxy dies first,
@@ -13,7 +15,7 @@ import (
 func setDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKILL }
 
 // superviseCmd turns cmd into the same command run under a supervisor:
-// this binary again, in the mode Supervisor runs. The supervisor leads the
+// this binary again, in the mode package supervisor runs. The supervisor leads the
 // process group and is told of the proxy's death by signal (even a
 // SIGKILL's), and then kills every process the server started, including
 // those that left the group or started a session of their own.
@@ -29,10 +31,10 @@ func superviseCmd(cmd *exec.Cmd) (ready *os.File, ok bool) {
 	if env == nil {
 		env = os.Environ()
 	}
-	cmd.Env = append(slices.Clip(env), supervisorEnv+"=1")
+	cmd.Env = append(slices.Clip(env), supervisor.Env+"=1")
 	cmd.Args = append([]string{os.Args[0], cmd.Path}, cmd.Args...)
 	cmd.Path = exe
-	cmd.SysProcAttr.Pdeathsig = sigParentGone
+	cmd.SysProcAttr.Pdeathsig = supervisor.SigParentGone
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, false
@@ -56,7 +58,7 @@ func (c *child) kill() {
 		return // reaped: the pid may be someone else's now
 	}
 	if c.supervised {
-		syscall.Kill(c.cmd.Process.Pid, sigParentGone)
+		syscall.Kill(c.cmd.Process.Pid, supervisor.SigParentGone)
 		return
 	}
 	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/opena2a-org/aim-mcp/poison"
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/poison"
 
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/internal/redact"

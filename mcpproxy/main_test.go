@@ -31,9 +31,6 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if code, ok := Supervisor(); ok {
-		os.Exit(code)
-	}
 	switch os.Getenv(envFake) {
 	case "":
 	case "mcp":

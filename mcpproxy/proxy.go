@@ -26,13 +26,14 @@ package mcpproxy
 import (
 	"context"
 	"encoding/json"
-	"github.com/opena2a-org/aim-mcp/poison"
 	"io"
 	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/opena2a-org/aim-mcp/poison"
 
 	"github.com/opena2a-org/aim-mcp/audit"
 	"github.com/opena2a-org/aim-mcp/registry"
@@ -253,8 +254,8 @@ type Options struct {
 	Signals <-chan os.Signal
 	// Supervise runs the server under a supervisor (on Linux) that kills
 	// everything the server started when the proxy goes, even by SIGKILL.
-	// The supervisor is this program again: its main must call Supervisor
-	// first.
+	// The supervisor is this program again, run by package supervisor's
+	// init, which this package links.
 	Supervise bool
 	// Observer, when not nil, sees every tools/call once it is over.
 	Observer Observer

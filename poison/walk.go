@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Tools scans a tools/list result. Where paths start at the result:
@@ -406,11 +407,15 @@ func (s *Scanner) Elicitation(params json.RawMessage) []Finding {
 // negated matches a clause that tells the person what NOT to give ("do not
 // give us your phone number, pin, or other sensitive info"): up to the end of
 // its clause.
-var negated = regexp.MustCompile(`(?i)\b(?:do not|don't|dont|never|not|no need to)\b[^.;:()!?]{0,160}`)
+// Compiled on first use, like the scanner's other tables: a proxy starts
+// before it has anything to scan.
+var negated = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(?:do not|don't|dont|never|not|no need to)\b[^.;:()!?]{0,160}`)
+})
 
 // unasked is a field's description without the clauses that tell the person
 // what not to give: a secret named there is not being asked for.
-func unasked(desc string) string { return negated.ReplaceAllString(desc, " ") }
+func unasked(desc string) string { return negated().ReplaceAllString(desc, " ") }
 
 // secretField reports whether a form field asks for a secret.
 func secretField(text string) bool {

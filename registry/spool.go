@@ -74,6 +74,7 @@ type Session struct {
 	prev    string // hash of the last line written
 	size    int64  // bytes written
 	pending []spooled
+	held    int64 // bytes of the pending lines
 	failed  error // the last move's error, until a move succeeds
 
 	moveMu sync.Mutex // one move at a time
@@ -82,9 +83,20 @@ type Session struct {
 	done   chan struct{}
 }
 
-// moveLinger is how long the mover lets lines gather before it moves them:
-// one transaction for a burst of calls instead of one each.
-const moveLinger = 5 * time.Millisecond
+// The mover lets lines gather before it moves them. It moves moveLinger
+// after the last line of a burst; while lines keep coming it waits for a
+// pause, but no longer than moveMaxDelay, moveMaxLines lines or
+// moveMaxBytes of them. A busy session then takes the write lock, signs
+// and commits a few times a second instead of every few milliseconds,
+// which is what many sessions on one home wait on each other for. The
+// lines are committed in the spool all the while, and every process that
+// reads the chain moves them first.
+const (
+	moveLinger   = 5 * time.Millisecond
+	moveMaxDelay = 250 * time.Millisecond
+	moveMaxLines = 4096
+	moveMaxBytes = 4 << 20 // what the queue holds: records of big calls move sooner
+)
 
 // StartSession creates a spool for a session of srv, whose records key
 // signs once they are moved, and starts its mover. The caller must Close it.
@@ -165,6 +177,7 @@ func (s *Session) Append(evs ...Event) error {
 	}
 	s.n, s.prev, s.size = n, prev, s.size+int64(buf.Len())
 	s.pending = append(s.pending, lines...)
+	s.held += int64(buf.Len())
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -181,9 +194,7 @@ func (s *Session) mover() {
 		case <-s.stop:
 			return
 		}
-		select {
-		case <-time.After(moveLinger):
-		case <-s.stop:
+		if !s.linger() {
 			return
 		}
 		if err := s.Move(context.Background()); err != nil {
@@ -199,6 +210,32 @@ func (s *Session) mover() {
 			default:
 			}
 		}
+	}
+}
+
+// linger waits until the lines written lately are worth a move (see
+// moveLinger); false when the session stops meanwhile.
+func (s *Session) linger() bool {
+	t := time.NewTimer(moveLinger)
+	defer t.Stop()
+	deadline := time.Now().Add(moveMaxDelay)
+	s.mu.Lock()
+	n := s.n
+	s.mu.Unlock()
+	for {
+		select {
+		case <-t.C:
+		case <-s.stop:
+			return false
+		}
+		s.mu.Lock()
+		last, waiting, held := s.n, len(s.pending), s.held
+		s.mu.Unlock()
+		if last == n || waiting >= moveMaxLines || held >= moveMaxBytes || !time.Now().Before(deadline) {
+			return true
+		}
+		n = last
+		t.Reset(min(moveLinger, time.Until(deadline)))
 	}
 }
 
@@ -225,6 +262,7 @@ func (s *Session) move(ctx context.Context, finish bool) error {
 	// the queue; what was appended meanwhile stays.
 	i := 0
 	for i < len(s.pending) && s.pending[i].line.N <= moved {
+		s.held -= s.pending[i].size
 		i++
 	}
 	s.pending = s.pending[i:]

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // spoolHome is a registry with one server, and a session of it that dies
@@ -300,5 +301,61 @@ func TestSpoolUnencodable(t *testing.T) {
 	}
 	if v, err := db.Verify(ctx, ""); err != nil || !v.OK() {
 		t.Errorf("verify: %+v, %v", v, err)
+	}
+}
+
+// TestMoverWaitsForPause: lines that keep coming a little apart are moved
+// in a few transactions, not one per line or per moveLinger: each move
+// signs its last record, so the signed records count the moves. A line
+// written after the burst is moved too, without Close.
+func TestMoverWaitsForPause(t *testing.T) {
+	ctx := context.Background()
+	db, srv := openTestDB(t)
+	key, err := db.Key(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := db.StartSession(ctx, srv, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close(ctx)
+	const burst = 400
+	for i := range burst {
+		if err := sess.Append(Event{Kind: KindCall, Tool: "echo", RequestID: []byte(fmt.Sprint(i + 1))}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(moveLinger / 10)
+	}
+	if err := sess.Append(Event{Kind: KindCall, Tool: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	var recs []Record
+	for range 200 { // the mover's, not Close's: wait for it
+		if recs, err = db.Records(ctx, Filter{Kind: KindCall}); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == burst+1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(recs) != burst+1 {
+		t.Fatalf("the mover moved %d lines of %d", len(recs), burst+1)
+	}
+	moves := 0
+	for _, r := range recs {
+		if r.Sig != "" {
+			moves++
+		}
+	}
+	// One move per moveMaxDelay of the burst, and the late line's; a
+	// mover that did not wait for a pause makes one per moveLinger (40
+	// and more here).
+	if moves > 20 {
+		t.Errorf("%d lines were moved in %d transactions; want a few", burst+1, moves)
+	}
+	if recs[len(recs)-1].Sig == "" {
+		t.Errorf("the last line moved carries no signature")
 	}
 }

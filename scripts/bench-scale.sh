@@ -27,7 +27,8 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/aim-scale-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 echo "building aim-mcp, scalegen and benchrelay..." >&2
-(cd "$root" && go build -o "$work/aim-mcp" ./cmd/aim-mcp && go build -o "$work/scalegen" ./e2e/scalegen &&
+# Static, as the README builds aim-mcp for real use.
+(cd "$root" && export CGO_ENABLED=0 && go build -o "$work/aim-mcp" ./cmd/aim-mcp && go build -o "$work/scalegen" ./e2e/scalegen &&
 	go build -o "$work/benchrelay" ./e2e/benchrelay)
 aim="$work/aim-mcp"
 # The Go caches stay the user's (go test runs below), the rest is empty.

@@ -13,6 +13,7 @@
 #
 #   scripts/bench.sh                 # build ./cmd/aim-mcp and run
 #   BENCH_CALLS=5000 scripts/bench.sh       # default 3000
+#   BENCH_STARTS=51 scripts/bench.sh        # starts per path for the start row, default 31
 #   AIM_MCP_BIN=/path/aim-mcp scripts/bench.sh   # benchmark a prebuilt binary
 #   BENCH_JSON=out.json scripts/bench.sh         # also write the numbers as JSON (the remote row in out-remote.json)
 #   BENCH_ONLY=remote scripts/bench.sh           # only the remote row (or local: only the stdio paths)
@@ -32,8 +33,11 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/aim-bench-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-echo "building benchrelay and aim-mcp..." >&2
-(cd "$root" && go build -o "$work/benchrelay" ./e2e/benchrelay)
+# Static binaries, as the README builds aim-mcp for real use: a dynamically
+# linked one pays the loader at every start.
+echo "building benchrelay, scalegen and aim-mcp (static)..." >&2
+export CGO_ENABLED=0
+(cd "$root" && go build -o "$work/benchrelay" ./e2e/benchrelay && go build -o "$work/scalegen" ./e2e/scalegen)
 if [[ -n "${AIM_MCP_BIN:-}" ]]; then
 	aim="$AIM_MCP_BIN"
 else
@@ -57,6 +61,17 @@ export HOME="$work/user" XDG_CONFIG_HOME="$work/user/.config" XDG_DATA_HOME="$wo
 	AIM_MCP_CONFIG= AIM_URL= AIM_PRIVATE_KEY=
 if [[ "${BENCH_ONLY:-}" != remote ]]; then
 	node bench.mjs "${args[@]}"
+	# A proxy's start to its first forwarded byte: a Go echo server (which
+	# starts in a few ms) notes when the client's initialize reaches it,
+	# started directly, behind the bare relay and behind the proxy, in turn.
+	runs="${BENCH_STARTS:-31}"
+	read -r d_first d_answer r_first r_answer p_first p_answer < <("$work/scalegen" start --runs "$runs" -- \
+		"$work/scalegen" echo ::: "$work/benchrelay" -- "$work/scalegen" echo ::: \
+		"$aim" proxy --server start-echo --home "$work/home" -- "$work/scalegen" echo 2>/dev/null | tr '\n' ' ')
+	echo
+	echo "start to the first byte the server reads, Go echo server, median of $runs (ms):"
+	echo "  direct $d_first, relay $r_first, proxy $p_first; proxy - direct $(awk -v a="$p_first" -v b="$d_first" 'BEGIN { printf "%.2f", a - b }')"
+	echo "  to the initialize answer: direct $d_answer, relay $r_answer, proxy $p_answer"
 fi
 if [[ "${BENCH_ONLY:-}" != local ]]; then
 	node bench-remote.mjs "${remote_args[@]}"

@@ -87,7 +87,7 @@ func (s Service) env() []envVar {
 
 var funcs = template.FuncMap{"sdquote": systemdQuote, "sdenv": systemdEnv, "xml": xmlEscape, "winargs": windowsArgs}
 
-var systemdTmpl = template.Must(template.New("unit").Funcs(funcs).Parse(`# Written by "aim-mcp watch --service install"; "aim-mcp watch --service uninstall" removes it.
+const systemdUnit = `# Written by "aim-mcp watch --service install"; "aim-mcp watch --service uninstall" removes it.
 [Unit]
 Description=aim-mcp watch: keep MCP client configs wrapped
 Documentation=https://github.com/opena2a-org/aim-mcp
@@ -103,9 +103,9 @@ RestartSec=5s
 
 [Install]
 WantedBy=default.target
-`))
+`
 
-var launchdTmpl = template.Must(template.New("plist").Funcs(funcs).Parse(`<?xml version="1.0" encoding="UTF-8"?>
+const launchdPlist = `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <!-- Written by "aim-mcp watch --service install"; "aim-mcp watch --service uninstall" removes it. -->
 <plist version="1.0">
@@ -145,9 +145,9 @@ var launchdTmpl = template.Must(template.New("plist").Funcs(funcs).Parse(`<?xml 
 	<string>{{xml .Log}}</string>
 </dict>
 </plist>
-`))
+`
 
-var taskTmpl = template.Must(template.New("task").Funcs(funcs).Parse(`<?xml version="1.0" encoding="UTF-16"?>
+const taskXML = `<?xml version="1.0" encoding="UTF-16"?>
 <Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
   <RegistrationInfo>
     <Description>aim-mcp watch: keep MCP client configs wrapped. Written by "aim-mcp watch --service install"; "aim-mcp watch --service uninstall" removes it.</Description>
@@ -185,7 +185,7 @@ var taskTmpl = template.Must(template.New("task").Funcs(funcs).Parse(`<?xml vers
     </Exec>
   </Actions>
 </Task>
-`))
+`
 
 // Render returns the service file's text.
 func (s Service) Render() (string, error) {
@@ -194,13 +194,16 @@ func (s Service) Render() (string, error) {
 		Args                        []string
 		Env                         []envVar
 	}{s.Exe, LaunchdLabel, TaskName, s.User, s.LogPath(), s.args(), s.env()}
-	t := systemdTmpl
+	// Parsed here, not when the package is initialised: every aim-mcp
+	// process links this package, and few render a service file.
+	text := systemdUnit
 	switch s.GOOS {
 	case "darwin":
-		t = launchdTmpl
+		text = launchdPlist
 	case "windows":
-		t = taskTmpl
+		text = taskXML
 	}
+	t := template.Must(template.New(s.GOOS).Funcs(funcs).Parse(text))
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
 		return "", err

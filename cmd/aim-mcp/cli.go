@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"github.com/opena2a-org/aim-mcp/mcpproxy"
 )
 
 // env is what a command may touch of the outside world; tests swap it.
@@ -117,10 +115,6 @@ Exit codes:
 
 // run dispatches a command and turns its error into the exit code.
 func run(ctx context.Context, args []string, e env) int {
-	// A proxy's supervisor is this binary again (see mcpproxy.Supervisor).
-	if code, ok := mcpproxy.Supervisor(); ok {
-		return code
-	}
 	if len(args) == 0 {
 		usage(e.stderr)
 		return 2

@@ -14,17 +14,14 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/opena2a-org/aim-mcp/mcpproxy"
 	"github.com/opena2a-org/aim-mcp/registry/remote/aimtest"
 )
 
 // TestMain lets testscript run this test binary as the aim-mcp command.
 func TestMain(m *testing.M) {
 	// A proxy run in this process re-executes this binary as its
-	// supervisor, under the test binary's own name.
-	if code, ok := mcpproxy.Supervisor(); ok {
-		os.Exit(code)
-	}
+	// supervisor, under the test binary's own name: package supervisor's
+	// init runs it.
 	runFakeServer()
 	// Every process these tests start is this binary, built with -race:
 	// ThreadSanitizer would make each sleep a second before it exits, and a

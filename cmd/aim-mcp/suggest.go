@@ -4,6 +4,7 @@ import (
 	"flag"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // nearest is the candidate a mistyped word most likely meant, or "" when
@@ -71,18 +72,22 @@ func didYouMean(word string, candidates ...string) []string {
 	return nil
 }
 
-// The flag package's messages, which name a flag Go's way ("-home").
-var (
-	flagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
-	flagNoValue   = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
-	flagBadValue  = regexp.MustCompile(`^invalid (boolean )?value (".*") for flag -+([^:]*): (.*)$`)
-)
+// flagMessages are the flag package's messages, which name a flag Go's way
+// ("-home"); compiled on first use, not at every start (a proxy is started
+// for each server).
+var flagMessages = sync.OnceValue(func() (m struct{ undefined, noValue, badValue *regexp.Regexp }) {
+	m.undefined = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	m.noValue = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
+	m.badValue = regexp.MustCompile(`^invalid (boolean )?value (".*") for flag -+([^:]*): (.*)$`)
+	return m
+})
 
 // flagError rewrites a parse error of fs in this CLI's words: flags are
 // spelled --flag, and an unknown one comes with the nearest known flag.
 func flagError(cmd string, fs *flag.FlagSet, err error) *usageError {
 	msg := err.Error()
-	if m := flagUndefined.FindStringSubmatch(msg); m != nil {
+	re := flagMessages()
+	if m := re.undefined.FindStringSubmatch(msg); m != nil {
 		ue := &usageError{cmd: cmd, msg: "unknown flag " + dashed(m[1])}
 		var names []string
 		fs.VisitAll(func(f *flag.Flag) {
@@ -95,10 +100,10 @@ func flagError(cmd string, fs *flag.FlagSet, err error) *usageError {
 		}
 		return ue
 	}
-	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
+	if m := re.noValue.FindStringSubmatch(msg); m != nil {
 		return &usageError{cmd: cmd, msg: dashed(m[1]) + " needs a value"}
 	}
-	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
+	if m := re.badValue.FindStringSubmatch(msg); m != nil {
 		return &usageError{cmd: cmd, msg: "invalid value " + m[2] + " for " + dashed(m[3]) + ": " + m[4]}
 	}
 	return &usageError{cmd: cmd, msg: msg}

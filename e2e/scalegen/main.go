@@ -6,6 +6,7 @@
 //	scalegen records --home DIR --n 1000000
 //	scalegen echo                                  # an MCP echo server on stdio
 //	scalegen message --mib 64 -- CMD...            # one big echo through CMD: ms, peak KiB
+//	scalegen start -- CMD1... ::: CMD2...          # each one's start to forwarding: ms
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: scalegen config|records|echo|message [flags]")
+		fmt.Fprintln(os.Stderr, "usage: scalegen config|records|echo|message|start [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -35,6 +36,8 @@ func main() {
 		err = echo()
 	case "message":
 		err = message(os.Args[2:])
+	case "start":
+		err = start(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

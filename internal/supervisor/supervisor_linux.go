@@ -1,4 +1,4 @@
-package mcpproxy
+package supervisor
 
 import (
 	"fmt"
@@ -11,33 +11,33 @@ import (
 	"time"
 )
 
-// supervisorEnv marks a process the proxy started as a supervisor.
-const supervisorEnv = "AIM_MCP_SUPERVISOR"
-
-// sigParentGone tells a supervisor that its proxy is gone (the kernel sends
+// SigParentGone tells a supervisor that its proxy is gone (the kernel sends
 // it when the proxy dies, however it dies) or wants everything stopped.
-const sigParentGone = syscall.SIGUSR1
+const SigParentGone = syscall.SIGUSR1
 
 // prSetChildSubreaper is PR_SET_CHILD_SUBREAPER from linux/prctl.h.
 const prSetChildSubreaper = 36
 
-// Supervisor runs this process as the supervisor of a server when the
-// proxy started it as one (see superviseCmd), and returns the code to exit
-// with: the server's. ok is false in any other process. A program that
-// runs mcpproxy calls it first thing in main.
+// init runs this process as the supervisor of a server, and exits with the
+// server's code, when the proxy started it as one (see Env). It runs here,
+// while the packages are initialised, rather than in main: the packages
+// this one needs sort before the binary's heavy ones (SQLite, OpenTelemetry,
+// the scanner, templates), which Go initialises after it, so a supervisor
+// starts its server without paying for them: it is on the path from a
+// client starting the proxy to the server's first byte.
 //
 // The supervisor is a child subreaper, so every process the server starts
 // that loses its parent (a daemon that double-forked, a child that called
 // setsid) becomes its child instead of init's, and can be found by walking
 // /proc from it. When the server exits, or the proxy dies, or the proxy asks
-// (sigParentGone), it kills all of them and exits. Other signals reach the
+// (SigParentGone), it kills all of them and exits. Other signals reach the
 // server through the process group the supervisor leads.
-func Supervisor() (code int, ok bool) {
-	if os.Getenv(supervisorEnv) != "1" || len(os.Args) < 3 {
-		return 0, false
+func init() {
+	if os.Getenv(Env) != "1" || len(os.Args) < 3 {
+		return
 	}
-	os.Unsetenv(supervisorEnv)
-	return supervise(os.Args[1], os.Args[2:]), true
+	os.Unsetenv(Env)
+	os.Exit(supervise(os.Args[1], os.Args[2:]))
 }
 
 func supervise(path string, argv []string) int {
@@ -53,7 +53,7 @@ func supervise(path string, argv []string) int {
 	sigs := make(chan os.Signal, 8)
 	// Group signals reach the server as they reach us; ours are noted and
 	// otherwise ignored (signal.Ignore would pass SIG_IGN on to the server).
-	signal.Notify(sigs, sigParentGone, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sigs, SigParentGone, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	proc, err := os.StartProcess(path, argv, &os.ProcAttr{
 		Env:   os.Environ(),
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
@@ -69,7 +69,7 @@ func supervise(path string, argv []string) int {
 	syscall.Close(3)
 	go func() {
 		for s := range sigs {
-			if s == sigParentGone {
+			if s == SigParentGone {
 				killDescendants()
 			}
 		}
