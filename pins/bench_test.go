@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,16 @@ func BenchmarkFirstList5000(b *testing.B) {
 		tools = append(tools, fmt.Sprintf(`{"name":"tool_%d","description":"Reads record %d of the inventory and returns its fields.","inputSchema":{"type":"object","properties":{"id":{"type":"string","description":"the record's id"}}}}`, i, i))
 	}
 	list := json.RawMessage(`{"tools":[` + strings.Join(tools, ",") + `]}`)
+	// The server's very first list: what its first call waits for. What
+	// is written after the comparison, off the calls' path (the tools'
+	// sources and the answer remembered for the next session), is waited
+	// for with the timer stopped and reported apart, as bg-cpu-ms/op, so
+	// that it does not run into the next list's measure. A profile keeps
+	// to the list with -tagfocus phase=first (the writes after it carry the
+	// label too, being started by it: -ignore 'ToolsListed.func2' leaves
+	// them out).
 	b.Run("first", func(b *testing.B) {
-		var cpu time.Duration
+		var cpu, bg time.Duration
 		var gcs uint32
 		for range b.N {
 			b.StopTimer()
@@ -33,12 +42,18 @@ func BenchmarkFirstList5000(b *testing.B) {
 			s.hook.Scan = poison.New(nil)
 			c, gc := cpuTime(), numGC()
 			b.StartTimer()
-			s.hook.ToolsListed(context.Background(), list)
+			pprof.Do(context.Background(), pprof.Labels("phase", "first"), func(ctx context.Context) {
+				s.hook.ToolsListed(ctx, list)
+			})
 			b.StopTimer()
 			cpu, gcs = cpu+cpuTime()-c, gcs+numGC()-gc
+			c = cpuTime()
+			s.hook.touching.Wait()
+			bg += cpuTime() - c
 			b.StartTimer()
 		}
 		reportCPU(b, cpu, gcs)
+		b.ReportMetric(float64(bg)/float64(b.N)/1e6, "bg-cpu-ms/op")
 	})
 	// The first list of every later session of the server: the same tools,
 	// pinned by an earlier session. Marking them seen happens after the

@@ -154,9 +154,10 @@ func (h *Hook) ToolsListed(ctx context.Context, result json.RawMessage) {
 		h.alert("warning: server %q listed a tool that cannot be pinned (%s); calls to it need approval", h.Server.Name, s)
 	}
 	if h.sources == nil {
-		h.sources = map[string]registry.ToolDef{}
+		h.sources = page.Sources // a one-page answer's, as they are
+	} else {
+		maps.Copy(h.sources, page.Sources)
 	}
-	maps.Copy(h.sources, page.Sources)
 	h.known += page.Known
 	if page.NextCursor != "" {
 		h.pages = append(h.pages, page.Tools...)

@@ -67,7 +67,9 @@ func canonical(tool json.RawMessage) (registry.ToolDef, map[string]any, error) {
 			def[f] = v
 		}
 	}
-	text := canon.Value(def)
+	// The canonical text is about as long as the tool's bytes: written
+	// into room for them, it is not grown a few times a tool.
+	text := canon.AppendValue(make([]byte, 0, len(tool)), def)
 	d := registry.ToolDef{Name: name, Definition: text, Hash: canon.Sum(text)}
 	if a, ok := m["annotations"]; ok && a != nil {
 		d.Annotations = canon.Value(a)

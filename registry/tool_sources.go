@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -78,13 +80,20 @@ func (r *DB) RememberSources(ctx context.Context, serverID string, sources map[s
 			return nil
 		}
 		n := len(args) / 5
-		q := `INSERT INTO tool_sources (server_id, source, name, hash, annotations) VALUES ` +
+		// OR FAIL: no statement journal (see observeTools); a failure
+		// rolls the whole transaction back.
+		q := `INSERT OR FAIL INTO tool_sources (server_id, source, name, hash, annotations) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?), `, n), ", ")
 		_, err := tx.ExecContext(ctx, q, args...)
 		args = args[:0]
 		return err
 	}
-	for source, d := range sources {
+	// In the order of the key, so that each row is appended to the
+	// table's and its key's B-trees, not put among the rows already
+	// written (a source is a digest: in a map's order, each insert would
+	// touch a page of its own).
+	for _, source := range slices.Sorted(maps.Keys(sources)) {
+		d := sources[source]
 		if p, ok := byName[d.Name]; !ok || !known(d, p) {
 			continue // not settled as it reads: read it again when listed
 		}

@@ -128,10 +128,12 @@ func known(d ToolDef, slim pin) bool {
 }
 
 func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, now time.Time, touch bool) ([]ToolChange, []string, int64, error) {
-	tx, err := r.db.BeginTx(ctx, nil)
+	// A first answer inserts thousands of tools (bulk_tx.go).
+	tx, release, err := r.beginBulk(ctx)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("observe tools: %w", err)
 	}
+	defer release()
 	defer tx.Rollback()
 	// The pins are read without their definitions: an answer is compared
 	// by digest, and a definition is read only for a tool that changes.
@@ -146,10 +148,14 @@ func (r *DB) observeTools(ctx context.Context, serverID string, defs []ToolDef, 
 	// for the whole answer, not once a tool.
 	// New tools are inserted insertRows to a statement: a server's first
 	// answer inserts thousands, and each statement costs more than a row.
+	// OR FAIL, not the default OR ABORT: a statement that could undo its
+	// own rows on a failed constraint has SQLite copy every page it
+	// touches, that earlier statements wrote, to a statement journal
+	// first; any failure here rolls the whole transaction back anyway.
 	var inserts []any
 	inserted := false
 	insertN := func(n int) string {
-		return `INSERT INTO tools (server_id, name, definition, hash, annotations, pinned_hash, pinned_def, state,
+		return `INSERT OR FAIL INTO tools (server_id, name, definition, hash, annotations, pinned_hash, pinned_def, state,
 			changed_at, seen_at) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ")
 	}
 	batch, err := tx.PrepareContext(ctx, insertN(insertRows))

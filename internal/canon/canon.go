@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -227,6 +228,29 @@ func plainASCII(s string) int {
 	return i
 }
 
+// compareUTF16 orders keys by their UTF-16 code units. Two ASCII keys,
+// nearly every key there is, compare alike byte by byte, with nothing
+// converted: every object of every tool definition is sorted.
 func compareUTF16(a, b string) int {
+	if isASCII(a) && isASCII(b) {
+		return strings.Compare(a, b)
+	}
 	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// AppendValue is Value written after dst (a buffer sized for the text
+// saves growing it as it is written).
+func AppendValue(dst []byte, v any) []byte {
+	buf := bytes.NewBuffer(dst)
+	write(buf, v)
+	return buf.Bytes()
 }
