@@ -246,7 +246,8 @@ func (f *File) reparse(src []byte) error {
 // entryKey identifies the entry root/name: JSON strings cannot hold a NUL
 // unescaped, but keys can, so each part is quoted.
 func entryKey(root []string, name string) string {
-	var b []byte
+	var buf [128]byte // one allocation, the string, for most keys
+	b := buf[:0]
 	for _, k := range root {
 		b = strconv.AppendQuote(b, k)
 	}
@@ -257,6 +258,7 @@ func entryKey(root []string, name string) string {
 // adds the entries of every server map it reaches.
 func (f *File) collect(v *jsonedit.Value, at, rest []string) error {
 	if len(rest) == 0 {
+		f.entries = slices.Grow(f.entries, len(v.Members))
 		for _, m := range v.Members {
 			e, err := f.entry(at, m)
 			if err != nil {
@@ -286,32 +288,33 @@ func (f *File) collect(v *jsonedit.Value, at, rest []string) error {
 
 // entry checks and describes one server entry.
 func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
-	where := append(slices.Clip(root), m.Key)
+	// Where a shape error is: built only for the error, not per entry.
+	where := func(keys ...string) []string { return append(append(slices.Clip(root), m.Key), keys...) }
 	v := m.Value
 	if v.Kind != jsonedit.Object {
-		return entry{}, f.shapeError(v, where, "%s, want an object", article(v.Kind))
+		return entry{}, f.shapeError(v, where(), "%s, want an object", article(v.Kind))
 	}
 	e := entry{Entry: Entry{Root: root, Name: m.Key}, obj: v, keyStart: m.KeyStart}
 	if c := v.Lookup("command"); c != nil {
 		if c.Value.Kind != jsonedit.String {
-			return entry{}, f.shapeError(c.Value, append(where, "command"), "%s, want a string", article(c.Value.Kind))
+			return entry{}, f.shapeError(c.Value, where("command"), "%s, want a string", article(c.Value.Kind))
 		}
 		e.command, e.Command = c, c.Value.Str
 	}
 	if a := v.Lookup("args"); a != nil {
 		args, ok := a.Value.Strings()
 		if !ok {
-			return entry{}, f.shapeError(a.Value, append(where, "args"), "want an array of strings")
+			return entry{}, f.shapeError(a.Value, where("args"), "want an array of strings")
 		}
 		e.args, e.Args = a, args
 	}
 	if env := v.Lookup("env"); env != nil {
 		if env.Value.Kind != jsonedit.Object {
-			return entry{}, f.shapeError(env.Value, append(where, "env"), "%s, want an object of strings", article(env.Value.Kind))
+			return entry{}, f.shapeError(env.Value, where("env"), "%s, want an object of strings", article(env.Value.Kind))
 		}
 		for _, kv := range env.Value.Members {
 			if kv.Value.Kind != jsonedit.String {
-				return entry{}, f.shapeError(kv.Value, append(where, "env", kv.Key), "%s, want a string", article(kv.Value.Kind))
+				return entry{}, f.shapeError(kv.Value, where("env", kv.Key), "%s, want a string", article(kv.Value.Kind))
 			}
 			e.EnvNames = append(e.EnvNames, kv.Key)
 		}
@@ -325,10 +328,11 @@ func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
 	}
 	optString(v, "type", &e.Type)
 
-	if e.Command != "" {
+	wrapped := isProxy(e.Command) && len(e.Args) > 0 && e.Args[0] == "proxy"
+	if e.Command != "" && !wrapped {
 		e.Original = append([]string{e.Command}, e.Args...)
 	}
-	if isProxy(e.Command) && len(e.Args) > 0 && e.Args[0] == "proxy" {
+	if wrapped {
 		e.Wrapped = true
 		e.Proxy, e.sep = parseProxyArgs(e.Command, e.Args)
 		e.Original = nil
@@ -419,12 +423,28 @@ func article(k jsonedit.Kind) string {
 func (f *File) Entries() []Entry {
 	f.flush()
 	out := make([]Entry, len(f.entries))
+	// The copies of the entries' lists share one array, each capped at its
+	// length so that appending to one cannot overwrite the next: ten
+	// thousand entries cost one allocation, not forty thousand.
+	n := 0
+	for _, e := range f.entries {
+		n += len(e.Root) + len(e.Args) + len(e.EnvNames) + len(e.Original)
+	}
+	all := make([]string, 0, n)
+	clone := func(s []string) []string {
+		if s == nil {
+			return nil
+		}
+		start := len(all)
+		all = append(all, s...)
+		return all[start:len(all):len(all)]
+	}
 	for i, e := range f.entries {
 		out[i] = e.Entry
-		out[i].Root = slices.Clone(e.Root)
-		out[i].Args = slices.Clone(e.Args)
-		out[i].EnvNames = slices.Clone(e.EnvNames)
-		out[i].Original = slices.Clone(e.Original)
+		out[i].Root = clone(e.Root)
+		out[i].Args = clone(e.Args)
+		out[i].EnvNames = clone(e.EnvNames)
+		out[i].Original = clone(e.Original)
 		out[i].Remote, out[i].MCPRemote = e.Remote.clone(), e.MCPRemote.clone()
 	}
 	return out

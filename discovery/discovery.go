@@ -345,9 +345,13 @@ type Config struct {
 
 // Servers lists the config's entries.
 func (c *Config) Servers() []Server {
-	var out []Server
-	for _, e := range c.File.Entries() {
-		out = append(out, Server{Client: c.Client.Name, Path: c.Path, RegName: c.RegName(e), Entry: e})
+	es := c.File.Entries()
+	if len(es) == 0 {
+		return nil
+	}
+	out := make([]Server, len(es))
+	for i, e := range es {
+		out[i] = Server{Client: c.Client.Name, Path: c.Path, RegName: c.RegName(e), Entry: e}
 	}
 	return out
 }
