@@ -106,13 +106,18 @@ const (
 	maxSlab   = 256
 )
 
-// node returns a new value, set to v, from the current slab.
-func (p *parser) node(v Value) *Value {
+// node returns a new value of kind k spanning [start, end) from the
+// current slab. Its fields are set one by one, not copied in as a Value:
+// a slab is zeroed memory, and a copy of a whole Value would put a write
+// barrier on each of its pointers while the collector runs.
+func (p *parser) node(k Kind, start, end int) *Value {
 	if len(p.slab) == cap(p.slab) {
 		p.slab = make([]Value, 0, min(max(2*cap(p.slab), firstSlab), maxSlab))
 	}
-	p.slab = append(p.slab, v)
-	return &p.slab[len(p.slab)-1]
+	p.slab = p.slab[:len(p.slab)+1]
+	v := &p.slab[len(p.slab)-1]
+	v.Kind, v.Start, v.End = k, start, end
+	return v
 }
 
 // Interning limits: strings longer than maxIntern are rarely repeated, and
@@ -216,7 +221,7 @@ func (p *parser) value(m mode) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return p.node(Value{Kind: k, Start: start, End: p.pos}), nil
+		return p.node(k, start, p.pos), nil
 	}
 	switch c := p.src[p.pos]; {
 	case c == '{':
@@ -229,7 +234,9 @@ func (p *parser) value(m mode) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return p.node(Value{Kind: String, Start: start, End: p.pos, Str: s}), nil
+		v := p.node(String, start, p.pos)
+		v.Str = s
+		return v, nil
 	case c == '-' || ('0' <= c && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -254,7 +261,7 @@ func (p *parser) object(m mode) (*Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	v := p.node(Value{Kind: Object, Start: p.pos})
+	v := p.node(Object, p.pos, 0)
 	p.pos++ // {
 	base := len(p.members)
 	// Keys for the duplicate check: in a slice while few, in a map after.
@@ -338,7 +345,7 @@ func (p *parser) array(m mode) (*Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	v := p.node(Value{Kind: Array, Start: p.pos})
+	v := p.node(Array, p.pos, 0)
 	p.pos++ // [
 	base := len(p.elems)
 	for first := true; ; first = false {
@@ -389,7 +396,7 @@ func (p *parser) literal(word string, k Kind) (*Value, error) {
 		}
 		p.pos++
 	}
-	return p.node(Value{Kind: k, Start: start, End: p.pos}), nil
+	return p.node(k, start, p.pos), nil
 }
 
 // number checks the JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -427,7 +434,7 @@ func (p *parser) number() (*Value, error) {
 			return nil, err
 		}
 	}
-	return p.node(Value{Kind: Number, Start: start, End: p.pos}), nil
+	return p.node(Number, start, p.pos), nil
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
