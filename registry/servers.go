@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -256,7 +257,9 @@ func (r *DB) servers(ctx context.Context, query string, scan func(scanner) (Serv
 	// registered in between only costs that copy.
 	var n int
 	r.db.QueryRowContext(ctx, `SELECT count(*) FROM servers`).Scan(&n)
-	rows, err := r.db.QueryContext(ctx, query+` ORDER BY client, name`)
+	// In the table's order, sorted below: ORDER BY would walk the
+	// (client, name) index and look each row up in the table.
+	rows, err := r.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list servers: %w", err)
 	}
@@ -272,7 +275,15 @@ func (r *DB) servers(ctx context.Context, query string, scan func(scanner) (Serv
 		}
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list servers: %w", err)
+	}
+	// As ORDER BY client, name: byte order (SQLite's BINARY collation),
+	// and the pair is unique.
+	slices.SortFunc(out, func(a, b Server) int {
+		return cmp.Or(strings.Compare(a.Client, b.Client), strings.Compare(a.Name, b.Name))
+	})
+	return out, nil
 }
 
 // SetStatus marks a server active or removed.
