@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -208,7 +209,7 @@ func compute(ev Evidence, why bool) Score {
 		}
 	}
 	if why {
-		s.List = factors[:]
+		s.List = slices.Clone(factors[:]) // a copy: the array stays on the stack
 	}
 	s.Overall = round(total)
 	if act.records == 0 && !decidedIn(ev.Approvals, since) {
