@@ -422,7 +422,23 @@ func article(k jsonedit.Kind) string {
 // Entries returns the server entries in file order.
 func (f *File) Entries() []Entry {
 	f.flush()
-	out := make([]Entry, len(f.entries))
+	out := make([]Entry, 0, len(f.entries))
+	f.EachEntry(func(e Entry) { out = append(out, e) })
+	return out
+}
+
+// EntryCount is how many server entries the file has.
+func (f *File) EntryCount() int {
+	f.flush()
+	return len(f.entries)
+}
+
+// EachEntry calls fn with each server entry in file order, each the
+// caller's as Entries returns it, without making the list: a caller that
+// keeps the entries in structs of its own (ten thousand of them for
+// "aim-mcp list") copies each once.
+func (f *File) EachEntry(fn func(Entry)) {
+	f.flush()
 	// The copies of the entries' lists share one array, each capped at its
 	// length so that appending to one cannot overwrite the next: ten
 	// thousand entries cost one allocation, not forty thousand.
@@ -439,15 +455,15 @@ func (f *File) Entries() []Entry {
 		all = append(all, s...)
 		return all[start:len(all):len(all)]
 	}
-	for i, e := range f.entries {
-		out[i] = e.Entry
-		out[i].Root = clone(e.Root)
-		out[i].Args = clone(e.Args)
-		out[i].EnvNames = clone(e.EnvNames)
-		out[i].Original = clone(e.Original)
-		out[i].Remote, out[i].MCPRemote = e.Remote.clone(), e.MCPRemote.clone()
+	for _, e := range f.entries {
+		c := e.Entry
+		c.Root = clone(e.Root)
+		c.Args = clone(e.Args)
+		c.EnvNames = clone(e.EnvNames)
+		c.Original = clone(e.Original)
+		c.Remote, c.MCPRemote = e.Remote.clone(), e.MCPRemote.clone()
+		fn(c)
 	}
-	return out
 }
 
 // Bytes returns the file's current contents. The slice is the File's own,

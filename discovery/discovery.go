@@ -345,14 +345,14 @@ type Config struct {
 
 // Servers lists the config's entries.
 func (c *Config) Servers() []Server {
-	es := c.File.Entries()
-	if len(es) == 0 {
+	n := c.File.EntryCount()
+	if n == 0 {
 		return nil
 	}
-	out := make([]Server, len(es))
-	for i, e := range es {
-		out[i] = Server{Client: c.Client.Name, Path: c.Path, RegName: c.RegName(e), Entry: e}
-	}
+	out := make([]Server, 0, n)
+	c.File.EachEntry(func(e claudeconfig.Entry) {
+		out = append(out, Server{Client: c.Client.Name, Path: c.Path, RegName: c.RegName(e), Entry: e})
+	})
 	return out
 }
 
