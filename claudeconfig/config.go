@@ -246,7 +246,8 @@ func (f *File) reparse(src []byte) error {
 // entryKey identifies the entry root/name: JSON strings cannot hold a NUL
 // unescaped, but keys can, so each part is quoted.
 func entryKey(root []string, name string) string {
-	var b []byte
+	var buf [128]byte // one allocation, the string, for most keys
+	b := buf[:0]
 	for _, k := range root {
 		b = strconv.AppendQuote(b, k)
 	}
@@ -257,6 +258,7 @@ func entryKey(root []string, name string) string {
 // adds the entries of every server map it reaches.
 func (f *File) collect(v *jsonedit.Value, at, rest []string) error {
 	if len(rest) == 0 {
+		f.entries = slices.Grow(f.entries, len(v.Members))
 		for _, m := range v.Members {
 			e, err := f.entry(at, m)
 			if err != nil {
@@ -286,32 +288,33 @@ func (f *File) collect(v *jsonedit.Value, at, rest []string) error {
 
 // entry checks and describes one server entry.
 func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
-	where := append(slices.Clip(root), m.Key)
+	// Where a shape error is: built only for the error, not per entry.
+	where := func(keys ...string) []string { return append(append(slices.Clip(root), m.Key), keys...) }
 	v := m.Value
 	if v.Kind != jsonedit.Object {
-		return entry{}, f.shapeError(v, where, "%s, want an object", article(v.Kind))
+		return entry{}, f.shapeError(v, where(), "%s, want an object", article(v.Kind))
 	}
 	e := entry{Entry: Entry{Root: root, Name: m.Key}, obj: v, keyStart: m.KeyStart}
 	if c := v.Lookup("command"); c != nil {
 		if c.Value.Kind != jsonedit.String {
-			return entry{}, f.shapeError(c.Value, append(where, "command"), "%s, want a string", article(c.Value.Kind))
+			return entry{}, f.shapeError(c.Value, where("command"), "%s, want a string", article(c.Value.Kind))
 		}
 		e.command, e.Command = c, c.Value.Str
 	}
 	if a := v.Lookup("args"); a != nil {
 		args, ok := a.Value.Strings()
 		if !ok {
-			return entry{}, f.shapeError(a.Value, append(where, "args"), "want an array of strings")
+			return entry{}, f.shapeError(a.Value, where("args"), "want an array of strings")
 		}
 		e.args, e.Args = a, args
 	}
 	if env := v.Lookup("env"); env != nil {
 		if env.Value.Kind != jsonedit.Object {
-			return entry{}, f.shapeError(env.Value, append(where, "env"), "%s, want an object of strings", article(env.Value.Kind))
+			return entry{}, f.shapeError(env.Value, where("env"), "%s, want an object of strings", article(env.Value.Kind))
 		}
 		for _, kv := range env.Value.Members {
 			if kv.Value.Kind != jsonedit.String {
-				return entry{}, f.shapeError(kv.Value, append(where, "env", kv.Key), "%s, want a string", article(kv.Value.Kind))
+				return entry{}, f.shapeError(kv.Value, where("env", kv.Key), "%s, want a string", article(kv.Value.Kind))
 			}
 			e.EnvNames = append(e.EnvNames, kv.Key)
 		}
@@ -325,10 +328,11 @@ func (f *File) entry(root []string, m jsonedit.Member) (entry, error) {
 	}
 	optString(v, "type", &e.Type)
 
-	if e.Command != "" {
+	wrapped := isProxy(e.Command) && len(e.Args) > 0 && e.Args[0] == "proxy"
+	if e.Command != "" && !wrapped {
 		e.Original = append([]string{e.Command}, e.Args...)
 	}
-	if isProxy(e.Command) && len(e.Args) > 0 && e.Args[0] == "proxy" {
+	if wrapped {
 		e.Wrapped = true
 		e.Proxy, e.sep = parseProxyArgs(e.Command, e.Args)
 		e.Original = nil
@@ -418,16 +422,48 @@ func article(k jsonedit.Kind) string {
 // Entries returns the server entries in file order.
 func (f *File) Entries() []Entry {
 	f.flush()
-	out := make([]Entry, len(f.entries))
-	for i, e := range f.entries {
-		out[i] = e.Entry
-		out[i].Root = slices.Clone(e.Root)
-		out[i].Args = slices.Clone(e.Args)
-		out[i].EnvNames = slices.Clone(e.EnvNames)
-		out[i].Original = slices.Clone(e.Original)
-		out[i].Remote, out[i].MCPRemote = e.Remote.clone(), e.MCPRemote.clone()
-	}
+	out := make([]Entry, 0, len(f.entries))
+	f.EachEntry(func(e Entry) { out = append(out, e) })
 	return out
+}
+
+// EntryCount is how many server entries the file has.
+func (f *File) EntryCount() int {
+	f.flush()
+	return len(f.entries)
+}
+
+// EachEntry calls fn with each server entry in file order, each the
+// caller's as Entries returns it, without making the list: a caller that
+// keeps the entries in structs of its own (ten thousand of them for
+// "aim-mcp list") copies each once.
+func (f *File) EachEntry(fn func(Entry)) {
+	f.flush()
+	// The copies of the entries' lists share one array, each capped at its
+	// length so that appending to one cannot overwrite the next: ten
+	// thousand entries cost one allocation, not forty thousand.
+	n := 0
+	for _, e := range f.entries {
+		n += len(e.Root) + len(e.Args) + len(e.EnvNames) + len(e.Original)
+	}
+	all := make([]string, 0, n)
+	clone := func(s []string) []string {
+		if s == nil {
+			return nil
+		}
+		start := len(all)
+		all = append(all, s...)
+		return all[start:len(all):len(all)]
+	}
+	for _, e := range f.entries {
+		c := e.Entry
+		c.Root = clone(e.Root)
+		c.Args = clone(e.Args)
+		c.EnvNames = clone(e.EnvNames)
+		c.Original = clone(e.Original)
+		c.Remote, c.MCPRemote = e.Remote.clone(), e.MCPRemote.clone()
+		fn(c)
+	}
 }
 
 // Bytes returns the file's current contents. The slice is the File's own,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,6 +195,41 @@ func TestEntriesWrapped(t *testing.T) {
 	}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("Entries() (-got +want):\n%s", diff)
+	}
+}
+
+// TestEntriesOwnLists checks that the lists Entries hands out, which share
+// one array, are each the caller's: appending to one, or writing into it,
+// changes no other entry and not the file's own.
+func TestEntriesOwnLists(t *testing.T) {
+	src := `{"mcpServers": {
+  "a": {"command": "x", "args": ["1", "2"], "env": {"A": "v"}},
+  "b": {"command": "y", "args": ["3"], "env": {"B": "v"}}
+}}`
+	f := parse(t, src, ClaudeDesktop)
+	es := f.Entries()
+	_ = append(es[0].Args, "appended")
+	_ = append(es[0].Root, "appended")
+	_ = append(es[0].EnvNames, "appended")
+	_ = append(es[0].Original, "appended")
+	es[1].Args[0] = "changed"
+	if got := es[0].EnvNames; !slices.Equal(got, []string{"A"}) {
+		t.Errorf("first entry's EnvNames = %q after appending to its Args", got)
+	}
+	if got := es[0].Original; !slices.Equal(got, []string{"x", "1", "2"}) {
+		t.Errorf("first entry's Original = %q after appending to its EnvNames", got)
+	}
+	if got := es[1].Root; !slices.Equal(got, []string{"mcpServers"}) {
+		t.Errorf("second entry's Root = %q after appending to the first's", got)
+	}
+	if got := es[1].EnvNames; !slices.Equal(got, []string{"B"}) {
+		t.Errorf("second entry's EnvNames = %q after appending to the first's", got)
+	}
+	if got := es[1].Original; !slices.Equal(got, []string{"y", "3"}) {
+		t.Errorf("second entry's Original = %q after appending to the first's", got)
+	}
+	if got := f.Entries()[1].Args; !slices.Equal(got, []string{"3"}) {
+		t.Errorf("the file's entry's Args = %q after the caller changed its copy", got)
 	}
 }
 

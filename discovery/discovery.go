@@ -345,10 +345,14 @@ type Config struct {
 
 // Servers lists the config's entries.
 func (c *Config) Servers() []Server {
-	var out []Server
-	for _, e := range c.File.Entries() {
-		out = append(out, Server{Client: c.Client.Name, Path: c.Path, RegName: c.RegName(e), Entry: e})
+	n := c.File.EntryCount()
+	if n == 0 {
+		return nil
 	}
+	out := make([]Server, 0, n)
+	c.File.EachEntry(func(e claudeconfig.Entry) {
+		out = append(out, Server{Client: c.Client.Name, Path: c.Path, RegName: c.RegName(e), Entry: e})
+	})
 	return out
 }
 

@@ -171,11 +171,12 @@ func (s Store) verifiedPath() string { return filepath.Clean(s.Dir) + verifiedSu
 // readVerified reads the remembered key files; a missing or damaged line
 // is a key to check again.
 func (s Store) readVerified() map[string]seen {
-	out := map[string]seen{}
 	b, err := os.ReadFile(s.verifiedPath())
 	if err != nil {
-		return out
+		return map[string]seen{}
 	}
+	// A line a key: sized once, not grown through ten thousand.
+	out := make(map[string]seen, bytes.Count(b, []byte{'\n'})+1)
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {

@@ -80,7 +80,9 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 	var servers []registry.Server
 	if db != nil {
 		var err error
-		if servers, err = db.Servers(ctx); err != nil {
+		// Without their arguments: only a server gone from its config
+		// shows them, and those are read again below.
+		if servers, err = db.ServersBrief(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -92,11 +94,17 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 			byName[k] = i
 		}
 	}
-	rows := make([]Row, 0, len(servers))
-	var found []registered
-	inConfig := map[string]bool{}
-	for _, cfg := range cfgs {
-		for _, s := range cfg.Servers() {
+	listed := make([][]discovery.Server, len(cfgs))
+	n := 0
+	for i, cfg := range cfgs {
+		listed[i] = cfg.Servers()
+		n += len(listed[i])
+	}
+	rows := make([]Row, 0, max(n, len(servers)))
+	found := make([]registered, 0, min(n, len(servers)))
+	inConfig := make(map[string]bool, min(n, len(servers)))
+	for i, cfg := range cfgs {
+		for _, s := range listed[i] {
 			r := Row{Client: s.Client, Name: s.RegName, Config: s.Path, Command: redact.Argv(s.Original, nil), EnvNames: s.EnvNames}
 			if rm := s.Remote; rm != nil {
 				r.URL, r.Transport = rm.URL, rm.Transport
@@ -124,13 +132,22 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 	for _, cfg := range cfgs {
 		watched[cfg.Client.Name] = true
 	}
+	var gone []registry.Server
 	for _, srv := range servers {
-		if inConfig[srv.ID] || srv.Status == registry.StatusPurged || !watched[srv.Client] {
-			continue
+		if !inConfig[srv.ID] && srv.Status != registry.StatusPurged && watched[srv.Client] {
+			gone = append(gone, srv)
 		}
-		found = append(found, registered{len(rows), srv})
-		rows = append(rows, Row{Client: srv.Client, Name: srv.Name, State: Gone, Reason: "registered, not in the config",
-			Command: redact.Argv(append([]string{srv.Command}, srv.Args...), nil)})
+	}
+	if len(gone) > 0 {
+		args, err := argsOf(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		for _, srv := range gone {
+			found = append(found, registered{len(rows), srv})
+			rows = append(rows, Row{Client: srv.Client, Name: srv.Name, State: Gone, Reason: "registered, not in the config",
+				Command: redact.Argv(append([]string{srv.Command}, args[srv.ID]...), nil)})
+		}
 	}
 	if err := fill(ctx, db, rows, found); err != nil {
 		return nil, err
@@ -139,6 +156,19 @@ func Rows(ctx context.Context, db *registry.DB, cfgs []*discovery.Config) ([]Row
 		logins(filepath.Dir(db.Path()), rows)
 	}
 	return rows, nil
+}
+
+// argsOf reads every registered server's arguments, by id.
+func argsOf(ctx context.Context, db *registry.DB) (map[string][]string, error) {
+	all, err := db.Servers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(all))
+	for _, srv := range all {
+		out[srv.ID] = srv.Args
+	}
+	return out, nil
 }
 
 // logins fills in whether aim-mcp is logged in to each remote server, from
@@ -171,8 +201,8 @@ func fill(ctx context.Context, db *registry.DB, rows []Row, found []registered) 
 	if err != nil {
 		return err
 	}
-	var servers []registry.Server
-	seen := map[string]bool{}
+	servers := make([]registry.Server, 0, len(found))
+	seen := make(map[string]bool, len(found))
 	for _, f := range found {
 		if !seen[f.srv.ID] {
 			seen[f.srv.ID] = true
@@ -180,7 +210,7 @@ func fill(ctx context.Context, db *registry.DB, rows []Row, found []registered) 
 		}
 	}
 	scores := make(map[string]float64, len(servers))
-	if err := src.EachScore(ctx, servers, func(srv registry.Server, s trust.Score) { scores[srv.ID] = s.Overall }); err != nil {
+	if err := src.EachOverall(ctx, servers, func(srv registry.Server, overall float64) { scores[srv.ID] = overall }); err != nil {
 		clear(scores) // no trust shown rather than some
 	}
 	tallies, err := pins.TallyListed(ctx, db, poison.New(nil))

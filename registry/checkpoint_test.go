@@ -172,3 +172,34 @@ func TestCheckpointAcrossRotation(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v", v, err)
 	}
 }
+
+// TestVerifyEmptyChain: servers registered and no record yet is an intact,
+// empty chain for both checks, which read no key for it; the first record
+// is then checked as usual.
+func TestVerifyEmptyChain(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	if _, _, err := db.Register(ctx, Registration{Client: "c", Name: "s", Command: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, verify := range map[string]func(context.Context) (Verification, error){
+		"Verify":      func(ctx context.Context) (Verification, error) { return db.Verify(ctx, "") },
+		"VerifySince": db.VerifySince,
+	} {
+		if v, err := verify(ctx); err != nil || v != (Verification{}) {
+			t.Errorf("%s of an empty chain = %+v, %v; want the zero Verification", name, v, err)
+		}
+	}
+	appendN(t, db, 3)
+	if v, err := db.Verify(ctx, ""); err != nil || !v.OK() || v.Records != 3 || v.Head != 3 {
+		t.Errorf("Verify after 3 records = %+v, %v", v, err)
+	}
+	// A record whose server's registered key is gone fails: the keys are
+	// read once there is a record.
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE servers SET public_key = ''`); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Verify(ctx, ""); err != nil || v.OK() {
+		t.Errorf("Verify with the keys gone = %+v, %v; want a bad record", v, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,45 @@ func TestRegisterAllAllOrNothing(t *testing.T) {
 	out, err := db.RegisterAll(ctx, ins)
 	if err != nil || len(out) != len(ins) || out[0].Created || !out[1].Created || out[0].Command != "y" {
 		t.Fatalf("RegisterAll = %d results, %v; want %d, the first updated, the rest created", len(out), err, len(ins))
+	}
+}
+
+// Servers and ServersBrief list by client then name, in byte order (as
+// SQLite's ORDER BY compares text), whatever order they were registered
+// in; the brief list leaves out the arguments and env names only.
+func TestServersOrder(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	for _, cn := range [][2]string{{"cursor", "b"}, {"claude-desktop", "zeta"}, {"cursor", "B"}, {"claude-desktop", "Alpha"},
+		{"claude-desktop", "alpha"}, {"cursor", "a b"}, {"claude-desktop", "é"}, {"claude-desktop", "e"}} {
+		if _, _, err := db.Register(ctx, Registration{Client: cn[0], Name: cn[1], Command: "x", Args: []string{"-y"}, EnvNames: []string{"K"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"claude-desktop/Alpha", "claude-desktop/alpha", "claude-desktop/e", "claude-desktop/zeta", "claude-desktop/é",
+		"cursor/B", "cursor/a b", "cursor/b"}
+	all, err := db.Servers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brief, err := db.ServersBrief(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(want) || len(brief) != len(want) {
+		t.Fatalf("%d servers, %d brief, want %d", len(all), len(brief), len(want))
+	}
+	for i, s := range all {
+		if got := s.Client + "/" + s.Name; got != want[i] {
+			t.Errorf("Servers()[%d] = %s, want %s", i, got, want[i])
+		}
+		b := brief[i]
+		if b.Args != nil || b.EnvNames != nil {
+			t.Errorf("ServersBrief()[%d] has args %q, env names %q", i, b.Args, b.EnvNames)
+		}
+		b.Args, b.EnvNames = s.Args, s.EnvNames
+		if !reflect.DeepEqual(b, s) {
+			t.Errorf("ServersBrief()[%d] = %+v, Servers() %+v", i, b, s)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -240,20 +241,49 @@ func (r *DB) FindServers(ctx context.Context, name string) ([]Server, error) {
 
 // Servers lists every registered server, by client then name.
 func (r *DB) Servers(ctx context.Context) ([]Server, error) {
-	rows, err := r.db.QueryContext(ctx, serverSelect+` ORDER BY client, name`)
+	return r.servers(ctx, serverSelect, scanServer)
+}
+
+// ServersBrief lists every registered server as Servers does, without
+// their Args and EnvNames (nil): two JSON columns a row that a list of
+// every server, scored and shown by name, does not read. At ten thousand
+// servers their decoding is a fair part of "aim-mcp list".
+func (r *DB) ServersBrief(ctx context.Context) ([]Server, error) {
+	return r.servers(ctx, briefSelect, scanBrief)
+}
+
+func (r *DB) servers(ctx context.Context, query string, scan func(scanner) (Server, error)) ([]Server, error) {
+	// The count sizes the list: no copy of it as it grows. A server
+	// registered in between only costs that copy.
+	var n int
+	r.db.QueryRowContext(ctx, `SELECT count(*) FROM servers`).Scan(&n)
+	// In the table's order, sorted below: ORDER BY would walk the
+	// (client, name) index and look each row up in the table.
+	rows, err := r.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list servers: %w", err)
 	}
 	defer rows.Close()
 	var out []Server
+	if n > 0 {
+		out = make([]Server, 0, n)
+	}
 	for rows.Next() {
-		s, err := scanServer(rows)
+		s, err := scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list servers: %w", err)
 		}
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list servers: %w", err)
+	}
+	// As ORDER BY client, name: byte order (SQLite's BINARY collation),
+	// and the pair is unique.
+	slices.SortFunc(out, func(a, b Server) int {
+		return cmp.Or(strings.Compare(a.Client, b.Client), strings.Compare(a.Name, b.Name))
+	})
+	return out, nil
 }
 
 // SetStatus marks a server active or removed.
@@ -327,7 +357,22 @@ func (r *DB) Key(s Server) (*identity.Key, error) { return r.keys.Load(s.ID, s.P
 const serverSelect = `SELECT id, client, name, agent_type, command, args, env_names, public_key,
 	status, remote_id, registered_at, updated_at FROM servers`
 
+const briefSelect = `SELECT id, client, name, agent_type, command, public_key,
+	status, remote_id, registered_at, updated_at FROM servers`
+
 type scanner interface{ Scan(...any) error }
+
+// scanBrief reads a row of briefSelect.
+func scanBrief(row scanner) (Server, error) {
+	var s Server
+	var reg, upd string
+	if err := row.Scan(&s.ID, &s.Client, &s.Name, &s.AgentType, &s.Command,
+		&s.PublicKey, &s.Status, &s.RemoteID, &reg, &upd); err != nil {
+		return Server{}, err
+	}
+	s.RegisteredAt, s.UpdatedAt = parseTime(reg), parseTime(upd)
+	return s, nil
+}
 
 func scanServer(row scanner) (Server, error) {
 	var s Server

@@ -154,6 +154,18 @@ func (s *Source) Score(ctx context.Context, srv registry.Server) (Score, error) 
 // than a query per server, and calls fn with each score, in the servers'
 // order.
 func (s *Source) EachScore(ctx context.Context, servers []registry.Server, fn func(registry.Server, Score)) error {
+	return s.each(ctx, servers, Compute, fn)
+}
+
+// EachOverall is EachScore for the overall scores alone, as [Overall]
+// computes them: what a list of every server shows.
+func (s *Source) EachOverall(ctx context.Context, servers []registry.Server, fn func(registry.Server, float64)) error {
+	return s.each(ctx, servers, func(ev Evidence) Score { return Score{Overall: Overall(ev)} },
+		func(srv registry.Server, sc Score) { fn(srv, sc.Overall) })
+}
+
+// each is EachScore, with score computing each score from its evidence.
+func (s *Source) each(ctx context.Context, servers []registry.Server, score func(Evidence) Score, fn func(registry.Server, Score)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.load(ctx); err != nil {
@@ -170,7 +182,7 @@ func (s *Source) EachScore(ctx context.Context, servers []registry.Server, fn fu
 		if err != nil {
 			return err
 		}
-		fn(srv, Compute(s.evidence(ctx, srv, now, keyErrs[i], act, tools[srv.ID])))
+		fn(srv, score(s.evidence(ctx, srv, now, keyErrs[i], act, tools[srv.ID])))
 	}
 	return nil
 }

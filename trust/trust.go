@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -158,7 +159,18 @@ func (s Score) Reasons() []Factor {
 }
 
 // Compute scores a server from its evidence.
-func Compute(ev Evidence) Score {
+func Compute(ev Evidence) Score { return compute(ev, true) }
+
+// Overall is Compute(ev).Overall, without the rest: no factor's evidence
+// is written out and no counts are kept. "aim-mcp list" shows ten thousand
+// servers' scores and none of their eighty thousand explanations.
+func Overall(ev Evidence) float64 { return compute(ev, false).Overall }
+
+// compute scores a server; why says whether to explain each factor (its
+// Evidence text and Counts) and fill Factors and Evidence. The factors
+// compute their value the same way either way: what why leaves out is only
+// words and counts that no value is read from.
+func compute(ev Evidence, why bool) Score {
 	if ev.Now.IsZero() {
 		ev.Now = time.Now()
 	}
@@ -167,18 +179,21 @@ func Compute(ev Evidence) Score {
 	if act == nil {
 		act = Tally(ev.Records)
 	}
-	factors := []Factor{
-		verification(ev),
-		uptime(act),
-		successRate(act),
-		securityAlerts(act),
-		compliance(ev, act),
-		age(ev),
-		drift(ev, act),
-		feedback(ev, since),
+	factors := [...]Factor{
+		verification(ev, why),
+		uptime(act, why),
+		successRate(act, why),
+		securityAlerts(act, why),
+		compliance(ev, act, why),
+		age(ev, why),
+		drift(ev, act, why),
+		feedback(ev, since, why),
 	}
 	s := Score{Server: ev.Server.Name, Client: ev.Server.Client, ServerID: ev.Server.ID,
-		Factors: map[string]float64{}, Evidence: map[string]Factor{}, Since: since.UTC(), CalculatedAt: ev.Now.UTC()}
+		Since: since.UTC(), CalculatedAt: ev.Now.UTC()}
+	if why {
+		s.Factors, s.Evidence = map[string]float64{}, map[string]Factor{}
+	}
 	total := 0.0
 	for i, f := range factors {
 		f.Name = Names[i]
@@ -188,10 +203,14 @@ func Compute(ev Evidence) Score {
 		f.Contribution = round(f.Value * f.Weight)
 		f.Value = round(f.Value)
 		factors[i] = f
-		s.Factors[f.Name] = f.Value
-		s.Evidence[f.Name] = f
+		if why {
+			s.Factors[f.Name] = f.Value
+			s.Evidence[f.Name] = f
+		}
 	}
-	s.List = factors
+	if why {
+		s.List = slices.Clone(factors[:]) // a copy: the array stays on the stack
+	}
 	s.Overall = round(total)
 	if act.records == 0 && !decidedIn(ev.Approvals, since) {
 		s.NoHistory = true
@@ -204,37 +223,61 @@ func clamp(v float64) float64 { return math.Max(0, math.Min(1, v)) }
 
 func round(v float64) float64 { return math.Round(v*1000) / 1000 }
 
-func neutral(evidence string) Factor {
-	return Factor{Value: Neutral, Neutral: true, Evidence: evidence + " (neutral)"}
+// neutral is a factor without evidence; why says whether to explain it
+// (see compute).
+func neutral(why bool, evidence string) Factor {
+	f := Factor{Value: Neutral, Neutral: true}
+	if why {
+		f.Evidence = evidence + " (neutral)"
+	}
+	return f
 }
 
-func verification(ev Evidence) Factor {
-	var ok []string
-	var bad []string
+// said is a factor of value v, explained by evidence and counts when why
+// says so (see compute).
+func said(why bool, v float64, evidence func() string, counts func() map[string]int) Factor {
+	f := Factor{Value: v}
+	if why {
+		f.Evidence = evidence()
+		if counts != nil {
+			f.Counts = counts()
+		}
+	}
+	return f
+}
+
+func verification(ev Evidence, why bool) Factor {
+	registered := ev.Server.ID != "" && ev.Server.Status != registry.StatusPurged
+	keyOK := ev.KeyErr == ""
+	chainOK := ev.ChainErr == "" && ev.Chain.OK()
 	n := 0
-	if ev.Server.ID != "" && ev.Server.Status != registry.StatusPurged {
-		n++
-		ok = append(ok, fmt.Sprintf("registered %s", ev.Server.RegisteredAt.UTC().Format("2006-01-02")))
-	} else {
-		bad = append(bad, "not registered (purged)")
+	for _, ok := range []bool{registered, keyOK, chainOK} {
+		if ok {
+			n++
+		}
 	}
-	if ev.KeyErr == "" {
-		n++
-		ok = append(ok, "key present and valid")
-	} else {
-		bad = append(bad, "key: "+ev.KeyErr)
-	}
-	switch {
-	case ev.ChainErr != "":
-		bad = append(bad, "records cannot be read: "+ev.ChainErr)
-	case ev.Chain.OK():
-		n++
-		ok = append(ok, fmt.Sprintf("%s verify", plural(ev.Chain.Records, "record")))
-	default:
-		bad = append(bad, fmt.Sprintf("records do not verify: record %d: %s", ev.Chain.BadSeq, ev.Chain.Reason))
-	}
-	return Factor{Value: float64(n) / 3, Evidence: strings.Join(append(bad, ok...), "; "),
-		Counts: map[string]int{"checks_passed": n, "checks": 3}}
+	return said(why, float64(n)/3, func() string {
+		var ok, bad []string
+		if registered {
+			ok = append(ok, fmt.Sprintf("registered %s", ev.Server.RegisteredAt.UTC().Format("2006-01-02")))
+		} else {
+			bad = append(bad, "not registered (purged)")
+		}
+		if keyOK {
+			ok = append(ok, "key present and valid")
+		} else {
+			bad = append(bad, "key: "+ev.KeyErr)
+		}
+		switch {
+		case ev.ChainErr != "":
+			bad = append(bad, "records cannot be read: "+ev.ChainErr)
+		case chainOK:
+			ok = append(ok, fmt.Sprintf("%s verify", plural(ev.Chain.Records, "record")))
+		default:
+			bad = append(bad, fmt.Sprintf("records do not verify: record %d: %s", ev.Chain.BadSeq, ev.Chain.Reason))
+		}
+		return strings.Join(append(bad, ok...), "; ")
+	}, func() map[string]int { return map[string]int{"checks_passed": n, "checks": 3} })
 }
 
 // data decodes a record's data.
@@ -244,12 +287,18 @@ func data(r registry.Record) map[string]any {
 	return d
 }
 
-func uptime(a *Activity) Factor {
+func uptime(a *Activity, why bool) Factor {
 	clean, crashed, failed, starts := a.clean, a.crashed, a.failed, a.starts
 	ended := clean + crashed + failed
+	switch {
+	case !why && ended == 0:
+		return neutral(false, "")
+	case !why:
+		return Factor{Value: float64(clean) / float64(ended)}
+	}
 	counts := map[string]int{"sessions": starts, "clean": clean, "crashed": crashed, "failed_starts": failed}
 	if ended == 0 {
-		f := neutral(fmt.Sprintf("no finished sessions in the last 30 days (%s started)", plural(starts, "session")))
+		f := neutral(true, fmt.Sprintf("no finished sessions in the last 30 days (%s started)", plural(starts, "session")))
 		f.Counts = counts
 		return f
 	}
@@ -263,11 +312,17 @@ func uptime(a *Activity) Factor {
 	return Factor{Value: float64(clean) / float64(ended), Evidence: ev2, Counts: counts}
 }
 
-func successRate(a *Activity) Factor {
-	counts := copyCounts(a.results)
+func successRate(a *Activity, why bool) Factor {
 	ok, bad := a.succeeded, a.errored
+	switch {
+	case !why && ok+bad == 0:
+		return neutral(false, "")
+	case !why:
+		return Factor{Value: float64(ok) / float64(ok+bad)}
+	}
+	counts := copyCounts(a.results)
 	if ok+bad == 0 {
-		f := neutral("no call results in the last 30 days")
+		f := neutral(true, "no call results in the last 30 days")
 		f.Counts = counts
 		return f
 	}
@@ -312,15 +367,17 @@ func alertOf(r registry.Record) string {
 	return ""
 }
 
-func securityAlerts(a *Activity) Factor {
+func securityAlerts(a *Activity, why bool) Factor {
+	switch {
+	case a.records == 0:
+		return neutral(why, "no records in the last 30 days")
+	case len(a.alerts) == 0:
+		return said(why, 1, func() string { return fmt.Sprintf("no alerts in %s", plural(a.records, "record")) }, nil)
+	case !why:
+		return Factor{Value: 1 - a.points()}
+	}
 	counts := copyCounts(a.alerts)
 	points := a.points()
-	if a.records == 0 {
-		return neutral("no records in the last 30 days")
-	}
-	if len(counts) == 0 {
-		return Factor{Value: 1, Evidence: fmt.Sprintf("no alerts in %s", plural(a.records, "record"))}
-	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -338,7 +395,7 @@ func securityAlerts(a *Activity) Factor {
 	return Factor{Value: 1 - points, Evidence: "alerts: " + strings.Join(parts, ", "), Counts: counts}
 }
 
-func compliance(ev Evidence, a *Activity) Factor {
+func compliance(ev Evidence, a *Activity, why bool) Factor {
 	calls, complete, denied, cancelled := a.complete, a.complete, a.denied, a.cancelledByUser
 	running, missing := 0, 0
 	for _, q := range a.open {
@@ -351,14 +408,25 @@ func compliance(ev Evidence, a *Activity) Factor {
 			}
 		}
 	}
-	counts := map[string]int{"calls": calls, "complete": complete, "missing_outcome": missing, "denied": denied, "cancelled": cancelled, "running": running}
+	var counts map[string]int
+	if why {
+		counts = map[string]int{"calls": calls, "complete": complete, "missing_outcome": missing, "denied": denied, "cancelled": cancelled, "running": running}
+	}
 	switch {
+	case !why && (ev.ChainErr != "" || !ev.Chain.OK()):
+		return Factor{Value: 0}
+	case !why && a.records == 0:
+		return neutral(false, "")
+	case !why && calls+denied+cancelled == 0:
+		return Factor{Value: 1}
+	case !why:
+		return Factor{Value: float64(complete+denied+cancelled) / float64(calls+denied+cancelled)}
 	case ev.ChainErr != "":
 		return Factor{Value: 0, Evidence: "the audit chain cannot be read: " + ev.ChainErr, Counts: counts}
 	case !ev.Chain.OK():
 		return Factor{Value: 0, Evidence: fmt.Sprintf("the audit chain does not verify (record %d: %s)", ev.Chain.BadSeq, ev.Chain.Reason), Counts: counts}
 	case a.records == 0:
-		f := neutral("no records in the last 30 days; the chain verifies")
+		f := neutral(true, "no records in the last 30 days; the chain verifies")
 		f.Counts = counts
 		return f
 	case calls+denied+cancelled == 0:
@@ -378,7 +446,7 @@ func compliance(ev Evidence, a *Activity) Factor {
 	return Factor{Value: v, Evidence: e + "; the chain verifies", Counts: counts}
 }
 
-func age(ev Evidence) Factor {
+func age(ev Evidence, why bool) Factor {
 	days := int(ev.Now.Sub(ev.Server.RegisteredAt).Hours() / 24)
 	if ev.Server.RegisteredAt.IsZero() || days < 0 {
 		days = 0
@@ -389,6 +457,9 @@ func age(ev Evidence) Factor {
 			v = s.Value
 			break
 		}
+	}
+	if !why {
+		return Factor{Value: v}
 	}
 	next := ""
 	for i := len(AgeSteps) - 1; i >= 0; i-- {
@@ -401,7 +472,22 @@ func age(ev Evidence) Factor {
 		Counts: map[string]int{"days": days}}
 }
 
-func drift(ev Evidence, a *Activity) Factor {
+func drift(ev Evidence, a *Activity, why bool) Factor {
+	if !why {
+		if len(ev.Tools) == 0 {
+			return neutral(false, "")
+		}
+		pinned := 0
+		for _, t := range ev.Tools {
+			if t.State == registry.ToolPinned {
+				pinned++
+			}
+		}
+		if pinned == len(ev.Tools) {
+			return Factor{Value: 1}
+		}
+		return Factor{Value: 0.5 * float64(pinned) / float64(len(ev.Tools))}
+	}
 	counts := map[string]int{}
 	var unsettled []string
 	for _, t := range ev.Tools {
@@ -413,7 +499,7 @@ func drift(ev Evidence, a *Activity) Factor {
 	accepted := a.accepted
 	counts["accepted"] = accepted
 	if len(ev.Tools) == 0 {
-		f := neutral("no tools pinned yet (the server's first tools/list pins them)")
+		f := neutral(true, "no tools pinned yet (the server's first tools/list pins them)")
 		f.Counts = counts
 		return f
 	}
@@ -450,7 +536,7 @@ func decidedIn(as []registry.Approval, since time.Time) bool {
 	return false
 }
 
-func feedback(ev Evidence, since time.Time) Factor {
+func feedback(ev Evidence, since time.Time, why bool) Factor {
 	yes, no := 0, 0
 	for _, a := range ev.Approvals {
 		answered, ok := human(a)
@@ -463,9 +549,15 @@ func feedback(ev Evidence, since time.Time) Factor {
 			no++
 		}
 	}
+	switch {
+	case !why && yes+no == 0:
+		return neutral(false, "")
+	case !why:
+		return Factor{Value: float64(yes) / float64(yes+no)}
+	}
 	counts := map[string]int{"approved": yes, "denied": no}
 	if yes+no == 0 {
-		f := neutral("no calls approved or denied by a person in the last 30 days")
+		f := neutral(true, "no calls approved or denied by a person in the last 30 days")
 		f.Counts = counts
 		return f
 	}

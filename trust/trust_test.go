@@ -211,6 +211,7 @@ func TestFactors(t *testing.T) {
 			ev := base()
 			tt.change(&ev)
 			s := Compute(ev)
+			sameWithoutWhy(t, ev, s)
 			f := s.Evidence[tt.factor]
 			if !near(f.Value, tt.want) {
 				t.Errorf("%s = %v, want %v (%s)", tt.factor, f.Value, tt.want, f.Evidence)
@@ -248,10 +249,57 @@ func TestFactors(t *testing.T) {
 	}
 }
 
+// sameWithoutWhy checks that the score computed without explanations, as
+// Overall computes it for "aim-mcp list", is the explained score s: every
+// factor's value, neutrality and contribution, and the overall.
+func sameWithoutWhy(t *testing.T, ev Evidence, s Score) {
+	t.Helper()
+	if got := Overall(ev); got != s.Overall {
+		t.Errorf("Overall = %v, Compute(ev).Overall = %v", got, s.Overall)
+	}
+	bare := compute(ev, false)
+	if bare.List != nil || bare.Factors != nil || bare.Evidence != nil {
+		t.Errorf("compute without why kept the factors: %+v", bare)
+	}
+	for _, name := range Names {
+		f := s.Evidence[name]
+		if f.Evidence == "" {
+			t.Errorf("%s has no evidence in the explained score", name)
+		}
+		g := bareFactor(ev, name)
+		if g.Value != f.Value || g.Neutral != f.Neutral || g.Evidence != "" || g.Counts != nil {
+			t.Errorf("%s without why = %+v, explained %+v", name, g, f)
+		}
+	}
+}
+
+// bareFactor is the factor name of ev computed without explanation,
+// clamped and rounded as compute does.
+func bareFactor(ev Evidence, name string) Factor {
+	act := ev.Activity
+	if act == nil {
+		act = Tally(ev.Records)
+	}
+	fs := map[string]func() Factor{
+		VerificationStatus: func() Factor { return verification(ev, false) },
+		Uptime:             func() Factor { return uptime(act, false) },
+		SuccessRate:        func() Factor { return successRate(act, false) },
+		SecurityAlerts:     func() Factor { return securityAlerts(act, false) },
+		Compliance:         func() Factor { return compliance(ev, act, false) },
+		Age:                func() Factor { return age(ev, false) },
+		DriftDetection:     func() Factor { return drift(ev, act, false) },
+		UserFeedback:       func() Factor { return feedback(ev, WindowStart(ev.Now), false) },
+	}
+	f := fs[name]()
+	f.Value = round(clamp(f.Value))
+	return f
+}
+
 func TestNoHistory(t *testing.T) {
 	ev := Evidence{Server: registry.Server{ID: "x", Name: "new", Status: registry.StatusActive, RegisteredAt: now.Add(-time.Minute)},
 		Now: now, Chain: registry.Verification{}}
 	s := Compute(ev)
+	sameWithoutWhy(t, ev, s)
 	if !s.NoHistory || !strings.Contains(s.Note, "no history") {
 		t.Errorf("NoHistory = %v, note %q", s.NoHistory, s.Note)
 	}

@@ -15,6 +15,7 @@ package jsonedit
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -85,6 +86,64 @@ type parser struct {
 	pos   int
 	jsonc bool
 	depth int
+
+	// What keeps the tree of a config of ten thousand servers (a quarter
+	// of a million values) from costing an allocation per value, per
+	// member list and per string: values come from slabs, an object's
+	// members and an array's elements gather on a shared stack and are
+	// copied out once at its end, at their exact size, and short strings
+	// that repeat (keys, "--", a path) are shared.
+	slab    []Value
+	members []Member
+	elems   []*Value
+	strs    map[string]string
+}
+
+// Slab sizes: the first is small, so parsing a tiny document stays cheap;
+// each next one doubles up to the last.
+const (
+	firstSlab = 8
+	maxSlab   = 256
+)
+
+// node returns a new value of kind k spanning [start, end) from the
+// current slab. Its fields are set one by one, not copied in as a Value:
+// a slab is zeroed memory, and a copy of a whole Value would put a write
+// barrier on each of its pointers while the collector runs.
+func (p *parser) node(k Kind, start, end int) *Value {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]Value, 0, min(max(2*cap(p.slab), firstSlab), maxSlab))
+	}
+	p.slab = p.slab[:len(p.slab)+1]
+	v := &p.slab[len(p.slab)-1]
+	v.Kind, v.Start, v.End = k, start, end
+	return v
+}
+
+// Interning limits: strings longer than maxIntern are rarely repeated, and
+// the table stops growing at maxInterned so that a document of unique
+// strings costs no more than a bounded map.
+const (
+	maxIntern   = 64
+	maxInterned = 4096
+)
+
+// intern returns b as a string, the same string for the same short bytes.
+func (p *parser) intern(b []byte) string {
+	if len(b) > maxIntern {
+		return string(b)
+	}
+	if s, ok := p.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(p.strs) < maxInterned {
+		if p.strs == nil {
+			p.strs = make(map[string]string)
+		}
+		p.strs[s] = s
+	}
+	return s
 }
 
 // Position returns the 1-based line and column (in characters) of byte
@@ -162,7 +221,7 @@ func (p *parser) value(m mode) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Value{Kind: k, Start: start, End: p.pos}, nil
+		return p.node(k, start, p.pos), nil
 	}
 	switch c := p.src[p.pos]; {
 	case c == '{':
@@ -175,7 +234,9 @@ func (p *parser) value(m mode) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Value{Kind: String, Start: start, End: p.pos, Str: s}, nil
+		v := p.node(String, start, p.pos)
+		v.Str = s
+		return v, nil
 	case c == '-' || ('0' <= c && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -200,9 +261,13 @@ func (p *parser) object(m mode) (*Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	v := &Value{Kind: Object, Start: p.pos}
+	v := p.node(Object, p.pos, 0)
 	p.pos++ // {
-	seen := map[string]bool{}
+	base := len(p.members)
+	// Keys for the duplicate check: in a slice while few, in a map after.
+	var few [16]string
+	keys := few[:0]
+	var seen map[string]bool
 	for first := true; ; first = false {
 		if err := p.space(); err != nil {
 			return nil, err
@@ -218,10 +283,23 @@ func (p *parser) object(m mode) (*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if seen[key] {
+		var dup bool
+		if seen == nil && len(keys) < len(few) {
+			dup = slices.Contains(keys, key)
+			keys = append(keys, key)
+		} else {
+			if seen == nil {
+				seen = make(map[string]bool, 2*len(keys))
+				for _, k := range keys {
+					seen[k] = true
+				}
+			}
+			dup = seen[key]
+			seen[key] = true
+		}
+		if dup {
 			return nil, p.errorAt(keyStart, "duplicate key %s in object", strconv.Quote(key))
 		}
-		seen[key] = true
 		keyEnd := p.pos
 		if err := p.space(); err != nil {
 			return nil, err
@@ -238,7 +316,7 @@ func (p *parser) object(m mode) (*Value, error) {
 			return nil, err
 		}
 		if m.build {
-			v.Members = append(v.Members, Member{Key: key, KeyStart: keyStart, KeyEnd: keyEnd, Value: val})
+			p.members = append(p.members, Member{Key: key, KeyStart: keyStart, KeyEnd: keyEnd, Value: val})
 		}
 		if err := p.space(); err != nil {
 			return nil, err
@@ -254,6 +332,11 @@ func (p *parser) object(m mode) (*Value, error) {
 	}
 	p.pos++ // }
 	v.End = p.pos
+	if len(p.members) > base {
+		v.Members = slices.Clone(p.members[base:])
+		clear(p.members[base:]) // no tree kept alive by the stack
+		p.members = p.members[:base]
+	}
 	p.depth--
 	return v, nil
 }
@@ -262,8 +345,9 @@ func (p *parser) array(m mode) (*Value, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	v := &Value{Kind: Array, Start: p.pos}
+	v := p.node(Array, p.pos, 0)
 	p.pos++ // [
+	base := len(p.elems)
 	for first := true; ; first = false {
 		if err := p.space(); err != nil {
 			return nil, err
@@ -276,7 +360,7 @@ func (p *parser) array(m mode) (*Value, error) {
 			return nil, err
 		}
 		if m.full {
-			v.Elems = append(v.Elems, e)
+			p.elems = append(p.elems, e)
 		}
 		if err := p.space(); err != nil {
 			return nil, err
@@ -292,6 +376,11 @@ func (p *parser) array(m mode) (*Value, error) {
 	}
 	p.pos++ // ]
 	v.End = p.pos
+	if len(p.elems) > base {
+		v.Elems = slices.Clone(p.elems[base:])
+		clear(p.elems[base:])
+		p.elems = p.elems[:base]
+	}
 	p.depth--
 	return v, nil
 }
@@ -307,7 +396,7 @@ func (p *parser) literal(word string, k Kind) (*Value, error) {
 		}
 		p.pos++
 	}
-	return &Value{Kind: k, Start: start, End: p.pos}, nil
+	return p.node(k, start, p.pos), nil
 }
 
 // number checks the JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -345,7 +434,7 @@ func (p *parser) number() (*Value, error) {
 			return nil, err
 		}
 	}
-	return &Value{Kind: Number, Start: start, End: p.pos}, nil
+	return p.node(Number, start, p.pos), nil
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -363,7 +452,7 @@ func (p *parser) str() (string, error) {
 			s := p.src[start:p.pos]
 			if utf8.Valid(s) {
 				p.pos++
-				return string(s), nil
+				return p.intern(s), nil
 			}
 			break
 		}

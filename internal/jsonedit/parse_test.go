@@ -304,3 +304,50 @@ func hasDuplicateKey(src []byte) bool {
 		}
 	}
 }
+
+// TestTreeMatchesEncodingJSON checks the whole tree, not the spans alone:
+// objects and arrays nested in each other's middles share the parser's
+// stacks of members and elements, and each must get its own back, in order.
+func TestTreeMatchesEncodingJSON(t *testing.T) {
+	src := []byte(`{"a":[1,{"b":[2,3,{"c":"d"}],"e":[]},[[4],[5,{"f":{}}]],"g"],` +
+		`"h":{"i":{"j":[6,7],"k":{"l":"m"}},"n":[8]},"o":"p","q":[{"r":1},{"s":2}],` +
+		`"many":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,` +
+		`"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":[17,{"k0":0}]},"t":"\u00e9"}`)
+	v, err := Parse(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want any
+	if err := json.Unmarshal(src, &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, plain(t, src, v)); diff != "" {
+		t.Errorf("tree (-encoding/json +Parse):\n%s", diff)
+	}
+}
+
+// plain turns a tree into what encoding/json decodes into an any.
+func plain(t *testing.T, src []byte, v *Value) any {
+	t.Helper()
+	switch v.Kind {
+	case Object:
+		m := map[string]any{}
+		for _, mb := range v.Members {
+			m[mb.Key] = plain(t, src, mb.Value)
+		}
+		return m
+	case Array:
+		a := []any{}
+		for _, e := range v.Elems {
+			a = append(a, plain(t, src, e))
+		}
+		return a
+	case String:
+		return v.Str
+	}
+	var x any
+	if err := json.Unmarshal(src[v.Start:v.End], &x); err != nil {
+		t.Fatalf("span %q: %v", src[v.Start:v.End], err)
+	}
+	return x
+}
