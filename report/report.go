@@ -279,7 +279,7 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 func (r *Report) tallyRecords(ctx context.Context, db *registry.DB, f registry.Filter, ids map[string]int) error {
 	t := newTally(r, ids, r.calls)
 	var e entry
-	err := db.EachRawRecord(ctx, f, func(rec registry.RawRecord) error {
+	err := readAhead(ctx, db, f, func(rec registry.RawRecord) error {
 		if err := e.decode(rec.Body); err != nil {
 			return fmt.Errorf("report: record %d: %w", rec.Seq, err)
 		}
