@@ -61,7 +61,7 @@ func (e *entry) decode(body []byte) error {
 	return err
 }
 
-// tally is the first read's state.
+// tally is the state of the read of the registry.
 type tally struct {
 	r      *Report
 	ids    map[string]int
@@ -249,9 +249,10 @@ func (r *Report) callCount() int {
 }
 
 // EachCall calls fn with each call of the period, oldest first, joined
-// with its outcome. A report from [Build] reads them from the registry
-// again, one at a time; a report made by hand hands over its Calls. An
-// error from fn stops it and is returned.
+// with its outcome. A report from [Build] reads them back from its
+// temporary file, one at a time (not after [Report.Close]); a report made
+// by hand hands over its Calls. An error from fn stops it and is
+// returned.
 func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 	if r.Calls != nil || r.calls == nil {
 		for _, c := range r.Calls {
@@ -325,7 +326,7 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 		}
 	}
 	if len(queue) > 0 {
-		return fmt.Errorf("report: %w", errCorrupt) // a call the first read paired has no outcome
+		return fmt.Errorf("report: %w", errCorrupt) // a call paired when it was spooled has no outcome
 	}
 	return nil
 }

@@ -8,10 +8,10 @@
 // [Build] checks the chain from its last checkpoint, scores each server
 // with trust, and adds up the period's records, approvals and drift; the
 // framework's entry in [Frameworks] writes its controls from that evidence;
-// [Write] writes the [Report] in the chosen format, reading the calls back
-// one at a time ([Report.EachCall]) from the temporary file the first read
-// left them in, rather than holding them; [Report.Close] removes it.
-// Adding a framework is adding an entry to that table.
+// [Write] writes the [Report] in the chosen format, reading the calls
+// back one at a time ([Report.EachCall]) from the temporary file the read
+// of the registry left them in, rather than holding them; [Report.Close]
+// removes it. Adding a framework is adding an entry to that table.
 //
 // A report collects evidence; it is not an attestation.
 package report

@@ -12,21 +12,21 @@ import (
 	"time"
 )
 
-// A spool is where the first read of a report leaves the calls for the
-// second: the fields a call prints, each body decoded once, in a compact
-// temporary file rather than read and decoded from the registry again
-// (which was most of the time of a report of a million records). The
+// A spool is where a report's read of the registry leaves the calls for
+// [Report.EachCall]: the fields a call prints, each body decoded once, in
+// a compact temporary file rather than read and decoded from the registry
+// again (which was most of the time of a report of a million records). The
 // file is private (0600) and removed as soon as it is made where the
 // system allows (it lives on while open), else when the report is closed.
 type spool struct {
 	f       *os.File
 	name    string // still to remove on close ("" once removed)
 	w       *bufio.Writer
-	size    int64 // of what the first read wrote
+	size    int64 // of what the read of the registry wrote
 	written [nSlots]string
 	buf     []byte
 	err     error // the first write error: the rest are skipped
-	// unanswered are the forwarded calls the first read found no outcome
+	// unanswered are the forwarded calls the read found no outcome
 	// for: handed over as they are read, not held for one.
 	unanswered map[int64]bool
 }
@@ -126,7 +126,7 @@ func (s *spool) write(b []byte) {
 	}
 }
 
-// finish ends the first read's writing.
+// finish ends the writing.
 func (s *spool) finish() error {
 	if s.err == nil {
 		s.err = s.w.Flush()
