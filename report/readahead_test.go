@@ -3,13 +3,17 @@ package report
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-// readAhead hands over what EachRawRecord does, in order, across many
-// batches, and an error from fn stops it and is returned.
+// readAhead hands over what EachRawRecord does, decoded, in order, across
+// many batches; an error from fn stops it and is returned, and so is a
+// body that does not decode.
 func TestReadAhead(t *testing.T) {
 	f := seed(t)
 	ctx := context.Background()
@@ -25,17 +29,25 @@ func TestReadAhead(t *testing.T) {
 	if _, err := f.db.AppendAll(ctx, key, evs); err != nil {
 		t.Fatal(err)
 	}
-	var want []string
+	type read struct {
+		E    entry
+		Hash string
+	}
+	var want []read
 	err = f.db.EachRawRecord(ctx, registry.Filter{}, func(rec registry.RawRecord) error {
-		want = append(want, string(rec.Body)+" "+string(rec.Hash))
+		var e entry
+		if err := e.decode(rec.Body); err != nil {
+			return err
+		}
+		want = append(want, read{e, string(rec.Hash)})
 		return nil
 	})
 	if err != nil || len(want) < 1300 {
 		t.Fatalf("%d records, %v", len(want), err)
 	}
-	var got []string
-	err = readAhead(ctx, f.db, registry.Filter{}, func(rec registry.RawRecord) error {
-		got = append(got, string(rec.Body)+" "+string(rec.Hash))
+	var got []read
+	err = readAhead(ctx, f.db, registry.Filter{}, func(e *entry, hash []byte) error {
+		got = append(got, read{*e, string(hash)})
 		return nil
 	})
 	if err != nil {
@@ -44,15 +56,13 @@ func TestReadAhead(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("%d records read ahead, want %d", len(got), len(want))
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("record %d: %s, want %s", i, got[i], want[i])
-		}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("read ahead (-want +got):\n%s", diff)
 	}
 
 	stop := errors.New("stop")
 	n := 0
-	err = readAhead(ctx, f.db, registry.Filter{}, func(rec registry.RawRecord) error {
+	err = readAhead(ctx, f.db, registry.Filter{}, func(*entry, []byte) error {
 		if n++; n == 700 {
 			return stop
 		}
@@ -60,5 +70,17 @@ func TestReadAhead(t *testing.T) {
 	})
 	if !errors.Is(err, stop) || n != 700 {
 		t.Errorf("after an error: %v, %d records", err, n)
+	}
+
+	if _, err := f.db.SQL().Exec(`UPDATE records SET body = '{"seq":' WHERE seq = 1000`); err != nil {
+		t.Fatal(err)
+	}
+	n = 0
+	err = readAhead(ctx, f.db, registry.Filter{}, func(e *entry, _ []byte) error {
+		n++
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "record 1000") || n != 999 {
+		t.Errorf("a body that does not decode: %v, after %d records", err, n)
 	}
 }

@@ -278,13 +278,9 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 // tallyRecords adds up the records of f and spools the calls.
 func (r *Report) tallyRecords(ctx context.Context, db *registry.DB, f registry.Filter, ids map[string]int) error {
 	t := newTally(r, ids, r.calls)
-	var e entry
-	err := readAhead(ctx, db, f, func(rec registry.RawRecord) error {
-		if err := e.decode(rec.Body); err != nil {
-			return fmt.Errorf("report: record %d: %w", rec.Seq, err)
-		}
+	err := readAhead(ctx, db, f, func(e *entry, hash []byte) error {
 		if _, ok := ids[e.ServerID]; ok {
-			t.add(&e, rec.Hash)
+			t.add(e, hash)
 		}
 		return nil
 	})
