@@ -65,6 +65,7 @@ func (a *Agent) ComplianceReport(ctx context.Context, typ string, since, until t
 	if err != nil {
 		return nil, fmt.Errorf("aim: compliance report: %w", err)
 	}
+	defer r.Close()
 	b, err := report.Render(ctx, r, format)
 	if err != nil {
 		return nil, fmt.Errorf("aim: compliance report: %w", err)

@@ -551,6 +551,7 @@ func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	defer rep.Close()
 	if !slices.Contains(compliance.Formats, format) {
 		fail(w, http.StatusBadRequest, "unknown report format %q", format)
 		return

@@ -2,7 +2,9 @@ package dashboard
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -304,5 +306,50 @@ func TestReportTypes(t *testing.T) {
 		if got[i].Type != fw.Type || got[i].Name != fw.Name {
 			t.Errorf("report type %d = %+v, want %s (%s)", i, got[i], fw.Type, fw.Name)
 		}
+	}
+}
+
+// TestReportDownload: the report is streamed, its calls read back from
+// the report's temporary file, which is gone once the download is.
+func TestReportDownload(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	f := start(t)
+	ctx := context.Background()
+	key, err := f.db.Key(f.server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, kind := range []string{registry.KindCall, registry.KindOutcome, registry.KindCall} {
+		ev := registry.Event{ServerID: f.server.ID, Server: f.server.Name, Client: f.server.Client, Kind: kind, Tool: "echo",
+			Decision: "allow", RequestID: json.RawMessage(fmt.Sprint(i / 2))}
+		if kind == registry.KindOutcome {
+			ev.Decision = "success"
+		}
+		if _, err := f.db.Append(ctx, key, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := f.login(t)
+	resp := do(t, c, "GET", f.base+"/api/report?type=soc2&format=json", nil)
+	var rep struct {
+		Calls []struct {
+			Seq     int64  `json:"seq"`
+			Outcome string `json:"outcome"`
+		} `json:"calls"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /api/report: %d, %v", resp.StatusCode, err)
+	}
+	if len(rep.Calls) != 2 || rep.Calls[0].Outcome != "success" || rep.Calls[1].Outcome != "" {
+		t.Errorf("calls = %+v, want the first answered and the second not", rep.Calls)
+	}
+	resp = do(t, c, "GET", f.base+"/api/report?type=soc2&format=csv", nil)
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || resp.StatusCode != 200 || len(rows) != 3 {
+		t.Errorf("GET the CSV: %d, %d rows, %v", resp.StatusCode, len(rows), err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temporary directory: %v", left)
 	}
 }

@@ -441,3 +441,7 @@ func parseTime(s string) time.Time {
 	t, _ := time.Parse(timeFormat, s)
 	return t
 }
+
+// ParseTime reads a record body's time as [DB.EachRecord] does: the zero
+// time when it is not one.
+func ParseTime(s string) time.Time { return parseTime(s) }

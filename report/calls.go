@@ -3,7 +3,9 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -11,51 +13,81 @@ import (
 	"github.com/opena2a-org/aim-mcp/registry"
 )
 
-// A report reads the period's records twice, so that a million of them
-// cost the memory of their counts, not of their calls. The first read
-// (tally) adds everything up and pairs each forwarded call with its
-// outcome; the second ([Report.EachCall]) pairs them again the same way,
-// handing each call over, oldest first, once its outcome is read: what it
-// holds is the calls still waiting for one, never the period's.
+// A report reads the period's records once, so that a million of them
+// cost the memory of their counts, not of their calls. That read (tally)
+// adds everything up and pairs each forwarded call with its outcome,
+// leaving the calls and the pairs in a spool; [Report.EachCall] reads the
+// spool, handing each call over, oldest first, once its outcome is read:
+// what it holds is the calls still waiting for one, never the period's.
 
-// calls is where the second read finds the period's calls.
-type calls struct {
-	db     *registry.DB
-	filter registry.Filter
-	ids    map[string]int // server id → index in Report.Servers
-	// unanswered are the forwarded calls the first read found no outcome
-	// for: handed over as they are read, not held for one.
-	unanswered map[int64]bool
+// entry is what a report reads of a record's signed body: the fields it
+// counts or prints, decoded once, the others skipped.
+type entry struct {
+	Seq       int64           `json:"seq"`
+	Time      string          `json:"time"`
+	ServerID  string          `json:"server_id"`
+	Server    string          `json:"server"`
+	Client    string          `json:"client"`
+	Kind      string          `json:"kind"`
+	Tool      string          `json:"tool"`
+	Decision  string          `json:"decision"`
+	RequestID json.RawMessage `json:"request_id"`
+	Data      struct {
+		// A call's.
+		Risk       string `json:"risk"`
+		Source     string `json:"source"`
+		ApprovalID string `json:"approval_id"`
+		Approver   string `json:"approver"`
+		ArgsDigest string `json:"args_digest"`
+		// An outcome's.
+		MS *float64 `json:"duration_ms"`
+		// A drift event's.
+		Fields []any  `json:"fields"`
+		By     string `json:"by"`
+		Action string `json:"action"`
+	} `json:"data"`
 }
 
-// callKinds are the records a call is made of.
-var callKinds = []string{registry.KindCall, registry.KindDenied, registry.KindOutcome}
+// decode reads body into e. Data of another shape than a report reads
+// leaves the fields it cannot fill empty, as it always has: only the
+// record itself must decode.
+func (e *entry) decode(body []byte) error {
+	*e = entry{}
+	err := json.Unmarshal(body, e)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && (te.Field == "data" || strings.HasPrefix(te.Field, "data.")) {
+		return nil
+	}
+	return err
+}
 
-// tally is the first read's state.
+// tally is the state of the read of the registry.
 type tally struct {
 	r      *Report
 	ids    map[string]int
-	open   waiters[int64] // forwarded calls waiting for their outcome, by their record
+	open   waiters // forwarded calls waiting for their outcome, by their record
 	tools  map[[2]string]*ToolCalls
 	toolOf map[int64]*ToolCalls // a waiting call's tool counts
+	spool  *spool
+	call   Call // the one being spooled
 }
 
 type openKey struct{ server, id, tool string }
 
-func keyOf(rec registry.Record) openKey {
-	return openKey{rec.ServerID, string(rec.RequestID), rec.Tool}
+func keyOf(e *entry) openKey {
+	return openKey{e.ServerID, string(e.RequestID), e.Tool}
 }
 
-// waiters are the forwarded calls waiting for their outcome. Both reads
-// pair alike: an outcome goes to the newest call still waiting with the
-// same server, request id and tool.
-type waiters[T any] map[openKey][]T
+// waiters are the forwarded calls waiting for their outcome, by seq: an
+// outcome goes to the newest call still waiting with the same server,
+// request id and tool.
+type waiters map[openKey][]int64
 
-func (w waiters[T]) push(k openKey, v T) { w[k] = append(w[k], v) }
+func (w waiters) push(k openKey, v int64) { w[k] = append(w[k], v) }
 
 // pop takes the call an outcome of k answers; ok is false when none waits
 // (its call is before the period).
-func (w waiters[T]) pop(k openKey) (v T, ok bool) {
+func (w waiters) pop(k openKey) (v int64, ok bool) {
 	q := w[k]
 	if len(q) == 0 {
 		return v, false
@@ -69,12 +101,12 @@ func (w waiters[T]) pop(k openKey) (v T, ok bool) {
 	return v, true
 }
 
-func newTally(r *Report, ids map[string]int) *tally {
-	return &tally{r: r, ids: ids, open: waiters[int64]{}, tools: map[[2]string]*ToolCalls{},
-		toolOf: map[int64]*ToolCalls{}}
+func newTally(r *Report, ids map[string]int, s *spool) *tally {
+	return &tally{r: r, ids: ids, open: waiters{}, tools: map[[2]string]*ToolCalls{},
+		toolOf: map[int64]*ToolCalls{}, spool: s}
 }
 
-func (t *tally) tool(rec registry.Record, client string) *ToolCalls {
+func (t *tally) tool(rec *entry, client string) *ToolCalls {
 	k := [2]string{rec.ServerID, rec.Tool}
 	tc := t.tools[k]
 	if tc == nil {
@@ -84,8 +116,9 @@ func (t *tally) tool(rec registry.Record, client string) *ToolCalls {
 	return tc
 }
 
-// add counts one record of the period; records come oldest first.
-func (t *tally) add(rec registry.Record) {
+// add counts one record of the period, and spools it if it is part of a
+// call; records come oldest first. hash is the record's.
+func (t *tally) add(rec *entry, hash []byte) {
 	r := t.r
 	si := t.ids[rec.ServerID]
 	r.Servers[si].Records++
@@ -96,6 +129,15 @@ func (t *tally) add(rec registry.Record) {
 			client = r.Servers[si].Client
 		}
 		tc := t.tool(rec, client)
+		kind := entryDenied
+		if rec.Kind == registry.KindCall {
+			kind = entryCall
+		}
+		d := &rec.Data
+		t.call = Call{Seq: rec.Seq, Time: registry.ParseTime(rec.Time), Server: rec.Server, Client: client, ServerID: rec.ServerID,
+			Tool: rec.Tool, Decision: rec.Decision, Risk: d.Risk, Source: d.Source, ApprovalID: d.ApprovalID,
+			Approver: d.Approver, ArgsDigest: d.ArgsDigest, Hash: string(hash)}
+		t.spool.call(kind, &t.call)
 		tc.Calls++
 		tc.Decisions[rec.Decision]++
 		r.Servers[si].Calls++
@@ -118,6 +160,11 @@ func (t *tally) add(rec registry.Record) {
 		if !ok {
 			return // its call is before the period
 		}
+		var ms float64
+		if rec.Data.MS != nil {
+			ms = *rec.Data.MS
+		}
+		t.spool.outcome(call, rec.Seq, rec.Decision, ms)
 		if rec.Decision == "" {
 			r.noOutcome++
 			t.toolOf[call].Outcomes[outcomeNone]++
@@ -144,6 +191,7 @@ func (t *tally) add(rec registry.Record) {
 // done finishes the counts: calls still waiting have no outcome. It
 // returns them.
 func (t *tally) done() map[int64]bool {
+	t.call = Call{}
 	unanswered := make(map[int64]bool, len(t.toolOf))
 	for call, tc := range t.toolOf {
 		tc.Outcomes[outcomeNone]++
@@ -173,13 +221,8 @@ const (
 	outcomeNone      = "none recorded"
 )
 
-func drift(rec registry.Record) Drift {
-	var d struct {
-		Fields []any  `json:"fields"`
-		By     string `json:"by"`
-		Action string `json:"action"`
-	}
-	json.Unmarshal(rec.Data, &d)
+func drift(rec *entry) Drift {
+	d := &rec.Data
 	var detail []string
 	if len(d.Fields) > 0 {
 		var names []string
@@ -194,7 +237,7 @@ func drift(rec registry.Record) Drift {
 	if d.Action != "" && registry.IsDrift(rec.Decision) {
 		detail = append(detail, "calls: "+d.Action)
 	}
-	return Drift{Seq: rec.Seq, Time: rec.Time, Server: rec.Server, Tool: rec.Tool, Change: rec.Decision, Detail: strings.Join(detail, "; ")}
+	return Drift{Seq: rec.Seq, Time: registry.ParseTime(rec.Time), Server: rec.Server, Tool: rec.Tool, Change: rec.Decision, Detail: strings.Join(detail, "; ")}
 }
 
 // callCount is how many calls EachCall hands over.
@@ -206,9 +249,10 @@ func (r *Report) callCount() int {
 }
 
 // EachCall calls fn with each call of the period, oldest first, joined
-// with its outcome. A report from [Build] reads them from the registry
-// again, one at a time; a report made by hand hands over its Calls. An
-// error from fn stops it and is returned.
+// with its outcome. A report from [Build] reads them back from its
+// temporary file, one at a time (not after [Report.Close]); a report made
+// by hand hands over its Calls. An error from fn stops it and is
+// returned.
 func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 	if r.Calls != nil || r.calls == nil {
 		for _, c := range r.Calls {
@@ -218,7 +262,8 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 		}
 		return nil
 	}
-	src := r.calls
+	sr := r.calls.reader()
+	unanswered := r.calls.unanswered
 	// The calls read and not handed over yet, oldest first: each waits for
 	// its outcome, and those behind it for it.
 	type waiting struct {
@@ -226,7 +271,7 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 		done bool
 	}
 	var queue []*waiting
-	open := waiters[*waiting]{}
+	open := map[int64]*waiting{} // by seq
 	flush := func() error {
 		for len(queue) > 0 && queue[0].done {
 			c := queue[0]
@@ -238,60 +283,50 @@ func (r *Report) EachCall(ctx context.Context, fn func(Call) error) error {
 		}
 		return nil
 	}
-	err := src.db.EachRecord(ctx, src.filter, func(rec registry.Record) error {
-		si, ok := src.ids[rec.ServerID]
-		if !ok {
-			return nil // a server not asked for, or purged
+	var c Call
+	var o spooledOutcome
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if rec.Kind == registry.KindOutcome {
-			w, ok := open.pop(keyOf(rec)) // as the first read paired it
-			if !ok {
-				return nil // its call is before the period
+		kind, err := sr.next(&c, &o)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if kind == entryOutcome {
+			w := open[o.call]
+			if w == nil {
+				return fmt.Errorf("report: %w", errCorrupt)
 			}
-			w.Outcome, w.OutcomeSeq, w.done = rec.Decision, rec.Seq, true
-			var d struct {
-				MS *float64 `json:"duration_ms"`
+			delete(open, o.call)
+			w.Outcome, w.OutcomeSeq, w.DurationMS, w.done = o.decision, o.seq, o.ms, true
+			if err := flush(); err != nil {
+				return err
 			}
-			if json.Unmarshal(rec.Data, &d) == nil && d.MS != nil {
-				w.DurationMS = *d.MS
-			}
-			return flush()
+			continue
 		}
-		var d struct {
-			Risk       string `json:"risk"`
-			Source     string `json:"source"`
-			ApprovalID string `json:"approval_id"`
-			Approver   string `json:"approver"`
-			ArgsDigest string `json:"args_digest"`
-		}
-		json.Unmarshal(rec.Data, &d)
-		w := &waiting{Call: Call{Seq: rec.Seq, Time: rec.Time, Server: rec.Server, Client: rec.Client, ServerID: rec.ServerID,
-			Tool: rec.Tool, Decision: rec.Decision, Risk: d.Risk, Source: d.Source, ApprovalID: d.ApprovalID,
-			Approver: d.Approver, ArgsDigest: d.ArgsDigest, Hash: rec.Hash}, done: true}
-		if w.Client == "" {
-			w.Client = r.Servers[si].Client
-		}
+		w := &waiting{Call: c, done: true}
 		switch {
-		case rec.Kind == registry.KindDenied && rec.Decision == string(audit.Cancelled):
+		case kind == entryDenied && c.Decision == string(audit.Cancelled):
 			w.Outcome = outcomeCancelled
-		case rec.Kind == registry.KindDenied:
+		case kind == entryDenied:
 			w.Outcome = outcomeNotRun
-		case src.unanswered[rec.Seq]:
+		case unanswered[c.Seq]:
 			// None in the period: handed over as it is, not waited for.
 		default:
 			w.done = false
-			open.push(keyOf(rec), w)
+			open[c.Seq] = w
 		}
 		queue = append(queue, w)
-		return flush()
-	})
-	if err != nil {
-		return err
-	}
-	for _, w := range queue { // only when records changed between the reads
-		if err := fn(w.Call); err != nil {
+		if err := flush(); err != nil {
 			return err
 		}
+	}
+	if len(queue) > 0 {
+		return fmt.Errorf("report: %w", errCorrupt) // a call paired when it was spooled has no outcome
 	}
 	return nil
 }

@@ -66,7 +66,15 @@ func writeJSON(ctx context.Context, w io.Writer, r *Report) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(b[:i+len(callsHole)-2]) // up to the empty array, which the calls replace
 	calls := jsonarray.New(bw, "  ", "  ")
-	if err := r.EachCall(ctx, func(c Call) error { return calls.Add(c) }); err != nil {
+	var buf []byte
+	err = r.EachCall(ctx, func(c Call) error {
+		var err error
+		if buf, err = c.appendJSON(buf[:0], calls.Prefix(), "  "); err != nil {
+			return err
+		}
+		return calls.AddIndented(buf)
+	})
+	if err != nil {
 		return err
 	}
 	calls.Close()

@@ -8,9 +8,10 @@
 // [Build] checks the chain from its last checkpoint, scores each server
 // with trust, and adds up the period's records, approvals and drift; the
 // framework's entry in [Frameworks] writes its controls from that evidence;
-// [Write] writes the [Report] in the chosen format, reading the calls again
-// one at a time ([Report.EachCall]) rather than holding them. Adding a
-// framework is adding an entry to that table.
+// [Write] writes the [Report] in the chosen format, reading the calls
+// back one at a time ([Report.EachCall]) from the temporary file the read
+// of the registry left them in, rather than holding them; [Report.Close]
+// removes it. Adding a framework is adding an entry to that table.
 //
 // A report collects evidence; it is not an attestation.
 package report
@@ -58,7 +59,7 @@ type Report struct {
 	Controls    []Control   `json:"controls"`
 	Note        string      `json:"note"`
 
-	calls     *calls // where EachCall reads the calls of a built report
+	calls     *spool // where EachCall reads the calls of a built report
 	noOutcome int    // forwarded calls without an outcome in the period
 }
 
@@ -242,9 +243,9 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 		return nil, err
 	}
 
-	// The period's records, oldest first, added up; the calls are read
-	// again as they are written.
-	// Both reads end where the chain did when it was checked (or, broken,
+	// The period's records, oldest first, added up, and the calls
+	// spooled for Write.
+	// The read ends where the chain did when it was checked (or, broken,
 	// when the report began): records moved in meanwhile, which may be
 	// of the period, wait for the next report rather than be listed
 	// unchecked and uncounted.
@@ -260,23 +261,41 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 			f.ServerIDs = append(f.ServerIDs, s.ID)
 		}
 	}
-	t := newTally(r, ids)
-	err = db.EachRecord(ctx, f, func(rec registry.Record) error {
-		if _, ok := ids[rec.ServerID]; ok {
-			t.add(rec)
+	if r.calls, err = newSpool(); err != nil {
+		return nil, err
+	}
+	if err := r.tallyRecords(ctx, db, f, ids); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := r.finish(ctx, db, fw, opt, ids); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// tallyRecords adds up the records of f and spools the calls.
+func (r *Report) tallyRecords(ctx context.Context, db *registry.DB, f registry.Filter, ids map[string]int) error {
+	t := newTally(r, ids, r.calls)
+	err := readAhead(ctx, db, f, func(e *entry, hash []byte) error {
+		if _, ok := ids[e.ServerID]; ok {
+			t.add(e, hash)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	unanswered := t.done()
-	f.Kinds = callKinds
-	r.calls = &calls{db: db, filter: f, ids: ids, unanswered: unanswered}
+	r.calls.unanswered = t.done()
+	return r.calls.finish()
+}
 
+// finish adds the approvals, the chain's head and the controls.
+func (r *Report) finish(ctx context.Context, db *registry.DB, fw Framework, opt Options, ids map[string]int) error {
 	approvals, err := db.Approvals(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, a := range approvals {
 		if _, ok := ids[a.ServerID]; !ok {
@@ -301,10 +320,16 @@ func Build(ctx context.Context, db *registry.DB, opt Options) (*Report, error) {
 	r.Summary.Servers = len(r.Servers)
 	if r.Chain.HeadSeq > 0 {
 		if r.Chain.HeadHash, err = db.HashAt(ctx, r.Chain.HeadSeq); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	r.Summary.ChainIntact = r.Chain.Intact
 	r.Controls = fw.controls(gather(r))
-	return r, nil
+	return nil
+}
+
+// Close removes the temporary file a built report keeps its calls in,
+// for [Report.EachCall]. Every report from [Build] must be closed.
+func (r *Report) Close() error {
+	return r.calls.close()
 }

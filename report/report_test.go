@@ -104,14 +104,25 @@ func seed(t *testing.T) *fixture {
 
 func build(t *testing.T, f *fixture, typ string, servers ...registry.Server) *Report {
 	t.Helper()
+	return buildFor(t, f, since, until, typ, servers...)
+}
+
+// buildFor builds a report of the period [from, to).
+func buildFor(t *testing.T, f *fixture, from, to time.Time, typ string, servers ...registry.Server) *Report {
+	t.Helper()
 	all := len(servers) == 0
 	if all {
 		servers = []registry.Server{f.fs, f.web}
 	}
-	r, err := Build(context.Background(), f.db, Options{Type: typ, Since: since, Until: until, Servers: servers, All: all, Now: until.Add(time.Hour)})
+	r, err := Build(context.Background(), f.db, Options{Type: typ, Since: from, Until: to, Servers: servers, All: all, Now: until.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return r
 }
 
@@ -484,9 +495,7 @@ func TestWriteStreams(t *testing.T) {
 		}
 	}
 	// No calls: an empty array, as MarshalIndent writes it.
-	r := build(t, f, "soc2", f.web)
-	r.Period = Period{until, until.Add(time.Hour)}
-	r.calls.filter.Since, r.calls.filter.Until = until.Add(time.Hour), until.Add(2*time.Hour)
+	r := buildFor(t, f, until.Add(time.Hour), until.Add(2*time.Hour), "soc2", f.web)
 	var b bytes.Buffer
 	if err := Write(ctx, &b, r, "json"); err != nil {
 		t.Fatal(err)

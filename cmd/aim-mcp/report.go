@@ -158,6 +158,7 @@ func runReport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	if *out == "" {
 		return compliance.Write(ctx, e.stdout, r, *format)
 	}

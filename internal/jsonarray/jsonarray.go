@@ -31,16 +31,32 @@ func (a *Writer) Add(v any) error {
 	if a.err != nil {
 		return a.err
 	}
-	b, err := json.MarshalIndent(v, a.outer+a.indent, a.indent)
+	b, err := json.MarshalIndent(v, a.Prefix(), a.indent)
 	if err != nil {
 		return err
+	}
+	return a.AddIndented(b)
+}
+
+// Prefix is the prefix of the elements' lines: what to give
+// json.MarshalIndent for the bytes of [Writer.AddIndented].
+func (a *Writer) Prefix() string { return a.outer + a.indent }
+
+// AddIndented writes b as the next element: b is the element as
+// json.MarshalIndent(v, a.Prefix(), indent) writes it, from an encoder of
+// the caller's that writes it faster.
+func (a *Writer) AddIndented(b []byte) error {
+	if a.err != nil {
+		return a.err
 	}
 	sep := ",\n"
 	if a.n == 0 {
 		sep = "[\n"
 	}
 	a.n++
-	a.write(sep + a.outer + a.indent)
+	a.write(sep)
+	a.write(a.outer)
+	a.write(a.indent)
 	if a.err == nil {
 		_, a.err = a.w.Write(b)
 	}
